@@ -1,0 +1,211 @@
+"""GameSpec -> TextWorld world and quests -> ``game.z8`` + ``game.json``.
+
+Everything here runs in-process and can take unbounded time or memory on a hostile spec (TextWorld
+itself can loop); call it through :func:`starling_env.verify.verify_spec`, which runs it in a
+subprocess under limits.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import textworld
+from textworld import GameMaker, GameOptions
+from textworld.generator.data import KnowledgeBase
+from textworld.generator.game import Event, Game, GameProgression, Quest
+from textworld.generator.inform7 import Inform7Game
+from textworld.logic import Proposition, Variable
+
+from ..report import BuildFailed, FailureKind
+from ..spec import Fact, GameSpec, ObjectKind
+from ..spec.model import OPPOSITE
+from .kb import referenced_ids, render_kb
+from .logic import Entity, entity_table, state_atom, tag_atom
+
+Z8_LIMIT = 512 * 1024
+GRAMMAR_SEED = 1234  # fixed: TextWorld's grammar only fills texts the spec leaves empty
+
+
+@dataclass
+class BuiltGame:
+    game: Game
+    z8: Path
+    json: Path
+    walkthrough_actions: int
+    goal_steps: list[int]  # walkthrough step (1-based) at which each goal is first met
+
+
+def build_world(spec: GameSpec, kb_dir: Path) -> tuple[GameMaker, dict[str, object]]:
+    """Create the GameMaker world for ``spec`` with its generated knowledge base in ``kb_dir``."""
+    entities = entity_table(spec)
+    render_kb(spec, entities, kb_dir)
+    try:
+        kb = KnowledgeBase.load(target_dir=str(kb_dir))
+    except Exception as exc:  # TextWorld's parser raises many types; all mean our generated logic is bad
+        raise BuildFailed.one(FailureKind.compile_error, f"TextWorld rejected the generated logic: {exc}") from exc
+    options = GameOptions()
+    options.kb = kb
+    options.seeds = GRAMMAR_SEED
+    maker = GameMaker(options)
+    made: dict[str, object] = {}
+
+    for room in spec.rooms:
+        made[room.id] = maker.new_room(room.name, room.description)
+    done = set()
+    for room in spec.rooms:
+        for direction, dest in room.exits.items():
+            pair = frozenset([(room.id, direction.value), (dest, OPPOSITE[direction.value])])
+            if pair not in done:
+                done.add(pair)
+                src, dst = made[room.id], made[dest]
+                maker.connect(getattr(src, direction.value), getattr(dst, OPPOSITE[direction.value]))
+    for door in spec.doors:
+        path = maker.find_path(made[door.between[0]], made[door.between[1]])
+        entity = maker.new_door(path, door.name, door.description or None)
+        entity.add_property(door.status)
+        made[door.id] = entity
+    for obj in spec.objects:
+        entity = maker.new(entities[obj.id].tw_type, obj.name, obj.description or None)
+        made[obj.id] = entity
+        if obj.kind is ObjectKind.container:
+            entity.add_property(obj.status or "closed")
+        if obj.kind is ObjectKind.device:
+            entity.add_property("switched_on" if obj.switched_on else "switched_off")
+        for state, var in obj.states.items():
+            entity.add_property(state_atom(state, var.initial))
+    for obj in spec.objects:  # place objects once every holder exists
+        entity = made[obj.id]
+        if obj.location == "player":
+            maker.inventory.add(entity)
+        elif obj.location == "worn":
+            entity.add_property("worn")
+            maker.nowhere.append(entity)
+        else:
+            made[obj.location].add(entity)
+    for holder in [*spec.doors, *(o for o in spec.objects if o.kind is ObjectKind.container)]:
+        if holder.key:
+            maker.add_fact("match", made[holder.key], made[holder.id])
+    for spec_id in referenced_ids(spec):
+        made[spec_id].add_property(tag_atom(spec_id))
+    maker.set_player(made[spec.start])
+
+    for spec_id, entity in made.items():
+        if entity.id != entities[spec_id].tw_id:  # the entity table and GameMaker must agree
+            raise BuildFailed.one(FailureKind.internal_error, f"{spec_id}: id {entity.id} != {entities[spec_id].tw_id}")
+    return maker, made
+
+
+def goal_propositions(spec: GameSpec, goal_facts: list[str], maker: GameMaker, made: dict) -> list[Proposition]:
+    """TextWorld propositions over the world's entities for a goal's facts."""
+    props = []
+    for text in goal_facts:
+        fact = Fact.parse(text)
+        x = made[fact.subject].var if fact.subject in made else None
+        match fact.name:
+            case "held":
+                props.append(Proposition("in", [x, maker.inventory.var]))
+            case "player_in":
+                props.append(Proposition("at", [maker.player.var, x]))
+            case "in" | "on" | "at":
+                props.append(Proposition(fact.name, [x, made[fact.args[1]].var]))
+            case "state":
+                props.append(Proposition(state_atom(fact.args[1], fact.value or ""), [x]))
+            case _:
+                props.append(Proposition(fact.name, [x]))
+    return props
+
+
+def build_game(spec: GameSpec, out_dir: Path) -> BuiltGame:
+    """Build ``spec`` into ``out_dir/game.z8`` and ``out_dir/game.json``; raise :class:`BuildFailed`."""
+    with tempfile.TemporaryDirectory(prefix="starling-kb-") as tmp:
+        maker, made = build_world(spec, Path(tmp))
+        try:
+            game = maker.build()
+        except Exception as exc:
+            raise BuildFailed.one(FailureKind.schema, f"TextWorld rejected the world: {exc}") from exc
+        goals = [goal_propositions(spec, g.when, maker, made) for g in spec.goals]
+        actions, goal_steps = _play_walkthrough(spec, game, goals)
+
+        maker.quests = [
+            Quest(win_events=[Event(actions=actions[:step], conditions=props)], reward=goal.points, desc=goal.text)
+            for goal, props, step in zip(spec.goals, goals, goal_steps)
+        ]
+        game = maker.build()
+        game.objective = spec.objective
+        game.metadata = {
+            "walkthrough": list(spec.walkthrough),
+            "starling": {"id": spec.id, "title": spec.title, "skills": spec.skills, "difficulty": spec.difficulty},
+        }
+        game.kb.text_grammars_path = "embedded"  # the temporary KB folder is gone after the build
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        options = textworld.GameOptions()
+        options.path = str(out_dir / "game.z8")
+        options.force_recompile = True
+        try:
+            textworld.generator.compile_game(game, options)
+        except Exception as exc:
+            message = str(exc).strip().splitlines()
+            raise BuildFailed.one(FailureKind.compile_error, "\n".join(message[-15:])) from exc
+    (out_dir / "game.ni").unlink(missing_ok=True)
+    z8 = out_dir / "game.z8"
+    if z8.stat().st_size > Z8_LIMIT:
+        raise BuildFailed.one(FailureKind.too_large, f"game.z8 is {z8.stat().st_size} bytes; the limit is {Z8_LIMIT}")
+    return BuiltGame(game, z8, out_dir / "game.json", len(actions), goal_steps)
+
+
+def _play_walkthrough(spec: GameSpec, game: Game, goals: list[list[Proposition]]) -> tuple[list, list[int]]:
+    """Replay the walkthrough in TextWorld's logic; return its actions and where each goal is met."""
+    _check_goals_reachable(spec, game, goals)
+    progression = GameProgression(game, track_quests=False)
+    inform7 = Inform7Game(game)
+    first_met: list[int | None] = [None] * len(goals)
+    actions = []
+    for step, command in enumerate(spec.walkthrough, start=1):
+        valid = progression.valid_actions
+        commands = inform7.gen_commands_from_actions(valid)
+        if command not in commands:
+            raise BuildFailed.one(
+                FailureKind.walkthrough_invalid,
+                f"step {step} {command!r} cannot be done here; admissible: {sorted(set(commands))}",
+                path=f"$.walkthrough[{step - 1}]",
+            )
+        action = valid[commands.index(command)]
+        actions.append(action)
+        progression.update(action)
+        for i, props in enumerate(goals):
+            if first_met[i] is None and all(progression.state.is_fact(p) for p in props):
+                first_met[i] = step
+        if all(s is not None for s in first_met) and step < len(spec.walkthrough):
+            raise BuildFailed.one(
+                FailureKind.walkthrough_invalid,
+                f"every goal is met after step {step}; the game ends there, so drop the last "
+                f"{len(spec.walkthrough) - step} command(s)",
+                path=f"$.walkthrough[{step}]",
+            )
+    missing = [f"goals[{i}] {spec.goals[i].when}" for i, s in enumerate(first_met) if s is None]
+    if missing:
+        raise BuildFailed.one(
+            FailureKind.walkthrough_does_not_win,
+            f"after the walkthrough these goals are still unmet: {'; '.join(missing)}",
+            path="$.walkthrough",
+        )
+    return actions, [s for s in first_met if s is not None]
+
+
+def _check_goals_reachable(spec: GameSpec, game: Game, goals: list[list[Proposition]]) -> None:
+    """Static check: a goal fact must hold at the start or be produced by some rule."""
+    produced = {p.name for rule in game.kb.logic.rules.values() for p in rule.postconditions}
+    state = game.world.state
+    for i, props in enumerate(goals):
+        if all(state.is_fact(p) for p in props):
+            raise BuildFailed.one(FailureKind.unreachable_goal, "the goal already holds at the start", f"$.goals[{i}]")
+        for j, prop in enumerate(props):
+            if not state.is_fact(prop) and prop.name not in produced:
+                raise BuildFailed.one(
+                    FailureKind.unreachable_goal,
+                    f"{spec.goals[i].when[j]!r}: no action ever makes this true",
+                    path=f"$.goals[{i}].when[{j}]",
+                )

@@ -1,0 +1,88 @@
+"""Write a game's own TextWorld knowledge base: TextWorld's standard logic plus generated rules."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+from textworld.generator.data import LOGIC_DATA_PATH, TEXT_GRAMMARS_PATH
+
+from ..spec import Fact, GameSpec
+from ..spec.model import RESERVED_VERBS
+from .logic import CompiledAction, Entity, compile_action, i7_state, state_atom, tag_atom
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("starling_env.builder", "templates"),
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+    autoescape=False,  # Inform 7 source, not HTML; spec text is validated against Inform 7 syntax.
+)
+STATIC_DIR = resources.files("starling_env.builder") / "kb_static"
+
+
+@dataclass(frozen=True)
+class Predicate:
+    signature: str  # e.g. "water__filled(t)"
+    inform7: str  # e.g. "The {t} is st-water-filled"; "" when Inform 7 needs no counterpart
+
+
+def referenced_ids(spec: GameSpec) -> set[str]:
+    """Rooms and objects that custom actions name directly (they get a tag predicate)."""
+    ids = spec.room_ids | {o.id for o in spec.objects} | {d.id for d in spec.doors}
+    found = set()
+    for action in spec.actions:
+        for text in action.requires + action.effects:
+            found |= {a for a in Fact.parse(text).args if a in ids}
+    return found
+
+
+def state_values(spec: GameSpec) -> dict[str, list[str]]:
+    """Every custom state name with the union of its values, in first-seen order."""
+    states: dict[str, list[str]] = {}
+    for obj in spec.objects:
+        for name, var in obj.states.items():
+            values = states.setdefault(name, [])
+            values += [v for v in var.values if v not in values]
+    return states
+
+
+def compile_actions(spec: GameSpec, entities: dict[str, Entity]) -> list[CompiledAction]:
+    return [compile_action(spec, action, entities) for action in spec.actions]
+
+
+def render_kb(spec: GameSpec, entities: dict[str, Entity], dest: Path) -> list[CompiledAction]:
+    """Write ``dest/logic/*.twl`` and ``dest/text_grammars/*.twg`` for this spec."""
+    shutil.copytree(LOGIC_DATA_PATH, dest / "logic", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(TEXT_GRAMMARS_PATH, dest / "text_grammars", ignore=shutil.ignore_patterns("__pycache__"))
+    for item in STATIC_DIR.iterdir():
+        target = dest / ("logic" if item.name.endswith(".twl") else "text_grammars") / item.name
+        target.write_text(item.read_text(encoding="utf-8"), encoding="utf-8")
+
+    actions = compile_actions(spec, entities)
+    states = state_values(spec)
+    predicates = [
+        Predicate(f"{state_atom(s, v)}(t)", f"The {{t}} is {i7_state(s, v)}") for s, values in states.items() for v in values
+    ]
+    for spec_id in sorted(referenced_ids(spec)):
+        kind = "r" if entities[spec_id].tw_type == "r" else "t"
+        predicates.append(Predicate(f"{tag_atom(spec_id)}({kind})", ""))
+    descriptions = [
+        (entities[o.id].tw_id, i7_state(s, value), text.replace("\n", "[line break]"))
+        for o in spec.objects for s, var in o.states.items() for value, text in var.describe.items()
+    ]
+    verbs = sorted({a.action.command.split()[0] for a in actions} - RESERVED_VERBS)
+    context = dict(
+        spec=spec,
+        predicates=predicates,
+        variants=[v for a in actions for v in a.variants],
+        actions=actions,
+        states=[(s, [i7_state(s, "none")] + [i7_state(s, v) for v in values]) for s, values in states.items()],
+        descriptions=descriptions,
+        new_verbs=verbs,
+    )
+    (dest / "logic" / "starling_game.twl").write_text(_TEMPLATES.get_template("game.twl.j2").render(context))
+    (dest / "text_grammars" / "house_starling_game.twg").write_text(_TEMPLATES.get_template("game.twg.j2").render(context))
+    return actions

@@ -1,0 +1,324 @@
+"""Translate a GameSpec's facts and custom actions into TextWorld logic and Inform 7.
+
+Each fact of the vocabulary (:mod:`starling_env.spec.facts`) has exactly one TextWorld reading
+(logic atoms) and one Inform 7 reading (a condition, its negation and an assignment); both are
+defined side by side below so the two back ends cannot drift apart. A custom action becomes one
+Inform 7 action (Check / Carry out / Report rules) and one or more TextWorld rules ("variants"):
+TextWorld rules cannot test or forget a fact they do not name, so where the current value of
+something an action changes is not stated in its preconditions, one rule is made per possible
+current value, and the Inform 7 Check rules refuse exactly the cases no variant covers.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from ..spec import Action, Fact, GameSpec, ObjectKind
+
+TW_TYPE = {
+    ObjectKind.portable: "o",
+    ObjectKind.container: "c",
+    ObjectKind.supporter: "s",
+    ObjectKind.device: "dv",
+    ObjectKind.food: "f",
+    ObjectKind.clothing: "wr",
+    ObjectKind.scenery: "t",
+    ObjectKind.key: "k",
+}
+I7_KIND = {
+    "o": "object-like", "c": "container", "s": "supporter", "dv": "device",
+    "f": "food", "wr": "garment", "t": "thing", "k": "key",
+}
+PLAYER_ROOM = "pr"  # TextWorld variable for the player's room in generated rules.
+
+
+@dataclass(frozen=True)
+class Entity:
+    spec_id: str
+    tw_id: str
+    tw_type: str
+
+
+def entity_table(spec: GameSpec) -> dict[str, Entity]:
+    """TextWorld ids of every room, door and object, in the order the world builder creates them.
+
+    GameMaker names entities ``<type>_<n>``, counting per type in creation order; the builder creates
+    rooms, then doors, then objects in spec order and checks that the ids match this table.
+    """
+    counts: dict[str, int] = {}
+    table: dict[str, Entity] = {}
+
+    def add(spec_id: str, tw_type: str) -> None:
+        n = counts.get(tw_type, 0)
+        counts[tw_type] = n + 1
+        table[spec_id] = Entity(spec_id, f"{tw_type}_{n}", tw_type)
+
+    for room in spec.rooms:
+        add(room.id, "r")
+    for door in spec.doors:
+        add(door.id, "d")
+    for obj in spec.objects:
+        add(obj.id, TW_TYPE[obj.kind])
+    return table
+
+
+def state_atom(state: str, value: str) -> str:
+    """TextWorld predicate for 'custom state ``state`` has ``value``'."""
+    return f"{state}__{value}"
+
+
+def i7_state(state: str, value: str) -> str:
+    """Inform 7 property value for the same ('none' marks things without that state)."""
+    return f"st-{state}-{value}".replace("_", "-")
+
+
+def tag_atom(spec_id: str) -> str:
+    """TextWorld predicate that singles out one named room or object inside a generic rule."""
+    return f"tag__{spec_id}"
+
+
+# -- one fact, both readings -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Atom:
+    """A TextWorld proposition over rule variables: ``pred(var, ...)``."""
+
+    pred: str
+    args: tuple[str, ...]
+
+
+def fact_group(fact: Fact) -> tuple[str, str]:
+    """Facts in the same group about the same subject exclude each other (a thing is in one place)."""
+    if fact.name in ("held", "here", "in", "on", "worn"):
+        return (fact.subject, "location")
+    if fact.name in ("open", "closed", "locked"):
+        return (fact.subject, "status")
+    if fact.name in ("switched_on", "switched_off"):
+        return (fact.subject, "power")
+    if fact.name == "state":
+        return (fact.subject, f"state:{fact.args[1]}")
+    return (fact.subject, fact.name)
+
+
+def tw_atoms(fact: Fact, var: dict[str, str]) -> list[Atom]:
+    """The TextWorld reading of a fact; ``var`` maps spec ids and slots to rule variables."""
+    x = var.get(fact.subject, fact.subject)
+    match fact.name:
+        case "held":
+            return [Atom("in", (x, "I"))]
+        case "here":
+            return [Atom("at", (PLAYER_ROOM_VAR, "")), Atom("at", (x, PLAYER_ROOM))]
+        case "in" | "on":
+            return [Atom(fact.name, (x, var[fact.args[1]]))]
+        case "player_in":
+            return [Atom("at", (PLAYER_ROOM_VAR, "")), Atom(tag_atom(fact.subject), (PLAYER_ROOM,))]
+        case "state":
+            return [Atom(state_atom(fact.args[1], fact.value or ""), (x,))]
+        case _:
+            return [Atom(fact.name, (x,))]
+
+
+PLAYER_ROOM_VAR = "P"  # marker: Atom("at", ("P", "")) renders as at(P, pr).
+
+
+@dataclass(frozen=True)
+class I7Reading:
+    positive: str
+    negative: str
+    assign: str
+
+
+def i7_reading(fact: Fact, ref: dict[str, str]) -> I7Reading:
+    """The Inform 7 reading of a fact; ``ref`` maps spec ids and slots to Inform 7 expressions."""
+    x = ref.get(fact.subject, fact.subject)
+    y = ref.get(fact.args[1], fact.args[1]) if len(fact.args) > 1 else ""
+    match fact.name:
+        case "held":
+            return I7Reading(f"the player carries {x}", f"the player does not carry {x}", f"now the player carries {x}")
+        case "here":
+            return I7Reading(f"{x} is in the location", f"{x} is not in the location", f"now {x} is in the location")
+        case "in" | "on":
+            return I7Reading(f"{x} is {fact.name} {y}", f"{x} is not {fact.name} {y}", f"now {x} is {fact.name} {y}")
+        case "worn":
+            return I7Reading(f"the player wears {x}", f"the player does not wear {x}", f"now the player wears {x}")
+        case "player_in":
+            return I7Reading(f"the location is {x}", f"the location is not {x}", "")
+        case "open":
+            return I7Reading(f"{x} is open", f"{x} is not open", f"now {x} is unlocked; now {x} is open")
+        case "closed":
+            return I7Reading(f"{x} is closed and {x} is unlocked", f"{x} is open or {x} is locked",
+                             f"now {x} is unlocked; now {x} is closed")
+        case "locked":
+            return I7Reading(f"{x} is locked", f"{x} is not locked", f"now {x} is closed; now {x} is locked")
+        case "switched_on":
+            return I7Reading(f"{x} is switched on", f"{x} is switched off", f"now {x} is switched on")
+        case "switched_off":
+            return I7Reading(f"{x} is switched off", f"{x} is switched on", f"now {x} is switched off")
+        case "state":
+            value = i7_state(fact.args[1], fact.value or "")
+            return I7Reading(f"{x} is {value}", f"{x} is not {value}", f"now {x} is {value}")
+    raise ValueError(f"fact {fact} has no Inform 7 reading")
+
+
+# -- custom actions ----------------------------------------------------------------------------
+@dataclass
+class RuleVariant:
+    name: str  # TextWorld rule name, "<action>/<n>"
+    text: str  # the rule in .twl syntax
+
+
+@dataclass
+class CompiledAction:
+    """Everything the templates need to emit one custom action."""
+
+    action: Action
+    i7_name: str  # Inform 7 action name as declared, e.g. "st-fill" or "st-put it with"
+    i7_rule: str  # how rule headers name it, e.g. "st-fill" or "st-put something with something"
+    i7_grammar: str  # Understand line pattern, e.g. "fill [something] with water"
+    i7_applying: str  # "nothing", "one thing", "two things"
+    event: str  # action trace text TextWorld matches, with {placeholders}
+    tw_command: str  # command template with TextWorld placeholders
+    checks: list[tuple[str, str]] = field(default_factory=list)  # (failure condition, message)
+    assignments: list[str] = field(default_factory=list)
+    success: str = ""
+    variants: list[RuleVariant] = field(default_factory=list)
+
+
+def _i7_text(text: str, ref: dict[str, str]) -> str:
+    """Replace {slot} / {the slot} / {a slot} placeholders with Inform 7 substitutions."""
+    for slot, expr in ref.items():
+        noun = expr.removeprefix("the ")
+        text = text.replace(f"{{the {slot}}}", f"[the {noun}]").replace(f"{{a {slot}}}", f"[a {noun}]")
+        text = text.replace(f"{{{slot}}}", f"[{noun}]")
+    return text.replace("\n", "[line break]")
+
+
+def compile_action(spec: GameSpec, action: Action, entities: dict[str, Entity]) -> CompiledAction:
+    slots = action.template_slots  # in command order: first is the noun, second the second noun
+    slot_types = {s: TW_TYPE[action.slots[s].kind] if action.slots[s].kind else "t" for s in slots}
+    i7_name = "st-" + action.name.replace("_", "-")
+    ref = {s: ("the noun", "the second noun")[i] for i, s in enumerate(slots)}
+    ref.update({e.spec_id: e.tw_id for e in entities.values()})
+    var = {s: f"s_{s}" for s in slots}
+    var.update({e.spec_id: f"k_{e.spec_id}" for e in entities.values()})
+    var_type = {f"s_{s}": t for s, t in slot_types.items()}
+    var_type.update({f"k_{e.spec_id}": e.tw_type for e in entities.values()})
+
+    requires = [Fact.parse(t) for t in action.requires]
+    effects = [Fact.parse(t) for t in action.effects]
+    stated = {fact_group(f) for f in requires}
+
+    checks: list[tuple[str, str]] = []
+    states_used = {(f.subject, f.args[1]) for f in requires + effects if f.name == "state"}
+    for subject, state in sorted(states_used):
+        checks.append((f"{ref.get(subject, subject)} is {i7_state(state, 'none')}", "Nothing happens."))
+    for slot in slots:
+        checks.append((f"{ref[slot]} is not a {I7_KIND[slot_types[slot]]}", "You can't do that with that."))
+    for fact, text in zip(requires, action.requires):
+        message = action.failures.get(text, "You can't do that right now.")
+        checks.append((i7_reading(fact, ref).negative, _i7_text(message, ref)))
+
+    # Where is each thing the action touches? An unstated location branches into held | here.
+    branches: list[list[Fact]] = []
+    branched = set(stated)
+    movers = sorted({f.subject for f in effects if fact_group(f)[1] == "location"} - set(slots))
+    for subject in slots + movers:
+        if (subject, "location") not in branched:
+            held, here = Fact("held", (subject,)), Fact("here", (subject,))
+            branches.append([held, here])
+            reach = f"{i7_reading(held, ref).negative} and {i7_reading(here, ref).negative}"
+            checks.append((reach, "You can't reach that from here."))
+            branched.add((subject, "location"))
+    # What does each effect replace? An unstated current value branches over the alternatives,
+    # and the game refuses the case where the effect already holds (no rule covers it).
+    for effect in effects:
+        group = fact_group(effect)
+        if group in stated:
+            continue
+        checks.append((i7_reading(effect, ref).positive, "Nothing happens."))
+        if group not in branched:
+            branches.append(_alternatives(spec, effect))
+            branched.add(group)
+
+    changed = {fact_group(e) for e in effects}
+    variants = []
+    for extra in itertools.product(*branches):
+        if any(e in extra for e in effects):
+            continue  # the effect already holds: no rule, and Inform 7 says "Nothing happens."
+        pre = requires + list(extra)
+        pre_atoms = [(a, fact_group(f) in changed and not _is_player_room(a)) for f in pre for a in tw_atoms(f, var)]
+        post_atoms = [a for e in effects for a in tw_atoms(e, var) if not _is_player_room(a)]
+        for fact in pre + effects:
+            if fact.name == "player_in":
+                continue
+            for arg in fact.args[: 2 if fact.name in ("in", "on") else 1]:
+                if arg not in slots and arg in entities:
+                    pre_atoms.append((Atom(tag_atom(arg), (var[arg],)), False))
+        if any(PLAYER_ROOM in a.args for a in post_atoms):
+            pre_atoms.append((Atom("at", (PLAYER_ROOM_VAR, "")), False))
+        name = f"{action.name}/{len(variants)}"
+        variants.append(RuleVariant(name, _render_rule(name, pre_atoms, post_atoms, var_type)))
+
+    assignments = [line for e in effects for line in i7_reading(e, ref).assign.split("; ")]
+    grammar = tw_command = action.command
+    for slot in slots:
+        grammar = grammar.replace(f"{{{slot}}}", "[something]")
+        tw_command = tw_command.replace(f"{{{slot}}}", f"{{{var[slot]}}}")
+    applying = ("nothing", "one thing", "two things")[len(slots)]
+    event = i7_name + "".join(
+        f" the {{{var[s]}}}" if i == 0 else f" with the {{{var[s]}}}" for i, s in enumerate(slots)
+    )
+    return CompiledAction(
+        action=action, i7_name=i7_name + (" it with" if len(slots) == 2 else ""),
+        i7_rule=i7_name + (" something with something" if len(slots) == 2 else ""), i7_grammar=grammar,
+        i7_applying=applying, event=event, tw_command=tw_command, checks=_dedupe(checks),
+        assignments=assignments, success=_i7_text(action.success, ref), variants=variants,
+    )
+
+
+def _alternatives(spec: GameSpec, effect: Fact) -> list[Fact]:
+    """Facts that may hold, before ``effect``, in its group (excluding ``effect`` itself)."""
+    x = effect.subject
+    kind = fact_group(effect)[1]
+    if kind == "location":
+        options = [Fact("held", (x,)), Fact("here", (x,))]
+    elif kind == "status":
+        options = [Fact(n, (x,)) for n in ("open", "closed", "locked")]
+    elif kind == "power":
+        options = [Fact(n, (x,)) for n in ("switched_on", "switched_off")]
+    else:
+        state = effect.args[1]
+        obj = spec.object(x)
+        values = obj.states[state].values if obj else sorted(spec.state_values(state))
+        options = [Fact("state", (x, state), v) for v in values]
+    return [o for o in options if o != effect]
+
+
+def _is_player_room(atom: Atom) -> bool:
+    return atom.pred == "at" and atom.args[0] == PLAYER_ROOM_VAR
+
+
+def _render_rule(name: str, pre: list[tuple[Atom, bool]], post: list[Atom], var_type: dict[str, str]) -> str:
+    def arg(a: str) -> str:
+        if a in ("I", "P"):
+            return a
+        if a == PLAYER_ROOM:
+            return f"{PLAYER_ROOM}: r"
+        return f"{a}: {var_type[a]}"
+
+    def render(atom: Atom) -> str:
+        if _is_player_room(atom):
+            return f"at(P, {PLAYER_ROOM}: r)"
+        return f"{atom.pred}({', '.join(arg(a) for a in atom.args)})"
+
+    seen: dict[str, bool] = {}
+    for atom, consumed in pre:
+        key = render(atom)
+        seen[key] = seen.get(key, False) or consumed
+    lhs = " & ".join(("" if consumed else "$") + key for key, consumed in seen.items())
+    rhs = " & ".join(dict.fromkeys(render(a) for a in post)) or "at(P, pr: r)"
+    return f"{name} :: {lhs} -> {rhs};"
+
+
+def _dedupe(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return list(dict.fromkeys(items))

@@ -1,0 +1,65 @@
+"""Structured failures and verification reports: what a generator or an LLM repair loop reads."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class FailureKind(str, Enum):
+    """Machine-readable reasons a spec does not become a verified game."""
+
+    invalid_json = "invalid_json"  # the file is not JSON
+    schema = "schema"  # shapes, types, unsafe text, dangling references (has a JSON path)
+    unreachable_goal = "unreachable_goal"  # no action or initial fact can make a goal true
+    walkthrough_invalid = "walkthrough_invalid"  # a walkthrough command is not admissible when played
+    walkthrough_does_not_win = "walkthrough_does_not_win"  # the walkthrough ends without every goal met
+    compile_error = "compile_error"  # Inform 7 or Inform 6 rejected the generated source
+    too_large = "too_large"  # the story file exceeds the z-machine limit
+    logic_mismatch = "logic_mismatch"  # TextWorld's logic and the Inform 7 game disagree on a command
+    score_mismatch = "score_mismatch"  # the game's score differs from the goals met in the logic
+    timeout = "timeout"  # building or verifying ran past its time limit
+    out_of_memory = "out_of_memory"  # building or verifying ran past its memory limit
+    internal_error = "internal_error"  # a bug in STARLING itself; the message has the traceback
+
+
+class Failure(BaseModel):
+    kind: FailureKind
+    message: str
+    path: str | None = Field(default=None, description="JSON path in the spec, where one applies")
+
+    def __str__(self) -> str:
+        where = f" at {self.path}" if self.path else ""
+        return f"[{self.kind.value}]{where} {self.message}"
+
+
+class VerificationReport(BaseModel):
+    """The verifier's verdict on one spec: passed, or the failures that stop it."""
+
+    game_id: str | None = None
+    passed: bool
+    failures: list[Failure] = Field(default_factory=list)
+    stats: dict[str, Any] = Field(default_factory=dict, description="timings, sizes, steps checked")
+
+    @property
+    def kinds(self) -> list[FailureKind]:
+        return [f.kind for f in self.failures]
+
+    def summary(self) -> str:
+        if self.passed:
+            return f"{self.game_id}: verified ({', '.join(f'{k}={v}' for k, v in self.stats.items())})"
+        return f"{self.game_id or 'spec'}: FAILED\n" + "\n".join(f"  {f}" for f in self.failures)
+
+
+class BuildFailed(Exception):
+    """Raised inside the builder; carries the structured failures."""
+
+    def __init__(self, failures: list[Failure]):
+        self.failures = failures
+        super().__init__("; ".join(map(str, failures)))
+
+    @classmethod
+    def one(cls, kind: FailureKind, message: str, path: str | None = None) -> "BuildFailed":
+        return cls([Failure(kind=kind, message=message, path=path)])

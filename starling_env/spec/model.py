@@ -1,0 +1,491 @@
+"""GameSpec: the one data model of a game (rooms, objects, custom actions, goals, walkthrough).
+
+A spec is JSON on disk, validated by pydantic. Field validation catches shapes and unsafe text;
+:func:`GameSpec.check_references` (run by the model validator) checks that every id a fact, exit,
+key or goal names exists and has the right kind. Errors carry the JSON path of the fault.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .facts import FACTS, Fact, FactSyntaxError
+
+SPEC_VERSION = "1.0"
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="lowercase id: a-z, 0-9, _")]
+
+# Words the Inform 7 parser gives a meaning of its own; a name made of them would confuse it.
+PARSER_WORDS = frozenset(
+    "all it them him her me myself you yourself self everything every each other except but and "
+    "then again a an the of north south east west up down inside outside n s e w u d ne nw se sw "
+    "northeast northwest southeast southwest in out look inventory i x z g q".split()
+)
+# Verbs and rule names TextWorld's standard logic already uses; custom actions must not reuse them.
+RESERVED_VERBS = frozenset("take drop put insert open close lock unlock eat go look inventory examine switch wear l x i".split())
+RESERVED_ACTIONS = frozenset(
+    "take drop put insert open close lock unlock eat go look inventory examine switch_on switch_off wear take_off".split()
+)
+_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?: [a-z0-9][a-z0-9-]*)*$")
+# Printable text with no Inform 7 syntax: no quotes, brackets (substitutions) or braces.
+_TEXT_RE = re.compile(r"^[A-Za-z0-9 .,;:!?'()\-\n]*$")
+_PLACEHOLDER_RE = re.compile(r"\{(?:the |a )?([a-z][a-z0-9_]*)\}")
+
+
+def _check_name(value: str) -> str:
+    if not _NAME_RE.match(value):
+        raise ValueError(
+            f"name {value!r} must be lowercase words of letters, digits and hyphens, separated by single spaces"
+        )
+    if len(value) > 40:
+        raise ValueError(f"name {value!r} is longer than 40 characters")
+    clashes = [w for w in value.split() if w in PARSER_WORDS]
+    if clashes:
+        raise ValueError(f"name {value!r} uses words the Inform 7 parser reserves: {clashes}")
+    return value
+
+
+def _check_text(value: str, allow_placeholders: bool = False) -> str:
+    body = _PLACEHOLDER_RE.sub("", value) if allow_placeholders else value
+    bad = sorted({c for c in body if not _TEXT_RE.match(c)})
+    if bad:
+        raise ValueError(
+            f"text {value[:40]!r} contains characters that could break Inform 7: {bad} "
+            "(allowed: letters, digits, spaces, newlines and . , ; : ! ? ' ( ) -)"
+        )
+    if len(value) > 1000:
+        raise ValueError("text is longer than 1000 characters")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=40)]
+Text = Annotated[str, Field(max_length=1000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Direction(str, Enum):
+    north = "north"
+    south = "south"
+    east = "east"
+    west = "west"
+
+
+OPPOSITE = {"north": "south", "south": "north", "east": "west", "west": "east"}
+
+
+class ObjectKind(str, Enum):
+    portable = "portable"
+    container = "container"
+    supporter = "supporter"
+    device = "device"
+    food = "food"
+    clothing = "clothing"
+    scenery = "scenery"
+    key = "key"
+
+
+class Room(_Strict):
+    id: Identifier
+    name: Name
+    description: Text
+    exits: dict[Direction, Identifier] = Field(default_factory=dict, description="direction -> room id")
+
+    _name = field_validator("name")(_check_name)
+    _desc = field_validator("description")(_check_text)
+
+
+class Door(_Strict):
+    id: Identifier
+    name: Name
+    description: Text = ""
+    between: tuple[Identifier, Identifier] = Field(description="the two rooms the door joins (they must share an exit)")
+    status: Literal["open", "closed", "locked"] = "closed"
+    key: Identifier | None = Field(default=None, description="id of the key object that locks and unlocks it")
+
+    _name = field_validator("name")(_check_name)
+    _desc = field_validator("description")(_check_text)
+
+
+class StateVar(_Strict):
+    values: list[Identifier] = Field(min_length=2, description="the values the state can take")
+    initial: Identifier
+    describe: dict[Identifier, Text] = Field(
+        default_factory=dict, description="value -> sentence added when the object is examined in that state"
+    )
+
+    @model_validator(mode="after")
+    def _values(self) -> "StateVar":
+        if len(set(self.values)) != len(self.values):
+            raise ValueError(f"values repeat: {self.values}")
+        if self.initial not in self.values:
+            raise ValueError(f"initial value {self.initial!r} is not one of {self.values}")
+        for value, text in self.describe.items():
+            if value not in self.values:
+                raise ValueError(f"describe names {value!r}, which is not one of {self.values}")
+            _check_text(text)
+        return self
+
+
+class GameObject(_Strict):
+    id: Identifier
+    name: Name
+    kind: ObjectKind
+    description: Text = ""
+    location: Identifier = Field(
+        description="a room id, a container or supporter id, 'player' (carried) or 'worn' (clothing only)"
+    )
+    status: Literal["open", "closed", "locked"] | None = Field(default=None, description="containers only")
+    key: Identifier | None = Field(default=None, description="containers only: the key that locks it")
+    switched_on: bool | None = Field(default=None, description="devices only")
+    states: dict[Identifier, StateVar] = Field(default_factory=dict, description="custom states, e.g. water")
+
+    _name = field_validator("name")(_check_name)
+    _desc = field_validator("description")(_check_text)
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> "GameObject":
+        if self.kind is not ObjectKind.container and (self.status or self.key):
+            raise ValueError("status and key apply to containers only")
+        if self.kind is not ObjectKind.device and self.switched_on is not None:
+            raise ValueError("switched_on applies to devices only")
+        if self.location == "worn" and self.kind is not ObjectKind.clothing:
+            raise ValueError("only clothing can start worn")
+        return self
+
+
+class Slot(_Strict):
+    kind: ObjectKind | None = Field(default=None, description="restrict the slot to objects of this kind")
+
+
+class Action(_Strict):
+    name: Identifier
+    command: Annotated[str, Field(min_length=1, max_length=60)] = Field(
+        description="command template, slots in braces: 'fill {container} with water'"
+    )
+    slots: dict[Identifier, Slot] = Field(default_factory=dict, max_length=2)
+    requires: list[str] = Field(default_factory=list, description="precondition facts")
+    effects: list[str] = Field(min_length=1, description="facts made true")
+    success: Text = Field(description="printed when the action succeeds; may use {slot}, {the slot}")
+    failures: dict[str, Text] = Field(default_factory=dict, description="precondition fact -> text when it fails")
+
+    @field_validator("command")
+    @classmethod
+    def _command(cls, value: str) -> str:
+        words = _PLACEHOLDER_RE.sub("x", value)
+        if not re.match(r"^[a-z]+(?: [a-z]+)*$", words):
+            raise ValueError(
+                f"command {value!r} must be lowercase words and {{slot}} placeholders separated by single spaces"
+            )
+        verb = value.split()[0]
+        if verb.startswith("{"):
+            raise ValueError(f"command {value!r} must start with a verb, not a slot")
+        if verb in RESERVED_VERBS:
+            raise ValueError(f"command {value!r} starts with {verb!r}, a verb TextWorld's own rules use")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _action_name(cls, value: str) -> str:
+        if value in RESERVED_ACTIONS:
+            raise ValueError(f"action name {value!r} is taken by a built-in rule")
+        return value
+
+    @field_validator("success")
+    @classmethod
+    def _success(cls, value: str) -> str:
+        return _check_text(value, allow_placeholders=True)
+
+    @field_validator("failures")
+    @classmethod
+    def _failures(cls, value: dict[str, str]) -> dict[str, str]:
+        for text in value.values():
+            _check_text(text, allow_placeholders=True)
+        return value
+
+    @property
+    def template_slots(self) -> list[str]:
+        return [m.group(1) for m in re.finditer(r"\{([a-z][a-z0-9_]*)\}", self.command)]
+
+
+class Goal(_Strict):
+    when: list[str] = Field(min_length=1, description="facts that must all hold")
+    points: int = Field(default=1, ge=1, le=100)
+    text: Text = ""
+
+    _text = field_validator("text")(_check_text)
+
+
+class GameSpec(_Strict):
+    """A complete game design. ``starling validate`` checks one; ``starling build`` compiles it."""
+
+    spec_version: Literal["1.0"] = Field(description="version of this schema")
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,47}$")] = Field(description="game id: a-z, 0-9, -")
+    title: Annotated[str, Field(min_length=1, max_length=80)]
+    objective: Text = Field(min_length=1)
+    skills: list[Identifier] = Field(min_length=1, description="skills exercised, from game_seeds/skills.json")
+    difficulty: Literal["easy", "medium", "hard"] = "easy"
+    start: Identifier = Field(description="id of the room the player starts in")
+    rooms: list[Room] = Field(min_length=1, max_length=30)
+    doors: list[Door] = Field(default_factory=list)
+    objects: list[GameObject] = Field(default_factory=list, max_length=120)
+    actions: list[Action] = Field(default_factory=list)
+    goals: list[Goal] = Field(min_length=1)
+    walkthrough: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(min_length=1)
+
+    _title = field_validator("title")(_check_text)
+    _objective = field_validator("objective")(_check_text)
+
+    @field_validator("walkthrough")
+    @classmethod
+    def _walkthrough(cls, value: list[str]) -> list[str]:
+        for command in value:
+            if not re.match(r"^[a-z0-9][a-z0-9 -]*$", command):
+                raise ValueError(f"walkthrough command {command!r} must be lowercase words")
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> "GameSpec":
+        errors = self.check_references()
+        if errors:
+            raise ValueError("; ".join(f"{path}: {msg}" for path, msg in errors))
+        return self
+
+    # -- lookups -----------------------------------------------------------------------------
+    @property
+    def room_ids(self) -> set[str]:
+        return {r.id for r in self.rooms}
+
+    def object(self, obj_id: str) -> GameObject | None:
+        return next((o for o in self.objects if o.id == obj_id), None)
+
+    def door(self, door_id: str) -> Door | None:
+        return next((d for d in self.doors if d.id == door_id), None)
+
+    def state_values(self, state: str) -> set[str]:
+        """All values any object declares for the custom state named ``state``."""
+        return {v for o in self.objects if state in o.states for v in o.states[state].values}
+
+    # -- semantic checks ---------------------------------------------------------------------
+    def check_references(self) -> list[tuple[str, str]]:
+        """Return (json path, message) for every dangling or ill-typed reference."""
+        errors: list[tuple[str, str]] = []
+        rooms = self.room_ids
+        objects = {o.id: o for o in self.objects}
+        doors = {d.id: d for d in self.doors}
+        all_ids = [r.id for r in self.rooms] + list(objects) + list(doors)
+        dupes = sorted({i for i in all_ids if all_ids.count(i) > 1} | ({"player", "worn"} & set(all_ids)))
+        if dupes:
+            errors.append(("$", f"ids must be unique and not 'player'/'worn': {dupes}"))
+        names = [o.name for o in self.objects] + [d.name for d in self.doors]
+        dup_names = sorted({n for n in names if names.count(n) > 1})
+        if dup_names:
+            errors.append(("$.objects", f"object and door names must be unique: {dup_names}"))
+        if self.start not in rooms:
+            errors.append(("$.start", f"unknown room {self.start!r}; rooms: {sorted(rooms)}"))
+
+        for i, room in enumerate(self.rooms):
+            for direction, dest in room.exits.items():
+                path = f"$.rooms[{i}].exits.{direction.value}"
+                other = next((r for r in self.rooms if r.id == dest), None)
+                if other is None:
+                    errors.append((path, f"unknown room {dest!r}"))
+                elif other.exits.get(Direction(OPPOSITE[direction.value])) != room.id:
+                    errors.append((path, f"room {dest!r} has no {OPPOSITE[direction.value]} exit back to {room.id!r}"))
+        for i, door in enumerate(self.doors):
+            path = f"$.doors[{i}]"
+            a, b = door.between
+            ra = next((r for r in self.rooms if r.id == a), None)
+            if ra is None or b not in rooms:
+                errors.append((f"{path}.between", f"unknown rooms in {list(door.between)}"))
+            elif b not in ra.exits.values():
+                errors.append((f"{path}.between", f"rooms {a!r} and {b!r} share no exit"))
+            errors += self._check_key(path, door.status, door.key, objects)
+
+        for i, obj in enumerate(self.objects):
+            path = f"$.objects[{i}]"
+            loc = obj.location
+            holder = objects.get(loc)
+            if loc in ("player", "worn") or loc in rooms:
+                pass
+            elif holder is None:
+                errors.append((f"{path}.location", f"unknown location {loc!r}: a room, container, supporter or 'player'"))
+            elif holder.kind not in (ObjectKind.container, ObjectKind.supporter):
+                errors.append((f"{path}.location", f"{loc!r} is a {holder.kind.value}; things go in containers or on supporters"))
+            fixed = obj.kind in (ObjectKind.container, ObjectKind.supporter, ObjectKind.device, ObjectKind.scenery)
+            if fixed and loc not in rooms:
+                errors.append((f"{path}.location", f"a {obj.kind.value} is fixed in place and must be in a room"))
+            if obj.kind is ObjectKind.container:
+                errors += self._check_key(path, obj.status, obj.key, objects)
+        errors += self._check_containment_cycles()
+
+        for i, action in enumerate(self.actions):
+            errors += self._check_action(f"$.actions[{i}]", action)
+        names = [a.name for a in self.actions]
+        if len(set(names)) != len(names):
+            errors.append(("$.actions", f"action names must be unique: {names}"))
+        for i, goal in enumerate(self.goals):
+            for j, text in enumerate(goal.when):
+                errors += self._check_fact(f"$.goals[{i}].when[{j}]", text, "goal", slots={})
+        return errors
+
+    def _check_key(self, path: str, status: str | None, key: str | None, objects: dict) -> list[tuple[str, str]]:
+        if key is None:
+            return [(f"{path}.key", "a locked container or door needs a key")] if status == "locked" else []
+        if key not in objects or objects[key].kind is not ObjectKind.key:
+            return [(f"{path}.key", f"{key!r} is not an object of kind key")]
+        return []
+
+    def _check_containment_cycles(self) -> list[tuple[str, str]]:
+        objects = {o.id: o for o in self.objects}
+        for obj in self.objects:
+            seen, loc = {obj.id}, obj.location
+            while loc in objects:
+                if loc in seen:
+                    return [("$.objects", f"objects contain each other in a cycle through {obj.id!r}")]
+                seen.add(loc)
+                loc = objects[loc].location
+        return []
+
+    def _check_action(self, path: str, action: Action) -> list[tuple[str, str]]:
+        errors: list[tuple[str, str]] = []
+        template = action.template_slots
+        if sorted(template) != sorted(action.slots) or len(set(template)) != len(template):
+            errors.append((f"{path}.command", f"placeholders {template} must name each slot {sorted(action.slots)} once"))
+        for slot in action.slots:
+            if slot in self.room_ids or self.object(slot) or self.door(slot):
+                errors.append((f"{path}.slots.{slot}", "a slot name must not also be an object, door or room id"))
+        requires = []
+        for j, text in enumerate(action.requires):
+            errs = self._check_fact(f"{path}.requires[{j}]", text, "precondition", action.slots)
+            errors += errs
+            requires.append(text)
+        for j, text in enumerate(action.effects):
+            errors += self._check_fact(f"{path}.effects[{j}]", text, "effect", action.slots)
+        for key in action.failures:
+            if key not in requires:
+                errors.append((f"{path}.failures", f"{key!r} is not one of the action's requires"))
+        for match in _PLACEHOLDER_RE.finditer(action.success + "".join(action.failures.values())):
+            if match.group(1) not in action.slots:
+                errors.append((f"{path}.success", f"placeholder {{{match.group(1)}}} names no slot"))
+        return errors
+
+    def _check_fact(self, path: str, text: str, use: str, slots: dict[str, Slot]) -> list[tuple[str, str]]:
+        try:
+            fact = Fact.parse(text)
+        except FactSyntaxError as exc:
+            return [(path, str(exc))]
+        allowed = getattr(FACTS[fact.name], use)
+        if not allowed:
+            return [(path, f"{fact.name}(...) cannot be used as {'an' if use == 'effect' else 'a'} {use}")]
+        roles = FACTS[fact.name].args
+        if fact.name == "state":
+            roles = ("thing",)
+        for arg, role in zip(fact.args, roles):
+            err = self._check_arg(arg, role, slots)
+            if err:
+                return [(path, f"{text!r}: {err}")]
+        if fact.name == "state":
+            obj_id, state = fact.args
+            obj = self.object(obj_id)
+            if obj is not None:
+                if state not in obj.states:
+                    return [(path, f"{obj_id!r} has no state {state!r}; it has {sorted(obj.states)}")]
+                if fact.value not in obj.states[state].values:
+                    return [(path, f"{fact.value!r} is not a value of {obj_id}.{state}: {obj.states[state].values}")]
+            elif not self.state_values(state):
+                return [(path, f"no object has a state named {state!r}")]
+            elif fact.value not in self.state_values(state):
+                return [(path, f"{fact.value!r} is not a value of state {state!r}: {sorted(self.state_values(state))}")]
+        return []
+
+    def _check_arg(self, arg: str, role: str, slots: dict[str, Slot]) -> str | None:
+        if arg in slots:
+            kind = slots[arg].kind
+            if role in ("room",):
+                return f"slot {arg!r} stands for an object, not a room"
+            if role in ("container", "supporter", "device", "clothing") and kind is not ObjectKind(role):
+                return f"slot {arg!r} must declare kind {role!r} to be used here"
+            if role == "holder" and kind is not ObjectKind.container:
+                return f"slot {arg!r} must declare kind 'container' to be used here"
+            return None
+        if role == "room":
+            return None if arg in self.room_ids else f"unknown room {arg!r}"
+        if role == "holder":
+            obj = self.object(arg)
+            if self.door(arg) or (obj and obj.kind is ObjectKind.container):
+                return None
+            return f"{arg!r} is not a container or door"
+        obj = self.object(arg)
+        if obj is None:
+            return f"unknown object {arg!r} (not a slot of this action either)"
+        if role != "thing" and obj.kind is not ObjectKind(role):
+            return f"{arg!r} is a {obj.kind.value}, not a {role}"
+        return None
+
+    # -- IO ----------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: str | Path) -> "GameSpec":
+        """Read and validate a spec file; raises :class:`SpecError` with JSON paths on failure."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SpecError([("$", f"cannot read {path}: {exc.strerror}")]) from None
+        return cls.parse_text(text)
+
+    @classmethod
+    def parse_text(cls, text: str) -> "GameSpec":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError([("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
+        return cls.from_data(data)
+
+    @classmethod
+    def from_data(cls, data: object) -> "GameSpec":
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise SpecError.from_validation(exc) from None
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys, defaults included): the form that is hashed and stored."""
+        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+
+
+class SpecError(ValueError):
+    """A spec that fails validation. ``errors`` holds (json path, message) pairs."""
+
+    def __init__(self, errors: list[tuple[str, str]]):
+        self.errors = errors
+        super().__init__("\n".join(f"{path}: {msg}" for path, msg in errors))
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError) -> "SpecError":
+        errors = []
+        for err in exc.errors():
+            path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "value_error" and err["loc"] == () and ": " in msg:
+                # Model-level reference errors already carry their own paths.
+                for part in msg.split("; $"):
+                    sub_path, _, sub_msg = part.partition(": ")
+                    errors.append((sub_path if sub_path.startswith("$") else "$" + sub_path, sub_msg))
+                continue
+            errors.append((path, msg))
+        return cls(errors)
+
+
+def json_schema() -> dict:
+    """The exported JSON schema of a GameSpec (what LLM prompts and editors use)."""
+    schema = GameSpec.model_json_schema()
+    schema["$id"] = f"https://starling-env.org/schema/gamespec-{SPEC_VERSION}.json"
+    return schema

@@ -1,0 +1,214 @@
+"""The verifier: the gate a spec passes to become a benchmark game.
+
+:func:`verify_spec` builds a spec and checks the result in a subprocess under a time and a memory
+limit, returning a :class:`~starling_env.report.VerificationReport`. The checks:
+
+1. the spec validates and compiles (Inform 7 + Inform 6) into a z8 under 512 KB;
+2. the walkthrough, played in the compiled game, wins with score == max score;
+3. TextWorld's logic and the Inform 7 code agree: along seeded random walks, every admissible
+   command is played in the game and in a shadow copy of TextWorld's logic, and after each step the
+   facts TextWorld tracked from the game's action traces must equal the shadow's, and the game's
+   score must equal the points of the goals the shadow has met. Pure look / examine / inventory
+   commands change no facts, so the game may answer them as it likes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .report import BuildFailed, Failure, FailureKind, VerificationReport
+from .spec import GameSpec, SpecError
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits and effort of one verification (all overridable from the CLI)."""
+
+    timeout_s: float = 120.0  # wall time for build + checks
+    memory_mb: int = 2048  # address-space limit of the verifying process and its compilers
+    walks: int = 4  # seeded random walks
+    walk_length: int = 40  # steps per walk
+    seed: int = 0
+
+
+# -- checks on a compiled game (in process) -----------------------------------------------------
+def check_game(z8: Path, limits: Limits) -> dict:
+    """Run the walkthrough and the random-walk agreement checks; raise BuildFailed on a failure."""
+    import textworld
+    from textworld.generator.game import Game, GameProgression
+    from textworld.generator.inform7 import Inform7Game
+
+    game = Game.load(str(z8.with_suffix(".json")))
+    infos = textworld.EnvInfos(admissible_commands=True, facts=True, score=True, max_score=True, won=True)
+    env = textworld.start(str(z8), request_infos=infos)
+    try:
+        _check_walkthrough(env, game)
+        goals = [(q.win_events[0].condition.preconditions, q.reward) for q in game.quests]
+        inform7 = Inform7Game(game)
+        rng = random.Random(limits.seed)
+        steps = 0
+        for _ in range(limits.walks):
+            state = env.reset()
+            shadow = GameProgression(game, track_quests=False)
+            history: list[str] = []
+            met: set[int] = set()
+            for _ in range(limits.walk_length):
+                command = rng.choice(state["admissible_commands"])
+                valid = shadow.valid_actions
+                commands = inform7.gen_commands_from_actions(valid)
+                if command not in commands:
+                    raise BuildFailed.one(FailureKind.logic_mismatch, f"{command!r} is admissible in the game but not in the logic")
+                shadow.update(valid[commands.index(command)])
+                history.append(command)
+                state, score, done = env.step(command)
+                steps += 1
+                _compare(state, shadow, history)
+                met |= {i for i, (props, _) in enumerate(goals) if all(shadow.state.is_fact(p) for p in props)}
+                expected = sum(goals[i][1] for i in met)
+                if score != expected:
+                    raise BuildFailed.one(
+                        FailureKind.score_mismatch,
+                        f"after {' / '.join(history)}: the game's score is {score} but the goals met are worth {expected}",
+                    )
+                if done:
+                    break
+        return {"random_steps": steps, "z8_bytes": z8.stat().st_size}
+    finally:
+        env.close()
+
+
+def _check_walkthrough(env, game) -> None:
+    state = env.reset()
+    score, done = 0, False
+    for i, command in enumerate(game.metadata["walkthrough"]):
+        if done:
+            raise BuildFailed.one(FailureKind.walkthrough_invalid, f"the game ended before step {i + 1}", f"$.walkthrough[{i}]")
+        state, score, done = env.step(command)
+    if not state["won"] or score != state["max_score"]:
+        raise BuildFailed.one(
+            FailureKind.walkthrough_does_not_win,
+            f"the compiled game ends the walkthrough with score {score}/{state['max_score']}, won={state['won']}",
+            path="$.walkthrough",
+        )
+
+
+def _compare(state, shadow, history: list[str]) -> None:
+    tracked, expected = set(state["_facts"]), set(shadow.state.facts)
+    if tracked == expected:
+        return
+    missing = sorted(map(str, expected - tracked))
+    extra = sorted(map(str, tracked - expected))
+    said = " ".join(state["feedback"].split())[:200]
+    raise BuildFailed.one(
+        FailureKind.logic_mismatch,
+        f"after {' / '.join(history)}: the Inform 7 game answered {said!r}, but TextWorld's logic expected "
+        f"{missing or 'no new facts'} (and the game's trace gave {extra or 'nothing else'})",
+    )
+
+
+def build_and_check(spec_text: str, out_dir: Path, limits: Limits) -> VerificationReport:
+    """Validate, build and check in this process (what the sandboxed worker runs)."""
+    from .builder.build import build_game
+
+    started = time.perf_counter()
+    try:
+        spec = GameSpec.parse_text(spec_text)
+    except SpecError as exc:
+        kind = FailureKind.invalid_json if exc.errors and exc.errors[0][1].startswith("not valid JSON") else FailureKind.schema
+        return VerificationReport(passed=False, failures=[Failure(kind=kind, message=m, path=p) for p, m in exc.errors])
+    try:
+        built = build_game(spec, out_dir)
+        build_s = time.perf_counter() - started
+        stats = check_game(built.z8, limits)
+    except BuildFailed as exc:
+        return VerificationReport(game_id=spec.id, passed=False, failures=exc.failures)
+    except MemoryError:
+        return _failed(spec.id, FailureKind.out_of_memory, f"ran out of its {limits.memory_mb} MB memory limit")
+    except Exception:  # noqa: BLE001 - every other error is a bug of ours; report it, never crash the caller
+        return _failed(spec.id, FailureKind.internal_error, traceback.format_exc(limit=8))
+    stats |= {"build_s": round(build_s, 2), "verify_s": round(time.perf_counter() - started - build_s, 2),
+              "walkthrough_length": len(spec.walkthrough), "max_score": sum(g.points for g in spec.goals)}
+    return VerificationReport(game_id=spec.id, passed=True, stats=stats)
+
+
+def recheck(game_dir: Path, limits: Limits) -> VerificationReport:
+    """Re-run the game checks on an already built game folder (no rebuild)."""
+    game_id = game_dir.name
+    try:
+        GameSpec.load(game_dir / "spec.json")
+        stats = check_game(game_dir / "game.z8", limits)
+    except SpecError as exc:
+        return VerificationReport(game_id=game_id, passed=False,
+                                  failures=[Failure(kind=FailureKind.schema, message=m, path=p) for p, m in exc.errors])
+    except BuildFailed as exc:
+        return VerificationReport(game_id=game_id, passed=False, failures=exc.failures)
+    except Exception:  # noqa: BLE001
+        return _failed(game_id, FailureKind.internal_error, traceback.format_exc(limit=8))
+    return VerificationReport(game_id=game_id, passed=True, stats=stats)
+
+
+def _failed(game_id: str | None, kind: FailureKind, message: str) -> VerificationReport:
+    return VerificationReport(game_id=game_id, passed=False, failures=[Failure(kind=kind, message=message)])
+
+
+# -- the sandbox --------------------------------------------------------------------------------
+def verify_spec(spec_text: str, out_dir: Path, limits: Limits = Limits()) -> VerificationReport:
+    """Build and verify ``spec_text`` into ``out_dir`` in a subprocess under ``limits``."""
+    return _run_worker({"mode": "build", "spec": spec_text, "out": str(out_dir)}, limits)
+
+
+def verify_game_dir(game_dir: Path, limits: Limits = Limits()) -> VerificationReport:
+    """Re-check a built game folder in a subprocess under ``limits``."""
+    return _run_worker({"mode": "recheck", "game": str(game_dir)}, limits)
+
+
+def _run_worker(job: dict, limits: Limits) -> VerificationReport:
+    job["limits"] = asdict(limits)
+    with tempfile.TemporaryDirectory(prefix="starling-verify-") as tmp:
+        job_file, result_file = Path(tmp) / "job.json", Path(tmp) / "report.json"
+        job_file.write_text(json.dumps(job))
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "starling_env.verify", str(job_file), str(result_file)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        )
+        try:
+            _, stderr = proc.communicate(timeout=limits.timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the compilers run in the same process group
+            proc.wait()
+            return _failed(None, FailureKind.timeout, f"building and verifying took longer than {limits.timeout_s:g} s")
+        if result_file.exists():
+            return VerificationReport.model_validate_json(result_file.read_text())
+        tail = stderr.decode(errors="replace").strip().splitlines()[-5:]
+        if proc.returncode in (-signal.SIGKILL, -signal.SIGSEGV) or any("MemoryError" in line for line in tail):
+            return _failed(None, FailureKind.out_of_memory, f"the worker died past its {limits.memory_mb} MB limit")
+        return _failed(None, FailureKind.internal_error, f"the worker exited with {proc.returncode}: {' | '.join(tail)}")
+
+
+def _worker_main(job_file: str, result_file: str) -> None:
+    job = json.loads(Path(job_file).read_text())
+    limits = Limits(**job["limits"])
+    memory = limits.memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    if job["mode"] == "build":
+        report = build_and_check(job["spec"], Path(job["out"]), limits)
+    else:
+        report = recheck(Path(job["game"]), limits)
+    tmp = Path(result_file + ".tmp")
+    tmp.write_text(report.model_dump_json())
+    tmp.replace(result_file)
+
+
+if __name__ == "__main__":
+    _worker_main(*sys.argv[1:3])
