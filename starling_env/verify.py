@@ -138,7 +138,7 @@ def build_and_check(spec_text: str, out_dir: Path, limits: Limits) -> Verificati
     except Exception:  # noqa: BLE001 - every other error is a bug of ours; report it, never crash the caller
         return _failed(spec.id, FailureKind.internal_error, traceback.format_exc(limit=8))
     stats |= {"build_s": round(build_s, 2), "verify_s": round(time.perf_counter() - started - build_s, 2),
-              "walkthrough_length": len(spec.walkthrough), "max_score": sum(g.points for g in spec.goals)}
+              "walks": limits.walks, "walk_length": limits.walk_length, "seed": limits.seed}
     return VerificationReport(game_id=spec.id, passed=True, stats=stats)
 
 

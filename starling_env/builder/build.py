@@ -16,7 +16,9 @@ from textworld import GameMaker, GameOptions
 from textworld.generator.data import KnowledgeBase
 from textworld.generator.game import Event, Game, GameProgression, Quest
 from textworld.generator.inform7 import Inform7Game
-from textworld.logic import Proposition, Variable
+from textworld.generator.maker import FailedConstraintsError
+from textworld.generator.world import World
+from textworld.logic import Proposition
 
 from ..report import BuildFailed, FailureKind
 from ..spec import Fact, GameSpec, ObjectKind
@@ -25,7 +27,6 @@ from .kb import referenced_ids, render_kb
 from .logic import Entity, entity_table, state_atom, tag_atom
 
 Z8_LIMIT = 512 * 1024
-GRAMMAR_SEED = 1234  # fixed: TextWorld's grammar only fills texts the spec leaves empty
 
 
 @dataclass
@@ -47,7 +48,6 @@ def build_world(spec: GameSpec, kb_dir: Path) -> tuple[GameMaker, dict[str, obje
         raise BuildFailed.one(FailureKind.compile_error, f"TextWorld rejected the generated logic: {exc}") from exc
     options = GameOptions()
     options.kb = kb
-    options.seeds = GRAMMAR_SEED
     maker = GameMaker(options)
     made: dict[str, object] = {}
 
@@ -63,11 +63,11 @@ def build_world(spec: GameSpec, kb_dir: Path) -> tuple[GameMaker, dict[str, obje
                 maker.connect(getattr(src, direction.value), getattr(dst, OPPOSITE[direction.value]))
     for door in spec.doors:
         path = maker.find_path(made[door.between[0]], made[door.between[1]])
-        entity = maker.new_door(path, door.name, door.description or None)
+        entity = maker.new_door(path, door.name, door.description)
         entity.add_property(door.status)
         made[door.id] = entity
     for obj in spec.objects:
-        entity = maker.new(entities[obj.id].tw_type, obj.name, obj.description or None)
+        entity = maker.new(entities[obj.id].tw_type, obj.name, obj.description)
         made[obj.id] = entity
         if obj.kind is ObjectKind.container:
             entity.add_property(obj.status or "closed")
@@ -121,18 +121,15 @@ def build_game(spec: GameSpec, out_dir: Path) -> BuiltGame:
     """Build ``spec`` into ``out_dir/game.z8`` and ``out_dir/game.json``; raise :class:`BuildFailed`."""
     with tempfile.TemporaryDirectory(prefix="starling-kb-") as tmp:
         maker, made = build_world(spec, Path(tmp))
-        try:
-            game = maker.build()
-        except Exception as exc:
-            raise BuildFailed.one(FailureKind.schema, f"TextWorld rejected the world: {exc}") from exc
+        game = _make_game(maker, made)
         goals = [goal_propositions(spec, g.when, maker, made) for g in spec.goals]
         actions, goal_steps = _play_walkthrough(spec, game, goals)
 
-        maker.quests = [
+        quests = [
             Quest(win_events=[Event(actions=actions[:step], conditions=props)], reward=goal.points, desc=goal.text)
             for goal, props, step in zip(spec.goals, goals, goal_steps)
         ]
-        game = maker.build()
+        game = _make_game(maker, made, quests)
         game.objective = spec.objective
         game.metadata = {
             "walkthrough": list(spec.walkthrough),
@@ -147,13 +144,38 @@ def build_game(spec: GameSpec, out_dir: Path) -> BuiltGame:
         try:
             textworld.generator.compile_game(game, options)
         except Exception as exc:
-            message = str(exc).strip().splitlines()
-            raise BuildFailed.one(FailureKind.compile_error, "\n".join(message[-15:])) from exc
+            raise BuildFailed.one(FailureKind.compile_error, _compiler_problems(str(exc))) from exc
     (out_dir / "game.ni").unlink(missing_ok=True)
     z8 = out_dir / "game.z8"
     if z8.stat().st_size > Z8_LIMIT:
         raise BuildFailed.one(FailureKind.too_large, f"game.z8 is {z8.stat().st_size} bytes; the limit is {Z8_LIMIT}")
     return BuiltGame(game, z8, out_dir / "game.json", len(actions), goal_steps)
+
+
+def _compiler_problems(output: str) -> str:
+    """The problem reports of Inform 7 (">-->" paragraphs) or Inform 6 ("Error:" lines), not the noise."""
+    lines = output.splitlines()
+    problems, keep = [], False
+    for line in lines:
+        if ">-->" in line or "Error:" in line or "Fatal error" in line:
+            keep = True
+        elif line.startswith("++") or line.startswith("Inform 7 has finished"):
+            keep = False
+        if keep:
+            problems.append(line.strip())
+    return " ".join(problems)[:2000] or "\n".join(lines[-10:])
+
+
+def _make_game(maker: GameMaker, made: dict, quests: list[Quest] = ()) -> Game:
+    """Like ``GameMaker.build`` minus TextWorld's text grammar: the spec supplies every text."""
+    try:
+        maker.validate()
+    except FailedConstraintsError as exc:
+        raise BuildFailed.one(FailureKind.schema, f"the world breaks TextWorld's constraints: {exc}") from exc
+    game = Game(World.from_facts(maker.facts, kb=maker.options.kb), quests=quests)
+    for entity in made.values():
+        game.infos[entity.id] = entity.infos
+    return game
 
 
 def _play_walkthrough(spec: GameSpec, game: Game, goals: list[list[Proposition]]) -> tuple[list, list[int]]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 from enum import Enum
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -66,6 +68,13 @@ def _check_text(value: str, allow_placeholders: bool = False) -> str:
 
 Name = Annotated[str, Field(min_length=1, max_length=40)]
 Text = Annotated[str, Field(max_length=1000)]
+
+
+@cache
+def known_skills() -> dict[str, str]:
+    """The fixed skill vocabulary: skill id -> description, from ``game_seeds/skills.json``."""
+    text = (resources.files("starling_env.game_seeds") / "skills.json").read_text(encoding="utf-8")
+    return json.loads(text)
 
 
 class _Strict(BaseModel):
@@ -242,6 +251,15 @@ class GameSpec(_Strict):
     walkthrough: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(min_length=1)
 
     _title = field_validator("title")(_check_text)
+
+    @field_validator("skills")
+    @classmethod
+    def _skills(cls, value: list[str]) -> list[str]:
+        unknown = [s for s in value if s not in known_skills()]
+        if unknown:
+            raise ValueError(f"unknown skills {unknown}; the vocabulary (game_seeds/skills.json) has {sorted(known_skills())}")
+        return value
+
     _objective = field_validator("objective")(_check_text)
 
     @field_validator("walkthrough")

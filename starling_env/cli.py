@@ -1,0 +1,127 @@
+"""The ``starling`` command line: validate, build and verify games.
+
+typer gives typed options, ``--help`` for every command and shell completion from plain function
+signatures; rich prints the tables and coloured verdicts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .collection import load_manifest, publish, resolve_game, shipped_collection, staging_dir
+from .report import VerificationReport
+from .spec import GameSpec, SpecError, json_schema
+from .verify import Limits, verify_game_dir, verify_spec
+
+app = typer.Typer(help="STARLING: text-game RL environments grown from seed ideas.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+console = Console()
+err = Console(stderr=True)
+
+DEFAULT_OUT = Path("starling_games")
+
+TimeoutOpt = Annotated[float, typer.Option(help="seconds allowed for building + verifying one game")]
+MemoryOpt = Annotated[int, typer.Option(help="memory limit (MB) of the verifying process")]
+WalksOpt = Annotated[int, typer.Option(help="seeded random walks checking logic / Inform 7 agreement")]
+WalkLengthOpt = Annotated[int, typer.Option(help="steps per random walk")]
+
+
+def _limits(timeout: float, memory: int, walks: int, walk_length: int) -> Limits:
+    return Limits(timeout_s=timeout, memory_mb=memory, walks=walks, walk_length=walk_length)
+
+
+def _print_report(report: VerificationReport) -> None:
+    if report.passed:
+        console.print(f"[green]PASS[/green] {report.summary()}")
+    else:
+        err.print(f"[red]FAIL[/red] {report.summary()}", highlight=False)
+
+
+@app.command()
+def validate(spec: Annotated[Path, typer.Argument(help="GameSpec JSON file")]) -> None:
+    """Check a spec against the schema and its references (fast; builds nothing)."""
+    try:
+        game = GameSpec.load(spec)
+    except SpecError as exc:
+        for path, message in exc.errors:
+            err.print(f"[red]{spec}[/red] {path}: {message}", highlight=False)
+        raise typer.Exit(1)
+    console.print(f"[green]valid[/green] {game.id}: {len(game.rooms)} rooms, {len(game.objects)} objects, "
+                  f"{len(game.actions)} custom actions, {len(game.goals)} goals, walkthrough of {len(game.walkthrough)}")
+
+
+@app.command()
+def build(
+    spec: Annotated[Path, typer.Argument(help="GameSpec JSON file")],
+    out: Annotated[Path, typer.Option(help="collection folder to publish into")] = DEFAULT_OUT,
+    split: Annotated[str, typer.Option(help="split recorded in the manifest")] = "train",
+    into_shipped: Annotated[bool, typer.Option(help="allow writing into the installed benchmark")] = False,
+    timeout: TimeoutOpt = Limits.timeout_s, memory: MemoryOpt = Limits.memory_mb,
+    walks: WalksOpt = Limits.walks, walk_length: WalkLengthOpt = Limits.walk_length,
+) -> None:
+    """Build and verify a spec; publish it into OUT's collection only if it passes."""
+    if out.resolve() == shipped_collection().resolve() and not into_shipped:
+        err.print(f"{out} is the installed benchmark; pass --into-shipped to change it (that makes a new suite version)")
+        raise typer.Exit(2)
+    try:
+        text = spec.read_text(encoding="utf-8")
+    except OSError as exc:
+        err.print(f"cannot read {spec}: {exc.strerror}")
+        raise typer.Exit(2)
+    with console.status(f"building and verifying {spec} ..."), staging_dir(out) as staged:
+        report = verify_spec(text, staged / "game", _limits(timeout, memory, walks, walk_length))
+        _print_report(report)
+        if not report.passed:
+            raise typer.Exit(1)
+        entry = publish(out, staged / "game", GameSpec.parse_text(text), report, split=split,
+                        provenance={"backend": "hand-written", "source": spec.name})
+    console.print(f"published {entry.id} into {out}/ ({entry.content_hash[:19]}...)")
+
+
+@app.command()
+def verify(
+    game: Annotated[str, typer.Argument(help="game id (in --collection or the shipped benchmark) or game folder")],
+    collection: Annotated[Optional[list[Path]], typer.Option(help="collection folder(s) to look ids up in")] = None,
+    timeout: TimeoutOpt = Limits.timeout_s, memory: MemoryOpt = Limits.memory_mb,
+    walks: WalksOpt = Limits.walks, walk_length: WalkLengthOpt = Limits.walk_length,
+) -> None:
+    """Re-check a built game: walkthrough wins at max score, logic and Inform 7 agree."""
+    try:
+        folder = resolve_game(game, collection)
+    except FileNotFoundError as exc:
+        err.print(str(exc))
+        raise typer.Exit(2)
+    report = verify_game_dir(folder, _limits(timeout, memory, walks, walk_length))
+    _print_report(report)
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_games(
+    collection: Annotated[Path, typer.Option(help="collection folder")] = None,  # type: ignore[assignment]
+) -> None:
+    """List the games of a collection (default: the shipped benchmark)."""
+    manifest = load_manifest(collection or shipped_collection())
+    table = Table(title=f"{manifest.suite} v{manifest.version}: {len(manifest.games)} games")
+    for column in ("id", "skills", "difficulty", "split", "walkthrough", "max score"):
+        table.add_column(column)
+    for g in manifest.games:
+        table.add_row(g.id, ", ".join(g.skills), g.difficulty, g.split, str(g.walkthrough_length), str(g.max_score))
+    console.print(table)
+
+
+@app.command()
+def schema() -> None:
+    """Print the GameSpec JSON schema."""
+    print(json.dumps(json_schema(), indent=2))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,165 @@
+"""Game folders and collections: ``<dir>/manifest.json`` + ``<dir>/<game-id>/{spec,game}.*``.
+
+Publishing is atomic: a game is built in a staging folder inside the collection, renamed into
+place, and only then added to the manifest, which is itself replaced atomically under a file lock.
+An interrupted build leaves at most a stale staging folder (cleaned on the next publish), never a
+partial game or a broken manifest.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator
+
+import textworld
+from pydantic import BaseModel, Field
+
+from . import __version__
+from .report import VerificationReport
+from .spec import GameSpec
+
+MANIFEST = "manifest.json"
+STAGING = ".staging"
+BUILDER_VERSION = "1"  # bump when the builder's output for the same spec changes
+
+
+class ManifestEntry(BaseModel):
+    id: str
+    title: str
+    skills: list[str]
+    difficulty: str
+    split: str
+    max_score: int
+    walkthrough_length: int
+    rooms: int
+    objects: int
+    provenance: dict[str, Any]
+    verification: dict[str, Any]
+    content_hash: str
+
+
+class Manifest(BaseModel):
+    suite: str
+    version: int = 1
+    games: list[ManifestEntry] = Field(default_factory=list)
+
+    def get(self, game_id: str) -> ManifestEntry | None:
+        return next((g for g in self.games if g.id == game_id), None)
+
+
+def shipped_collection() -> Path:
+    """The benchmark installed with the package (``generated_games/``)."""
+    return Path(str(resources.files("starling_env.generated_games")))
+
+
+def content_hash(spec: GameSpec) -> str:
+    """sha256 over the canonical spec and every build input (templates, static KB, versions).
+
+    The z8's header carries the compile date, so the hash covers what the game is built from,
+    not the bytes of the build: the same spec gives the same hash on any day and machine.
+    """
+    digest = hashlib.sha256()
+    digest.update(spec.to_json().encode())
+    digest.update(f"builder={BUILDER_VERSION} textworld={textworld.__version__}".encode())
+    builder = resources.files("starling_env.builder")
+    for folder in ("templates", "kb_static"):
+        for item in sorted((builder / folder).iterdir(), key=lambda p: p.name):
+            if item.is_file():
+                digest.update(item.name.encode() + b"\0" + item.read_bytes())
+    return "sha256:" + digest.hexdigest()
+
+
+def load_manifest(collection: Path) -> Manifest:
+    path = collection / MANIFEST
+    if not path.exists():
+        return Manifest(suite=collection.resolve().name)
+    return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def write_json_atomic(path: Path, data: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+@contextmanager
+def locked(collection: Path) -> Iterator[None]:
+    """Serialise manifest updates between processes publishing into the same collection."""
+    collection.mkdir(parents=True, exist_ok=True)
+    with open(collection / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def staging_dir(collection: Path) -> Iterator[Path]:
+    """A fresh folder inside the collection (same file system, so publishing is a rename)."""
+    root = collection / STAGING
+    root.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(dir=root))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def publish(
+    collection: Path, staged: Path, spec: GameSpec, report: VerificationReport,
+    *, split: str = "train", provenance: dict[str, Any] | None = None,
+) -> ManifestEntry:
+    """Move a verified, staged game into ``collection`` and record it in the manifest."""
+    if not report.passed:
+        raise ValueError(f"refusing to publish {spec.id}: it did not pass verification")
+    write_json_atomic(staged / "spec.json", spec.to_json())
+    entry = ManifestEntry(
+        id=spec.id, title=spec.title, skills=spec.skills, difficulty=spec.difficulty, split=split,
+        max_score=sum(g.points for g in spec.goals), walkthrough_length=len(spec.walkthrough),
+        rooms=len(spec.rooms), objects=len(spec.objects),
+        provenance={"starling_version": __version__, "date": _today(), **(provenance or {})},
+        verification={"passed": True, **report.stats},
+        content_hash=content_hash(spec),
+    )
+    with locked(collection):
+        target = collection / spec.id
+        if target.exists():  # replace an older build of the same id: swap, then delete the old one
+            old = collection / STAGING / f"old-{spec.id}-{os.getpid()}"
+            os.replace(target, old)
+            os.replace(staged, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staged, target)
+        manifest = load_manifest(collection)
+        manifest.games = sorted([g for g in manifest.games if g.id != spec.id] + [entry], key=lambda g: g.id)
+        write_json_atomic(collection / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+    return entry
+
+
+def resolve_game(game: str, collections: list[Path] | None = None) -> Path:
+    """A game folder from a path, or from a game id looked up in the given (or shipped) collections."""
+    path = Path(game)
+    if (path / "game.z8").exists():
+        return path
+    for collection in collections or [shipped_collection()]:
+        if (collection / game / "game.z8").exists():
+            return collection / game
+    where = ", ".join(str(c) for c in collections or [shipped_collection()])
+    raise FileNotFoundError(f"no game {game!r}: not a game folder, and no such id in {where}")
+
+
+def _today() -> str:
+    return datetime.now(timezone.utc).date().isoformat()
