@@ -12,6 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .collection import load_manifest, publish, resolve_game, shipped_collection, staging_dir
@@ -38,9 +39,9 @@ def _limits(timeout: float, memory: int, walks: int, walk_length: int) -> Limits
 
 def _print_report(report: VerificationReport) -> None:
     if report.passed:
-        console.print(f"[green]PASS[/green] {report.summary()}")
+        console.print(f"[green]PASS[/green] {escape(report.summary())}")
     else:
-        err.print(f"[red]FAIL[/red] {report.summary()}", highlight=False)
+        err.print(f"[red]FAIL[/red] {escape(report.summary())}", highlight=False)
 
 
 @app.command()
@@ -50,7 +51,7 @@ def validate(spec: Annotated[Path, typer.Argument(help="GameSpec JSON file")]) -
         game = GameSpec.load(spec)
     except SpecError as exc:
         for path, message in exc.errors:
-            err.print(f"[red]{spec}[/red] {path}: {message}", highlight=False)
+            err.print(f"[red]{escape(str(spec))}[/red] {path}: {escape(message)}", highlight=False)
         raise typer.Exit(1)
     console.print(f"[green]valid[/green] {game.id}: {len(game.rooms)} rooms, {len(game.objects)} objects, "
                   f"{len(game.actions)} custom actions, {len(game.goals)} goals, walkthrough of {len(game.walkthrough)}")

@@ -173,6 +173,9 @@ def verify_game_dir(game_dir: Path, limits: Limits = Limits()) -> VerificationRe
     return _run_worker({"mode": "recheck", "game": str(game_dir)}, limits)
 
 
+_MEMORY_ERRORS = ("MemoryError", "Memory allocation", "Cannot allocate memory", "bad_alloc", "out of memory")
+
+
 def _run_worker(job: dict, limits: Limits) -> VerificationReport:
     job["limits"] = asdict(limits)
     with tempfile.TemporaryDirectory(prefix="starling-verify-") as tmp:
@@ -181,6 +184,7 @@ def _run_worker(job: dict, limits: Limits) -> VerificationReport:
         proc = subprocess.Popen(
             [sys.executable, "-m", "starling_env.verify", str(job_file), str(result_file)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+            env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},  # no BLAS thread pools inside the memory limit
         )
         try:
             _, stderr = proc.communicate(timeout=limits.timeout_s)
@@ -190,8 +194,9 @@ def _run_worker(job: dict, limits: Limits) -> VerificationReport:
             return _failed(None, FailureKind.timeout, f"building and verifying took longer than {limits.timeout_s:g} s")
         if result_file.exists():
             return VerificationReport.model_validate_json(result_file.read_text())
-        tail = stderr.decode(errors="replace").strip().splitlines()[-5:]
-        if proc.returncode in (-signal.SIGKILL, -signal.SIGSEGV) or any("MemoryError" in line for line in tail):
+        errors = stderr.decode(errors="replace")
+        tail = errors.strip().splitlines()[-5:]
+        if proc.returncode in (-signal.SIGKILL, -signal.SIGSEGV) or any(m in errors for m in _MEMORY_ERRORS):
             return _failed(None, FailureKind.out_of_memory, f"the worker died past its {limits.memory_mb} MB limit")
         return _failed(None, FailureKind.internal_error, f"the worker exited with {proc.returncode}: {' | '.join(tail)}")
 

@@ -135,6 +135,8 @@ class StateVar(_Strict):
     def _values(self) -> "StateVar":
         if len(set(self.values)) != len(self.values):
             raise ValueError(f"values repeat: {self.values}")
+        if "none" in self.values:
+            raise ValueError("'none' is reserved (it marks things without this state); name the value e.g. 'empty'")
         if self.initial not in self.values:
             raise ValueError(f"initial value {self.initial!r} is not one of {self.values}")
         for value, text in self.describe.items():

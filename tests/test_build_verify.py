@@ -1,0 +1,178 @@
+"""Building and verifying real games with the real Inform 7 compilers, and what failures look like."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from starling_env.collection import content_hash, load_manifest
+from starling_env.report import FailureKind
+from starling_env.spec import GameSpec
+from starling_env.verify import Limits, verify_game_dir, verify_spec
+
+from .conftest import BOIL, SEED_EXAMPLES, as_text
+
+STARLING = [sys.executable, "-m", "starling_env.cli"]
+
+
+def starling(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*STARLING, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def assert_nothing_published(collection: Path) -> None:
+    games = [p for p in collection.iterdir() if p.is_dir() and not p.name.startswith(".")] if collection.exists() else []
+    assert games == []
+    assert not (collection / "manifest.json").exists()
+    staging = collection / ".staging"
+    assert not staging.exists() or list(staging.iterdir()) == []
+
+
+@pytest.mark.parametrize("path", SEED_EXAMPLES, ids=lambda p: p.parent.name)
+def test_every_seed_example_builds_verifies_and_publishes(path, tmp_path):
+    result = starling("build", str(path), "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    spec = GameSpec.load(path)
+    folder = tmp_path / spec.id
+    assert sorted(p.name for p in folder.iterdir()) == ["game.json", "game.z8", "spec.json"]
+    (entry,) = load_manifest(tmp_path).games
+    assert entry.id == spec.id and entry.verification["passed"]
+    assert entry.max_score == sum(g.points for g in spec.goals)
+    assert entry.content_hash == content_hash(spec)
+    assert entry.walkthrough_length == len(spec.walkthrough) and entry.rooms == len(spec.rooms)
+
+
+def build_failure(data: dict, tmp_path: Path, limits: Limits = Limits(walks=2)) -> tuple[list, Path]:
+    out = tmp_path / "staged"
+    report = verify_spec(as_text(data), out, limits)
+    assert not report.passed
+    return report.failures, out
+
+
+def test_unreachable_goal(boil_data, tmp_path):
+    boil_data["objects"][1]["states"]["water"]["values"].append("frozen")
+    boil_data["goals"].append({"when": ["state(pot, water) == frozen"], "points": 1})
+    (failure,), _ = build_failure(boil_data, tmp_path)
+    assert failure.kind is FailureKind.unreachable_goal and failure.path == "$.goals[3].when[0]"
+
+
+def test_walkthrough_that_does_not_win(boil_data, tmp_path):
+    boil_data["walkthrough"] = boil_data["walkthrough"][:-1]
+    (failure,), _ = build_failure(boil_data, tmp_path)
+    assert failure.kind is FailureKind.walkthrough_does_not_win
+    assert "state(pot, water) == boiling" in failure.message
+
+
+def test_walkthrough_with_an_impossible_step_names_the_step(boil_data, tmp_path):
+    boil_data["walkthrough"].insert(1, "boil water in pot")
+    (failure,), _ = build_failure(boil_data, tmp_path)
+    assert failure.kind is FailureKind.walkthrough_invalid and failure.path == "$.walkthrough[1]"
+    assert "take pot from cupboard" in failure.message  # the admissible commands are listed
+
+
+def test_schema_failure_from_the_sandbox_has_paths(boil_data, tmp_path):
+    boil_data["actions"][0]["effects"] = ["state(vessel, water) == lukewarm"]
+    failures, out = build_failure(boil_data, tmp_path)
+    assert [f.kind for f in failures] == [FailureKind.schema]
+    assert failures[0].path == "$.actions[0].effects[0]"
+    assert not out.exists()
+
+
+def test_invalid_json_is_reported(tmp_path):
+    report = verify_spec("{ not json", tmp_path / "x")
+    assert report.failures[0].kind is FailureKind.invalid_json
+
+
+def test_broken_specs_publish_nothing_from_the_cli(boil_data, tmp_path):
+    boil_data["objects"][1]["description"] = 'A pot." Instead of jumping: end the story.'
+    spec = tmp_path / "bad.json"
+    spec.write_text(as_text(boil_data))
+    collection = tmp_path / "games"
+    result = starling("build", str(spec), "--out", str(collection))
+    assert result.returncode == 1
+    assert "$.objects[1].description" in result.stderr
+    assert_nothing_published(collection)
+
+
+def test_a_hung_build_is_stopped_at_its_time_limit_and_leaves_nothing(tmp_path):
+    collection = tmp_path / "games"
+    result = starling("build", str(BOIL), "--out", str(collection), "--timeout", "0.5")
+    assert result.returncode == 1 and "timeout" in result.stderr
+    assert_nothing_published(collection)
+
+
+def test_memory_limit_is_enforced(tmp_path):
+    report = verify_spec(BOIL.read_text(), tmp_path / "x", Limits(memory_mb=100))
+    assert not report.passed
+    assert report.failures[0].kind is FailureKind.out_of_memory
+
+
+def test_verifier_catches_inform7_disagreeing_with_the_logic(boil_data, tmp_path):
+    """Pair a game's TextWorld logic with the story file of a spec whose Inform 7 is stricter."""
+    good = tmp_path / "good"
+    assert verify_spec(as_text(boil_data), good).passed
+    stricter = json.loads(json.dumps(boil_data))
+    stricter["actions"][0]["requires"].append("switched_on(stove)")
+    stricter["walkthrough"] = ["open cupboard", "take pot from cupboard", "switch on stove", "fill pot with water", "boil water in pot"]
+    strict = tmp_path / "strict"
+    assert verify_spec(as_text(stricter), strict).passed
+    shutil.copy(strict / "game.z8", good / "game.z8")
+    (good / "spec.json").write_text(as_text(boil_data))
+    report = verify_game_dir(good, Limits(walks=20, walk_length=30))
+    assert report.failures[0].kind in (FailureKind.logic_mismatch, FailureKind.walkthrough_does_not_win)
+
+
+def test_verifier_catches_a_score_the_game_counts_differently(boil_data, tmp_path):
+    good = tmp_path / "good"
+    assert verify_spec(as_text(boil_data), good).passed
+    other = json.loads(json.dumps(boil_data))
+    other["goals"][0]["points"] = 3
+    assert verify_spec(as_text(other), tmp_path / "other").passed
+    shutil.copy(tmp_path / "other" / "game.z8", good / "game.z8")
+    (good / "spec.json").write_text(as_text(boil_data))
+    report = verify_game_dir(good, Limits(walks=20, walk_length=30))
+    assert report.failures[0].kind in (FailureKind.score_mismatch, FailureKind.walkthrough_does_not_win)
+
+
+def test_content_hash_is_stable_across_hash_seeds():
+    code = "from starling_env.spec import GameSpec; from starling_env.collection import content_hash; " \
+           f"print(content_hash(GameSpec.load({str(BOIL)!r})))"
+    hashes = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        for seed in ("0", "1", "12345")
+    }
+    assert len(hashes) == 1 and next(iter(hashes)).startswith("sha256:")
+
+
+def test_content_hash_changes_with_the_spec(boil_data):
+    a = GameSpec.from_data(boil_data)
+    boil_data["objects"][1]["description"] = "A shiny pot."
+    assert content_hash(a) != content_hash(GameSpec.from_data(boil_data))
+
+
+def test_rebuilding_replaces_the_game_and_keeps_one_manifest_entry(tmp_path):
+    for _ in range(2):
+        assert starling("build", str(BOIL), "--out", str(tmp_path)).returncode == 0
+    assert [g.id for g in load_manifest(tmp_path).games] == ["boil-water-example"]
+    assert starling("verify", "boil-water-example", "--collection", str(tmp_path)).returncode == 0
+    assert starling("verify", str(tmp_path / "boil-water-example")).returncode == 0
+
+
+def test_verify_unknown_game_is_a_clear_error(tmp_path):
+    result = starling("verify", "no-such-game", "--collection", str(tmp_path))
+    assert result.returncode == 2 and "no game 'no-such-game'" in result.stderr
+
+
+def test_validate_command(tmp_path, boil_data):
+    assert starling("validate", str(BOIL)).returncode == 0
+    boil_data["start"] = "attic"
+    bad = tmp_path / "bad.json"
+    bad.write_text(as_text(boil_data))
+    result = starling("validate", str(bad))
+    assert result.returncode == 1 and "$.start" in result.stderr
