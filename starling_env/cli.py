@@ -7,18 +7,21 @@ signatures; rich prints the tables and coloured verdicts.
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, TextColumn
 from rich.table import Table
 
-from .collection import load_manifest, publish, resolve_game, shipped_collection, staging_dir
+from .collection import ManifestEntry, build_and_publish, load_manifest, resolve_game, shipped_collection
 from .report import VerificationReport
 from .spec import GameSpec, SpecError, json_schema
-from .verify import Limits, verify_game_dir, verify_spec
+from .verify import Limits, verify_game_dir
 
 app = typer.Typer(help="STARLING: text-game RL environments grown from seed ideas.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -57,32 +60,58 @@ def validate(spec: Annotated[Path, typer.Argument(help="GameSpec JSON file")]) -
                   f"{len(game.actions)} custom actions, {len(game.goals)} goals, walkthrough of {len(game.walkthrough)}")
 
 
+def _spec_files(paths: list[Path]) -> list[Path]:
+    """Spec files from files and folders (a folder contributes its */example.json or *.json)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(path.glob("*/example.json")) or sorted(path.glob("*.json"))
+        else:
+            found.append(path)
+    return found
+
+
 @app.command()
 def build(
-    spec: Annotated[Path, typer.Argument(help="GameSpec JSON file")],
+    specs: Annotated[list[Path], typer.Argument(help="GameSpec JSON files, or folders of them (e.g. game_seeds)")],
     out: Annotated[Path, typer.Option(help="collection folder to publish into")] = DEFAULT_OUT,
     split: Annotated[str, typer.Option(help="split recorded in the manifest")] = "train",
+    workers: Annotated[int, typer.Option(help="games built in parallel")] = os.cpu_count() or 1,
     into_shipped: Annotated[bool, typer.Option(help="allow writing into the installed benchmark")] = False,
     timeout: TimeoutOpt = Limits.timeout_s, memory: MemoryOpt = Limits.memory_mb,
     walks: WalksOpt = Limits.walks, walk_length: WalkLengthOpt = Limits.walk_length,
 ) -> None:
-    """Build and verify a spec; publish it into OUT's collection only if it passes."""
+    """Build and verify specs; publish each into OUT's collection only if it passes."""
     if out.resolve() == shipped_collection().resolve() and not into_shipped:
         err.print(f"{out} is the installed benchmark; pass --into-shipped to change it (that makes a new suite version)")
         raise typer.Exit(2)
-    try:
-        text = spec.read_text(encoding="utf-8")
-    except OSError as exc:
-        err.print(f"cannot read {spec}: {exc.strerror}")
+    files = _spec_files(specs)
+    missing = [f for f in files if not f.is_file()]
+    if missing or not files:
+        err.print(f"no such spec file: {', '.join(map(str, missing))}" if missing else "no spec files found")
         raise typer.Exit(2)
-    with console.status(f"building and verifying {spec} ..."), staging_dir(out) as staged:
-        report = verify_spec(text, staged / "game", _limits(timeout, memory, walks, walk_length))
-        _print_report(report)
-        if not report.passed:
-            raise typer.Exit(1)
-        entry = publish(out, staged / "game", GameSpec.parse_text(text), report, split=split,
-                        provenance={"backend": "hand-written", "source": spec.name})
-    console.print(f"published {entry.id} into {out}/ ({entry.content_hash[:19]}...)")
+    limits = _limits(timeout, memory, walks, walk_length)
+
+    def one(path: Path) -> tuple[Path, VerificationReport, ManifestEntry | None]:
+        report, entry = build_and_publish(path.read_text(encoding="utf-8"), out, limits, split=split,
+                                          provenance={"backend": "hand-written", "source": path.as_posix()})
+        return path, report, entry
+
+    failed = 0
+    with Progress(*Progress.get_default_columns(), TextColumn("{task.fields[status]}"), console=console,
+                  transient=len(files) == 1) as progress:
+        task = progress.add_task("building + verifying", total=len(files), status="")
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # each build is its own subprocess
+            for path, report, entry in pool.map(one, files):
+                failed += entry is None
+                progress.console.print(f"{path}:", end=" ")
+                _print_report(report)
+                if entry is not None:
+                    progress.console.print(f"  published {entry.id} into {out}/ ({entry.content_hash[:19]}...)")
+                progress.update(task, advance=1, status=f"{failed} failed")
+    if failed:
+        err.print(f"{failed} of {len(files)} spec(s) failed; nothing was published for them")
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from . import __version__
 from .report import VerificationReport
 from .spec import GameSpec
+from .verify import Limits, verify_spec
 
 MANIFEST = "manifest.json"
 STAGING = ".staging"
@@ -147,6 +148,19 @@ def publish(
         manifest.games = sorted([g for g in manifest.games if g.id != spec.id] + [entry], key=lambda g: g.id)
         write_json_atomic(collection / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
     return entry
+
+
+def build_and_publish(
+    spec_text: str, collection: Path, limits: Limits = Limits(),
+    *, split: str = "train", provenance: dict[str, Any] | None = None,
+) -> tuple[VerificationReport, ManifestEntry | None]:
+    """Build and verify a spec under limits; publish it into ``collection`` only if it passes."""
+    with staging_dir(collection) as staged:
+        report = verify_spec(spec_text, staged / "game", limits)
+        if not report.passed:
+            return report, None
+        return report, publish(collection, staged / "game", GameSpec.parse_text(spec_text), report,
+                               split=split, provenance=provenance)
 
 
 def resolve_game(game: str, collections: list[Path] | None = None) -> Path:

@@ -49,7 +49,9 @@ class VerificationReport(BaseModel):
 
     def summary(self) -> str:
         if self.passed:
-            return f"{self.game_id}: verified ({', '.join(f'{k}={v}' for k, v in self.stats.items())})"
+            shown = {"build_s": "build {}s", "verify_s": "checks {}s", "random_steps": "{} random steps"}
+            parts = [fmt.format(self.stats[k]) for k, fmt in shown.items() if k in self.stats]
+            return f"{self.game_id}: verified ({', '.join(parts)})"
         return f"{self.game_id or 'spec'}: FAILED\n" + "\n".join(f"  {f}" for f in self.failures)
 
 
