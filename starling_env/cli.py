@@ -18,7 +18,8 @@ from rich.markup import escape
 from rich.progress import Progress, TextColumn
 from rich.table import Table
 
-from .collection import ManifestEntry, build_and_publish, load_manifest, resolve_game, shipped_collection
+from .collection import ManifestEntry, build_and_publish, load_manifest
+from .registration import find_game, shipped_collection
 from .report import VerificationReport
 from .spec import GameSpec, SpecError, json_schema
 from .verify import Limits, verify_game_dir
@@ -123,7 +124,7 @@ def verify(
 ) -> None:
     """Re-check a built game: walkthrough wins at max score, logic and Inform 7 agree."""
     try:
-        folder = resolve_game(game, collection)
+        folder = find_game(game, collection)
     except FileNotFoundError as exc:
         err.print(str(exc))
         raise typer.Exit(2)

@@ -56,11 +56,6 @@ class Manifest(BaseModel):
         return next((g for g in self.games if g.id == game_id), None)
 
 
-def shipped_collection() -> Path:
-    """The benchmark installed with the package (``generated_games/``)."""
-    return Path(str(resources.files("starling_env.generated_games")))
-
-
 def content_hash(spec: GameSpec) -> str:
     """sha256 over the canonical spec and every build input (templates, static KB, versions).
 
@@ -161,18 +156,6 @@ def build_and_publish(
             return report, None
         return report, publish(collection, staged / "game", GameSpec.parse_text(spec_text), report,
                                split=split, provenance=provenance)
-
-
-def resolve_game(game: str, collections: list[Path] | None = None) -> Path:
-    """A game folder from a path, or from a game id looked up in the given (or shipped) collections."""
-    path = Path(game)
-    if (path / "game.z8").exists():
-        return path
-    for collection in collections or [shipped_collection()]:
-        if (collection / game / "game.z8").exists():
-            return collection / game
-    where = ", ".join(str(c) for c in collections or [shipped_collection()])
-    raise FileNotFoundError(f"no game {game!r}: not a game folder, and no such id in {where}")
 
 
 def _today() -> str:

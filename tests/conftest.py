@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,3 +24,20 @@ def boil_data() -> dict:
 
 def as_text(data: dict) -> str:
     return json.dumps(data)
+
+
+@pytest.fixture(scope="session")
+def seed_collection(tmp_path_factory) -> Path:
+    """Every seed example built, verified and published by the real CLI (the README's main job)."""
+    out = tmp_path_factory.mktemp("seed_games")
+    result = subprocess.run([sys.executable, "-m", "starling_env.cli", "build", str(SEEDS), "--out", str(out)],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def seed_ids(seed_collection) -> list[str]:
+    import starling_env
+
+    return starling_env.register_games(seed_collection)

@@ -29,6 +29,15 @@ class Predicate:
     inform7: str  # e.g. "The {t} is st-water-filled"; "" when Inform 7 needs no counterpart
 
 
+def _door_events_with_article(path: Path) -> None:
+    """TextWorld makes doors proper-named, so their action traces lack "the"; presentation.twl makes
+    them improper-named ("You open the front door."), so the expected traces must say "the" too."""
+    text = path.read_text(encoding="utf-8")
+    for verb in ("opening", "closing", "unlocking", "locking", "examining"):
+        text = text.replace(f'"{verb} {{d}}', f'"{verb} the {{d}}')
+    path.write_text(text, encoding="utf-8")
+
+
 def referenced_ids(spec: GameSpec) -> set[str]:
     """Rooms and objects that custom actions name directly (they get a tag predicate)."""
     ids = spec.room_ids | {o.id for o in spec.objects} | {d.id for d in spec.doors}
@@ -57,6 +66,7 @@ def render_kb(spec: GameSpec, entities: dict[str, Entity], dest: Path) -> list[C
     """Write ``dest/logic/*.twl`` and ``dest/text_grammars/*.twg`` for this spec."""
     shutil.copytree(LOGIC_DATA_PATH, dest / "logic", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(TEXT_GRAMMARS_PATH, dest / "text_grammars", ignore=shutil.ignore_patterns("__pycache__"))
+    _door_events_with_article(dest / "logic" / "door.twl")
     for item in STATIC_DIR.iterdir():
         target = dest / ("logic" if item.name.endswith(".twl") else "text_grammars") / item.name
         target.write_text(item.read_text(encoding="utf-8"), encoding="utf-8")

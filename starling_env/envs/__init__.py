@@ -1,0 +1,7 @@
+"""Gymnasium environments and wrappers over compiled STARLING games."""
+
+from .game_env import EXTRA_INFO, StarlingEnv
+from .suite_env import StarlingSuiteEnv
+from .wrappers import AdmissibleActions, EncodedObservation
+
+__all__ = ["EXTRA_INFO", "AdmissibleActions", "EncodedObservation", "StarlingEnv", "StarlingSuiteEnv"]

@@ -1,0 +1,171 @@
+"""A compiled STARLING game in play: the Inform 7 story file run by jericho, tracked by TextWorld.
+
+TextWorld's own environment stack (``textworld.start``) does the same job through five wrapper
+layers; this is one flat object with the parts an RL environment needs: a cheap state snapshot for
+branching (jericho's save state plus a copy of the logic state), no crash when a quest's winning
+policy is lost, and commands that cannot desynchronise the logic from the game.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jericho
+from textworld.envs.wrappers.tw_inform7 import _detect_extra_infos, _detect_i7_events_debug_tags
+from textworld.generator.game import Game, GameProgression
+from textworld.generator.inform7 import Inform7Game
+
+MAX_COMMAND_CHARS = 190  # jericho's input buffer takes 198 bytes
+# Interpreter meta-commands would rewind or end the game behind the logic's back.
+BLOCKED_COMMANDS = frozenset("undo restart restore save quit q script unscript transcript noscript".split())
+BLOCKED_REPLY = "That command is not available in this environment."
+_STATUS_RESIDUE = re.compile(r"\n?>[ \t]*(?:-= .*? =-\s*-?\d+/\d+)?\s*$")
+_END_PROMPT = re.compile(r"\n*Would you like to RESTART.*$", re.DOTALL)
+
+
+def clean_command(command: str) -> str:
+    """One line of printable ASCII, at most 200 characters: what the game can safely be sent."""
+    text = unicodedata.normalize("NFKD", str(command)).encode("ascii", "ignore").decode()
+    text = "".join(c if c.isprintable() and c != "\\" else " " for c in text)  # "\\" escapes dumb-frotz
+    return " ".join(text.split())[:MAX_COMMAND_CHARS].strip()
+
+
+def clean_output(text: str) -> str:
+    """Game text without the prompt, status line residue or the end-of-game menu."""
+    text = _END_PROMPT.sub("", text)
+    text = _STATUS_RESIDUE.sub("", text)
+    text = "".join(c for c in text if c.isprintable() or c == "\n")
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+@dataclass
+class Snapshot:
+    """Everything needed to return a game to an earlier moment (see ``Engine.snapshot``)."""
+
+    frotz: object
+    progression: GameProgression
+    score: int
+    moves: int
+    won: bool
+    lost: bool
+    policy: tuple | None
+    extras: dict[str, str | None] = field(default_factory=dict)
+
+
+class Engine:
+    """Plays one compiled game; tracks TextWorld's logic state from the game's action traces."""
+
+    def __init__(self, z8: str | Path, *, track_quests: bool = False, extras: tuple[str, ...] = ()):
+        self.z8 = Path(z8)
+        self.game = Game.load(str(self.z8.with_suffix(".json")))
+        self.inform7 = Inform7Game(self.game)
+        self.track_quests = track_quests  # needed for policy_commands / intermediate_reward
+        self.extras = tuple(extras)  # Inform 7 extra infos printed every turn: "description", "inventory"
+        with warnings.catch_warnings():  # every generated game is "unsupported": jericho knows only Infocom titles
+            warnings.simplefilter("ignore", jericho.UnsupportedGameWarning)
+            self._frotz = jericho.FrotzEnv(str(self.z8), 0)
+        self.progression: GameProgression
+        self.score = self.moves = 0
+        self.won = self.lost = False
+        self.policy: tuple | None = None
+        self.extra_values: dict[str, str | None] = {}
+
+    @property
+    def objective(self) -> str:
+        return self.game.objective
+
+    @property
+    def max_score(self) -> int:
+        return int(self.game.max_score)
+
+    def reset(self, seed: int | None = None) -> str:
+        if seed is not None:
+            self._frotz.seed(seed)
+        text, _ = self._frotz.reset()
+        self._frotz.step("tw-trace-actions")  # print [action - succeeded] traces: how the logic follows the game
+        self._frotz.step("tw-extra-infos score")  # print <score> and <moves> every turn
+        for extra in self.extras:
+            self._frotz.step(f"tw-extra-infos {extra}")
+        self.progression = GameProgression(self.game, track_quests=self.track_quests)
+        self.policy = self.progression.winning_policy if self.track_quests else None
+        self.score = self.moves = 0
+        self.won = self.lost = False
+        self.extra_values = {e: None for e in self.extras}
+        if self.extras:  # the first values come with the next turn; ask the game directly for now
+            for extra in self.extras:
+                self.extra_values[extra] = self._peek("look" if extra == "description" else "inventory")
+        start = text.find(self.objective) if self.objective else -1
+        return clean_output(text[start:] if start >= 0 else text)
+
+    def step(self, command: str) -> str:
+        """Send one command; returns the game's cleaned answer and updates score, facts and flags."""
+        command = clean_command(command)
+        if command.split(" ")[0].lower() in BLOCKED_COMMANDS or command.lower().startswith("tw-"):
+            return BLOCKED_REPLY
+        raw, _, _, _ = self._frotz.step(command)
+        infos, raw = _detect_extra_infos(raw, ["score", "moves", *self.extras])
+        events, raw = _detect_i7_events_debug_tags(raw)
+        for event in events:
+            action = self.inform7.detect_action(event, self.progression.valid_actions)
+            if action is not None:
+                self.progression.update(action)
+        if self.track_quests:
+            self.policy = self.progression.winning_policy
+        if infos["score"] is not None:
+            self.score = int(infos["score"])
+        if infos["moves"] is not None:
+            self.moves = int(infos["moves"])
+        for extra in self.extras:
+            if infos[extra] is not None:
+                self.extra_values[extra] = infos[extra]
+        self.won = "*** The End ***" in raw
+        self.lost = "*** You lost! ***" in raw
+        return clean_output(raw)
+
+    def _peek(self, command: str) -> str:
+        """The game's answer to ``command`` without letting it happen."""
+        saved = self._frotz.get_state()
+        text, _, _, _ = self._frotz.step(command)
+        self._frotz.set_state(saved)
+        _, text = _detect_extra_infos(text, ["score", "moves", *self.extras])
+        return clean_output(_detect_i7_events_debug_tags(text)[1])
+
+    # -- what the logic knows ----------------------------------------------------------------
+    def admissible_commands(self) -> list[str]:
+        return sorted(set(self.inform7.gen_commands_from_actions(self.progression.valid_actions)))
+
+    def facts(self) -> list[str]:
+        """The logic's facts, readable; the builder's internal tag__ predicates left out."""
+        facts = self.progression.state.facts
+        return sorted(str(self.inform7.get_human_readable_fact(f)) for f in facts if not f.name.startswith("tag__"))
+
+    def location(self) -> str | None:
+        for fact in self.progression.state.facts:
+            if fact.name == "at" and fact.arguments[0].name == "P":
+                return self.game.infos[fact.arguments[1].name].name
+        return None
+
+    def policy_commands(self) -> list[str]:
+        if self.policy is None:  # TextWorld loses the policy after an irreversible action
+            return []
+        return self.inform7.gen_commands_from_actions(self.policy)
+
+    # -- branching ----------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self._frotz.get_state(), self.progression.copy(), self.score, self.moves,
+                        self.won, self.lost, self.policy, dict(self.extra_values))
+
+    def restore(self, snap: Snapshot) -> None:
+        self._frotz.set_state(snap.frotz)
+        self.progression = snap.progression.copy()
+        self.score, self.moves, self.won, self.lost = snap.score, snap.moves, snap.won, snap.lost
+        self.policy, self.extra_values = snap.policy, dict(snap.extras)
+
+    def close(self) -> None:
+        if self._frotz is not None:
+            self._frotz.close()
+            self._frotz = None
