@@ -35,10 +35,11 @@ TimeoutOpt = Annotated[float, typer.Option(help="seconds allowed for building + 
 MemoryOpt = Annotated[int, typer.Option(help="memory limit (MB) of the verifying process")]
 WalksOpt = Annotated[int, typer.Option(help="seeded random walks checking logic / Inform 7 agreement")]
 WalkLengthOpt = Annotated[int, typer.Option(help="steps per random walk")]
+ProbesOpt = Annotated[int, typer.Option(help="commands the logic forbids, tried before each step: the game must refuse them")]
 
 
-def _limits(timeout: float, memory: int, walks: int, walk_length: int) -> Limits:
-    return Limits(timeout_s=timeout, memory_mb=memory, walks=walks, walk_length=walk_length)
+def _limits(timeout: float, memory: int, walks: int, walk_length: int, probes: int) -> Limits:
+    return Limits(timeout_s=timeout, memory_mb=memory, walks=walks, walk_length=walk_length, probes=probes)
 
 
 def _print_report(report: VerificationReport) -> None:
@@ -80,7 +81,7 @@ def build(
     workers: Annotated[int, typer.Option(help="games built in parallel")] = os.cpu_count() or 1,
     into_shipped: Annotated[bool, typer.Option(help="allow writing into the installed benchmark")] = False,
     timeout: TimeoutOpt = Limits.timeout_s, memory: MemoryOpt = Limits.memory_mb,
-    walks: WalksOpt = Limits.walks, walk_length: WalkLengthOpt = Limits.walk_length,
+    walks: WalksOpt = Limits.walks, walk_length: WalkLengthOpt = Limits.walk_length, probes: ProbesOpt = Limits.probes,
 ) -> None:
     """Build and verify specs; publish each into OUT's collection only if it passes."""
     if out.resolve() == shipped_collection().resolve() and not into_shipped:
@@ -91,7 +92,7 @@ def build(
     if missing or not files:
         err.print(f"no such spec file: {', '.join(map(str, missing))}" if missing else "no spec files found")
         raise typer.Exit(2)
-    limits = _limits(timeout, memory, walks, walk_length)
+    limits = _limits(timeout, memory, walks, walk_length, probes)
 
     def one(path: Path) -> tuple[Path, VerificationReport, ManifestEntry | None]:
         report, entry = build_and_publish(path.read_text(encoding="utf-8"), out, limits, split=split,
@@ -120,7 +121,7 @@ def verify(
     game: Annotated[str, typer.Argument(help="game id (in --collection or the shipped benchmark) or game folder")],
     collection: Annotated[Optional[list[Path]], typer.Option(help="collection folder(s) to look ids up in")] = None,
     timeout: TimeoutOpt = Limits.timeout_s, memory: MemoryOpt = Limits.memory_mb,
-    walks: WalksOpt = Limits.walks, walk_length: WalkLengthOpt = Limits.walk_length,
+    walks: WalksOpt = Limits.walks, walk_length: WalkLengthOpt = Limits.walk_length, probes: ProbesOpt = Limits.probes,
 ) -> None:
     """Re-check a built game: walkthrough wins at max score, logic and Inform 7 agree."""
     try:
@@ -128,7 +129,7 @@ def verify(
     except FileNotFoundError as exc:
         err.print(str(exc))
         raise typer.Exit(2)
-    report = verify_game_dir(folder, _limits(timeout, memory, walks, walk_length))
+    report = verify_game_dir(folder, _limits(timeout, memory, walks, walk_length, probes))
     _print_report(report)
     if not report.passed:
         raise typer.Exit(1)

@@ -5,11 +5,13 @@ limit, returning a :class:`~starling_env.report.VerificationReport`. The checks:
 
 1. the spec validates and compiles (Inform 7 + Inform 6) into a z8 under 512 KB;
 2. the walkthrough, played in the compiled game, wins with score == max score;
-3. TextWorld's logic and the Inform 7 code agree: along seeded random walks, every admissible
-   command is played in the game and in a shadow copy of TextWorld's logic, and after each step the
-   facts TextWorld tracked from the game's action traces must equal the shadow's, and the game's
-   score must equal the points of the goals the shadow has met. Pure look / examine / inventory
-   commands change no facts, so the game may answer them as it likes.
+3. TextWorld's logic and the Inform 7 code agree, both ways, along seeded random walks: every
+   admissible command played is played in the game and in a shadow copy of TextWorld's logic, and
+   after each step the facts TextWorld tracked from the game's action traces must equal the
+   shadow's, and the game's score must equal the points of the goals the shadow has met; and before
+   each step a few commands the logic does not allow are tried (then undone): the game must not
+   perform any action the logic cannot follow. Pure look / examine / inventory commands change no
+   facts, so the game may answer them as it likes.
 """
 
 from __future__ import annotations
@@ -39,81 +41,85 @@ class Limits:
     memory_mb: int = 2048  # address-space limit of the verifying process and its compilers
     walks: int = 4  # seeded random walks
     walk_length: int = 40  # steps per walk
+    probes: int = 3  # non-admissible commands tried (and undone) before each step: the game must refuse them
     seed: int = 0
 
 
 # -- checks on a compiled game (in process) -----------------------------------------------------
 def check_game(z8: Path, limits: Limits) -> dict:
     """Run the walkthrough and the random-walk agreement checks; raise BuildFailed on a failure."""
-    import textworld
-    from textworld.generator.game import Game, GameProgression
-    from textworld.generator.inform7 import Inform7Game
+    from .envs.engine import Engine
 
-    game = Game.load(str(z8.with_suffix(".json")))
-    infos = textworld.EnvInfos(admissible_commands=True, facts=True, score=True, max_score=True, won=True)
-    env = textworld.start(str(z8), request_infos=infos)
+    engine = Engine(z8)
     try:
-        _check_walkthrough(env, game)
-        goals = [(q.win_events[0].condition.preconditions, q.reward) for q in game.quests]
-        inform7 = Inform7Game(game)
+        _check_walkthrough(engine)
+        goals = [(q.win_events[0].condition.preconditions, q.reward) for q in engine.game.quests]
+        candidates = sorted(set(engine.game.possible_commands))
         rng = random.Random(limits.seed)
-        steps = 0
+        steps = probes = 0
         for _ in range(limits.walks):
-            state = env.reset()
-            shadow = GameProgression(game, track_quests=False)
+            engine.reset()
             history: list[str] = []
             met: set[int] = set()
             for _ in range(limits.walk_length):
-                command = rng.choice(state["admissible_commands"])
+                admissible = engine.admissible_commands()
+                others = [c for c in rng.sample(candidates, min(len(candidates), limits.probes * 3)) if c not in admissible]
+                for command in others[: limits.probes]:
+                    probes += 1
+                    unfollowed = engine.probe(command)
+                    if unfollowed:
+                        raise BuildFailed.one(
+                            FailureKind.logic_mismatch,
+                            f"after {' / '.join(history) or 'the start'}: the game performs {command!r} ({unfollowed}) "
+                            "but TextWorld's logic does not allow it there",
+                        )
+                command = rng.choice(admissible)
+                shadow = engine.progression.copy()
                 valid = shadow.valid_actions
-                commands = inform7.gen_commands_from_actions(valid)
-                if command not in commands:
-                    raise BuildFailed.one(FailureKind.logic_mismatch, f"{command!r} is admissible in the game but not in the logic")
-                shadow.update(valid[commands.index(command)])
+                shadow.update(valid[engine.inform7.gen_commands_from_actions(valid).index(command)])
                 history.append(command)
-                state, score, done = env.step(command)
+                said = engine.step(command)
                 steps += 1
-                _compare(state, shadow, history)
+                _compare(engine, shadow, history, said)
                 met |= {i for i, (props, _) in enumerate(goals) if all(shadow.state.is_fact(p) for p in props)}
                 expected = sum(goals[i][1] for i in met)
-                if score != expected:
+                if engine.score != expected:
                     raise BuildFailed.one(
                         FailureKind.score_mismatch,
-                        f"after {' / '.join(history)}: the game's score is {score} but the goals met are worth {expected}",
+                        f"after {' / '.join(history)}: the game's score is {engine.score} but the goals met are worth {expected}",
                     )
-                if done:
+                if engine.won or engine.lost:
                     break
-        return {"random_steps": steps, "z8_bytes": z8.stat().st_size}
+        return {"random_steps": steps, "probes": probes, "z8_bytes": z8.stat().st_size}
     finally:
-        env.close()
+        engine.close()
 
 
-def _check_walkthrough(env, game) -> None:
-    state = env.reset()
-    score, done = 0, False
-    for i, command in enumerate(game.metadata["walkthrough"]):
-        if done:
+def _check_walkthrough(engine) -> None:
+    engine.reset()
+    walkthrough = engine.game.metadata["walkthrough"]
+    for i, command in enumerate(walkthrough):
+        if engine.won or engine.lost:
             raise BuildFailed.one(FailureKind.walkthrough_invalid, f"the game ended before step {i + 1}", f"$.walkthrough[{i}]")
-        state, score, done = env.step(command)
-    if not state["won"] or score != state["max_score"]:
+        engine.step(command)
+    if not engine.won or engine.score != engine.max_score:
         raise BuildFailed.one(
             FailureKind.walkthrough_does_not_win,
-            f"the compiled game ends the walkthrough with score {score}/{state['max_score']}, won={state['won']}",
+            f"the compiled game ends the walkthrough with score {engine.score}/{engine.max_score}, won={engine.won}",
             path="$.walkthrough",
         )
 
 
-def _compare(state, shadow, history: list[str]) -> None:
-    tracked, expected = set(state["_facts"]), set(shadow.state.facts)
+def _compare(engine, shadow, history: list[str], said: str) -> None:
+    tracked, expected = set(engine.progression.state.facts), set(shadow.state.facts)
     if tracked == expected:
         return
     missing = sorted(map(str, expected - tracked))
     extra = sorted(map(str, tracked - expected))
-    said = " ".join(state["feedback"].split())[:200]
     raise BuildFailed.one(
         FailureKind.logic_mismatch,
-        f"after {' / '.join(history)}: the Inform 7 game answered {said!r}, but TextWorld's logic expected "
-        f"{missing or 'no new facts'} (and the game's trace gave {extra or 'nothing else'})",
+        f"after {' / '.join(history)}: the Inform 7 game answered {' '.join(said.split())[:200]!r}, but TextWorld's "
+        f"logic expected {missing or 'no new facts'} (and the game's trace gave {extra or 'nothing else'})",
     )
 
 

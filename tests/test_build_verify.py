@@ -127,6 +127,31 @@ def test_verifier_catches_inform7_disagreeing_with_the_logic(boil_data, tmp_path
     assert report.failures[0].kind in (FailureKind.logic_mismatch, FailureKind.walkthrough_does_not_win)
 
 
+def test_verifier_catches_inform7_doing_what_the_logic_forbids(boil_data, tmp_path):
+    """The reverse pairing: the logic needs the stove on to fill the pot, the story file does not."""
+    lenient = tmp_path / "lenient"
+    assert verify_spec(as_text(boil_data), lenient).passed
+    stricter = json.loads(json.dumps(boil_data))
+    stricter["actions"][0]["requires"].append("switched_on(stove)")
+    stricter["walkthrough"] = ["open cupboard", "take pot from cupboard", "switch on stove", "fill pot with water", "boil water in pot"]
+    strict = tmp_path / "strict"
+    assert verify_spec(as_text(stricter), strict).passed
+    shutil.copy(lenient / "game.z8", strict / "game.z8")
+    (strict / "spec.json").write_text(as_text(stricter))
+    report = verify_game_dir(strict, Limits(walks=20, walk_length=30, probes=20))
+    (failure,) = report.failures
+    assert failure.kind is FailureKind.logic_mismatch and "does not allow it" in failure.message
+
+
+def test_underscored_states_and_hyphenated_names_build(boil_data, tmp_path):
+    text = as_text(boil_data).replace('"water"', '"water_level"').replace(", water)", ", water_level)")
+    data = json.loads(text.replace("filled", "half_full"))
+    data["objects"][1]["name"] = "cooking-pot"
+    data["walkthrough"] = [c.replace(" pot", " cooking-pot") for c in data["walkthrough"]]
+    report = verify_spec(as_text(data), tmp_path / "game")
+    assert report.passed, report.summary()
+
+
 def test_verifier_catches_a_score_the_game_counts_differently(boil_data, tmp_path):
     good = tmp_path / "good"
     assert verify_spec(as_text(boil_data), good).passed

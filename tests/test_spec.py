@@ -122,3 +122,18 @@ def test_json_schema_exports_every_top_level_field():
     schema = json_schema()
     assert set(GameSpec.model_fields) <= set(schema["properties"])
     json.dumps(schema)
+
+
+def test_custom_actions_cannot_change_doors(boil_data):
+    boil_data["rooms"].append({"id": "hall", "name": "hall", "description": "A hall.", "exits": {"south": "kitchen"}})
+    boil_data["rooms"][0]["exits"] = {"north": "hall"}
+    boil_data["doors"] = [{"id": "door", "name": "door", "between": ["kitchen", "hall"]}]
+    boil_data["actions"][0]["effects"].append("open(door)")
+    (path, message), = errors_of(boil_data)
+    assert path == "$.actions[0].effects[1]" and "built-in commands" in message
+
+
+@pytest.mark.parametrize("bad_id", ["a__b", "a_", "_a", "A", "a-b"])
+def test_ids_are_single_underscore_identifiers(boil_data, bad_id):
+    boil_data["objects"][2]["id"] = bad_id
+    assert any(p == "$.objects[2].id" for p, _ in errors_of(boil_data))

@@ -65,12 +65,12 @@ def entity_table(spec: GameSpec) -> dict[str, Entity]:
 
 def state_atom(state: str, value: str) -> str:
     """TextWorld predicate for 'custom state ``state`` has ``value``'."""
-    return f"{state}__{value}"
+    return f"st__{state}__{value}"
 
 
 def i7_state(state: str, value: str) -> str:
     """Inform 7 property value for the same ('none' marks things without that state)."""
-    return f"st-{state}-{value}".replace("_", "-")
+    return f"st-{state}-{value}"  # ids have no hyphens, so this is unique per (state, value)
 
 
 def tag_atom(spec_id: str) -> str:

@@ -23,6 +23,7 @@ MAX_COMMAND_CHARS = 190  # jericho's input buffer takes 198 bytes
 # Interpreter meta-commands would rewind or end the game behind the logic's back.
 BLOCKED_COMMANDS = frozenset("undo restart restore save quit q script unscript transcript noscript".split())
 BLOCKED_REPLY = "That command is not available in this environment."
+NO_OP_EVENTS = ("looking", "examining", "taking inventory")  # change nothing the logic tracks
 _STATUS_RESIDUE = re.compile(r"\n?>[ \t]*(?:-= .*? =-\s*-?\d+/\d+)?\s*$")
 _END_PROMPT = re.compile(r"\n*Would you like to RESTART.*$", re.DOTALL)
 
@@ -125,6 +126,27 @@ class Engine:
         self.won = "*** The End ***" in raw
         self.lost = "*** You lost! ***" in raw
         return clean_output(raw)
+
+    def probe(self, command: str) -> list[str]:
+        """Actions the game performs for ``command`` that TextWorld's logic cannot follow (then undone).
+
+        The game's ``[... - succeeded]`` traces are matched in order against the logic's valid actions,
+        as :meth:`step` does; a state-changing trace with no match means the two would drift apart.
+        """
+        saved = self._frotz.get_state()
+        raw, _, _, _ = self._frotz.step(clean_command(command))
+        self._frotz.set_state(saved)
+        _, raw = _detect_extra_infos(raw, ["score", "moves", *self.extras])
+        events, _ = _detect_i7_events_debug_tags(raw)
+        shadow = self.progression.copy()
+        unmatched = []
+        for event in events:
+            action = self.inform7.detect_action(event, shadow.valid_actions)
+            if action is not None:
+                shadow.update(action)
+            elif not event.startswith(NO_OP_EVENTS):
+                unmatched.append(event)
+        return unmatched
 
     def _peek(self, command: str) -> str:
         """The game's answer to ``command`` without letting it happen."""

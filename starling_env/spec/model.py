@@ -21,7 +21,8 @@ from .facts import FACTS, Fact, FactSyntaxError
 
 SPEC_VERSION = "1.0"
 
-Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$", description="lowercase id: a-z, 0-9, _")]
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$", max_length=32,
+                                  description="lowercase id: a-z, 0-9 and single underscores between them")]
 
 # Words the Inform 7 parser gives a meaning of its own; a name made of them would confuse it.
 PARSER_WORDS = frozenset(
@@ -34,7 +35,7 @@ RESERVED_VERBS = frozenset("take drop put insert open close lock unlock eat go l
 RESERVED_ACTIONS = frozenset(
     "take drop put insert open close lock unlock eat go look inventory examine switch_on switch_off wear take_off".split()
 )
-_NAME_RE = re.compile(r"^[a-z][a-z0-9]*(?: [a-z0-9][a-z0-9-]*)*$")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9-]*(?: [a-z0-9][a-z0-9-]*)*$")
 # Printable text with no Inform 7 syntax: no quotes, brackets (substitutions) or braces.
 _TEXT_RE = re.compile(r"^[A-Za-z0-9 .,;:!?'()\-\n]*$")
 _PLACEHOLDER_RE = re.compile(r"\{(?:the |a )?([a-z][a-z0-9_]*)\}")
@@ -250,7 +251,8 @@ class GameSpec(_Strict):
     objects: list[GameObject] = Field(default_factory=list, max_length=120)
     actions: list[Action] = Field(default_factory=list)
     goals: list[Goal] = Field(min_length=1)
-    walkthrough: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(min_length=1)
+    walkthrough: list[Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9 -]*$")]] = Field(
+        min_length=1, description="winning commands, lowercase, exactly as the game's commands read")
 
     _title = field_validator("title")(_check_text)
 
@@ -263,14 +265,6 @@ class GameSpec(_Strict):
         return value
 
     _objective = field_validator("objective")(_check_text)
-
-    @field_validator("walkthrough")
-    @classmethod
-    def _walkthrough(cls, value: list[str]) -> list[str]:
-        for command in value:
-            if not re.match(r"^[a-z0-9][a-z0-9 -]*$", command):
-                raise ValueError(f"walkthrough command {command!r} must be lowercase words")
-        return value
 
     @model_validator(mode="after")
     def _references(self) -> "GameSpec":
@@ -393,9 +387,11 @@ class GameSpec(_Strict):
         for key in action.failures:
             if key not in requires:
                 errors.append((f"{path}.failures", f"{key!r} is not one of the action's requires"))
-        for match in _PLACEHOLDER_RE.finditer(action.success + "".join(action.failures.values())):
-            if match.group(1) not in action.slots:
-                errors.append((f"{path}.success", f"placeholder {{{match.group(1)}}} names no slot"))
+        texts = {f"{path}.success": action.success} | {f"{path}.failures": t for t in action.failures.values()}
+        for where, text in texts.items():
+            for match in _PLACEHOLDER_RE.finditer(text):
+                if match.group(1) not in action.slots:
+                    errors.append((where, f"placeholder {{{match.group(1)}}} names no slot"))
         return errors
 
     def _check_fact(self, path: str, text: str, use: str, slots: dict[str, Slot]) -> list[tuple[str, str]]:
@@ -410,7 +406,7 @@ class GameSpec(_Strict):
         if fact.name == "state":
             roles = ("thing",)
         for arg, role in zip(fact.args, roles):
-            err = self._check_arg(arg, role, slots)
+            err = self._check_arg(arg, role, slots, use)
             if err:
                 return [(path, f"{text!r}: {err}")]
         if fact.name == "state":
@@ -427,7 +423,7 @@ class GameSpec(_Strict):
                 return [(path, f"{fact.value!r} is not a value of state {state!r}: {sorted(self.state_values(state))}")]
         return []
 
-    def _check_arg(self, arg: str, role: str, slots: dict[str, Slot]) -> str | None:
+    def _check_arg(self, arg: str, role: str, slots: dict[str, Slot], use: str) -> str | None:
         if arg in slots:
             kind = slots[arg].kind
             if role in ("room",):
@@ -441,6 +437,8 @@ class GameSpec(_Strict):
             return None if arg in self.room_ids else f"unknown room {arg!r}"
         if role == "holder":
             obj = self.object(arg)
+            if self.door(arg) and use == "effect":
+                return f"{arg!r} is a door: doors open, close and lock only through the built-in commands"
             if self.door(arg) or (obj and obj.kind is ObjectKind.container):
                 return None
             return f"{arg!r} is not a container or door"

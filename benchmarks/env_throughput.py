@@ -1,0 +1,117 @@
+"""Environment throughput: StarlingEnv vs raw TextWorld, vector envs, and import time.
+
+On one game and the same seeded random admissible actions, prints the steps/s of raw
+``textworld.start`` (requesting the same infos StarlingEnv returns by default) and of StarlingEnv,
+and their ratio (target >= 0.85); then the steps/s of an AsyncVectorEnv with 1 and 2 workers and
+their ratio (target >= 1.6 on 2 cores); then the time of ``import starling_env`` with a 150-game
+collection registered (target < 1 s). Last line: a JSON object of the figures.
+
+    python benchmarks/env_throughput.py [--collection DIR] [--game ID] [--steps N]
+
+Without --collection it builds the seed examples into a temporary collection first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import textworld
+
+import starling_env
+from starling_env.envs import StarlingEnv
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def raw_textworld(z8: Path, steps: int, seed: int) -> float:
+    infos = textworld.EnvInfos(admissible_commands=True, score=True, max_score=True, won=True, lost=True,
+                               moves=True, objective=True)
+    env = textworld.start(str(z8), request_infos=infos)
+    rng = random.Random(seed)
+    state = env.reset()
+    started = time.perf_counter()
+    for _ in range(steps):
+        state, _, done = env.step(rng.choice(state["admissible_commands"]))
+        if done:
+            state = env.reset()
+    return steps / (time.perf_counter() - started)
+
+
+def starling(game: Path, steps: int, seed: int) -> float:
+    env = StarlingEnv(game, max_episode_steps=None)
+    rng = random.Random(seed)
+    _, info = env.reset(seed=seed)
+    started = time.perf_counter()
+    for _ in range(steps):
+        _, _, terminated, truncated, info = env.step(rng.choice(info["admissible_commands"]))
+        if terminated or truncated:
+            _, info = env.reset()
+    return steps / (time.perf_counter() - started)
+
+
+def vector(game: Path, workers: int, steps_per_env: int, seed: int) -> float:
+    envs = gym.vector.AsyncVectorEnv([lambda: StarlingEnv(game, max_episode_steps=None)] * workers, shared_memory=False)
+    rng = np.random.default_rng(seed)
+    _, infos = envs.reset(seed=seed)
+    started = time.perf_counter()
+    for _ in range(steps_per_env):
+        actions = [cmds[rng.integers(len(cmds))] for cmds in infos["admissible_commands"]]
+        _, _, _, _, infos = envs.step(actions)  # finished episodes reset automatically
+    elapsed = time.perf_counter() - started
+    envs.close()
+    return steps_per_env * workers / elapsed
+
+
+def import_time(games: int = 150) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        manifest = {"suite": "fake", "version": 1, "games": [
+            {"id": f"game-{i:03d}", "split": "train", "difficulty": "easy", "skills": ["boil_water"]} for i in range(games)]}
+        (Path(tmp) / "manifest.json").write_text(json.dumps(manifest))
+        code = "import time; t = time.perf_counter(); import starling_env; print(time.perf_counter() - t)"
+        runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                     env={**os.environ, "STARLING_COLLECTIONS": tmp}).stdout) for _ in range(3)]
+    return min(runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--collection", type=Path, help="a built collection (default: build the seeds)")
+    parser.add_argument("--game", default="boil-water-example")
+    parser.add_argument("--steps", type=int, default=3000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        collection = args.collection
+        if collection is None:
+            collection = Path(tmp)
+            subprocess.run([sys.executable, "-m", "starling_env.cli", "build", str(ROOT / "game_seeds"), "--out", tmp],
+                           check=True, capture_output=True)
+        game = collection / args.game
+        raw = raw_textworld(game / "game.z8", args.steps, seed=0)
+        ours = starling(game, args.steps, seed=0)
+        print(f"raw textworld : {raw:8.0f} steps/s")
+        print(f"StarlingEnv   : {ours:8.0f} steps/s  ({ours / raw:.2f}x raw; target >= 0.85)")
+        one = vector(game, 1, args.steps // 2, seed=0)
+        two = vector(game, 2, args.steps // 2, seed=0)
+        print(f"AsyncVectorEnv: {one:8.0f} steps/s with 1 worker, {two:.0f} with 2 ({two / one:.2f}x; target >= 1.6 on 2 cores)")
+    imported = import_time()
+    print(f"import starling_env with 150 registered games: {imported * 1000:.0f} ms (target < 1000)")
+    print(json.dumps({
+        "game": args.game, "raw_textworld_steps_per_s": round(raw), "starling_steps_per_s": round(ours),
+        "starling_over_raw": round(ours / raw, 3), "vector_1_worker_steps_per_s": round(one),
+        "vector_2_workers_steps_per_s": round(two), "vector_2_over_1": round(two / one, 3),
+        "import_s_150_games": round(imported, 3), "cores": os.cpu_count(),
+    }))
+
+
+if __name__ == "__main__":
+    main()
