@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from importlib import resources
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Optional
@@ -133,6 +134,110 @@ def verify(
     _print_report(report)
     if not report.passed:
         raise typer.Exit(1)
+
+
+@app.command()
+def generate(
+    n: Annotated[int, typer.Option("--n", help="games to publish")] = 10,
+    seeds: Annotated[Optional[Path], typer.Option(help="seed folder (default: the installed game_seeds)")] = None,
+    skill: Annotated[Optional[list[str]], typer.Option(help="skills to draw from (repeatable; default: all)")] = None,
+    difficulty: Annotated[str, typer.Option(help="easy | medium | hard")] = "easy",
+    compose: Annotated[Optional[int], typer.Option(help="skills combined per game (default 1, 2 for hard)")] = None,
+    backend: Annotated[str, typer.Option(help="offline (no network) | openai (any OpenAI-compatible endpoint)")] = "offline",
+    out: Annotated[Path, typer.Option(help="collection folder to publish into")] = DEFAULT_OUT,
+    seed: Annotated[int, typer.Option(help="random seed: candidate i draws from (seed, i)")] = 0,
+    split: Annotated[str, typer.Option(help="split recorded in the manifest")] = "train",
+    recipe: Annotated[Optional[Path], typer.Option(help="recipe file listing batches (overrides the batch options)")] = None,
+    model: Annotated[str, typer.Option(help="model name (openai backend)")] = "gpt-4o-mini",
+    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")] = None,
+    api_key_env: Annotated[str, typer.Option(help="environment variable holding the API key")] = "OPENAI_API_KEY",
+    max_attempts: Annotated[Optional[int], typer.Option(help="attempts per game (the LLM repair loop)")] = None,
+    review: Annotated[bool, typer.Option(help="show each verified game and ask to keep it")] = False,
+    workers: Annotated[int, typer.Option(help="games built and verified in parallel")] = os.cpu_count() or 1,
+    into_shipped: Annotated[bool, typer.Option(help="allow writing into the installed benchmark")] = False,
+    timeout: TimeoutOpt = Limits.timeout_s, memory: MemoryOpt = Limits.memory_mb,
+    walks: WalksOpt = Limits.walks, walk_length: WalkLengthOpt = Limits.walk_length, probes: ProbesOpt = Limits.probes,
+) -> None:
+    """Grow new verified games from seed ideas, offline or with an LLM; publish them into OUT."""
+    from .generate.pipeline import Generator, plan_tasks
+    from .generate.recipe import Batch, Recipe
+    from .generate.seeds import load_seeds
+
+    if out.resolve() == shipped_collection().resolve() and not into_shipped:
+        err.print(f"{out} is the installed benchmark; pass --into-shipped to change it (that makes a new suite version)")
+        raise typer.Exit(2)
+    try:
+        seed_ideas = load_seeds(seeds or Path(str(resources.files("starling_env.game_seeds"))))
+        plan = Recipe.load(recipe) if recipe else Recipe(
+            suite=load_manifest(out).suite, version=load_manifest(out).version, max_attempts=max_attempts or 3,
+            batches=[Batch(name="cli", skills=skill, difficulty=difficulty, compose=compose or (2 if difficulty == "hard" else 1),
+                           count=n, split=split, seed=seed)])
+        chosen = _generation_backend(backend, seed_ideas, model, base_url, api_key_env)
+        tasks = [t for b in plan.batches for t in plan_tasks(
+            seed_ideas, skills=b.skills, difficulty=b.difficulty, compose=b.compose, count=b.count, split=b.split,
+            seed=b.seed, batch=b.name, compatible=chosen.compatible)]
+    except ValueError as exc:
+        err.print(escape(str(exc)))
+        raise typer.Exit(2)
+    counts = {"done": 0, "failed": 0, "retried": 0}
+    with Progress(*Progress.get_default_columns(), TextColumn("{task.fields[status]}"), console=console) as progress:
+        bar = progress.add_task(f"generating ({chosen.name})", total=len(tasks), status="")
+
+        def show(key: str) -> None:
+            counts[key] += 1
+            progress.update(bar, advance=key != "retried", status=" / ".join(f"{v} {k}" for k, v in counts.items()))
+
+        generator = Generator(
+            chosen, out, _limits(timeout, memory, walks, walk_length, probes), max_attempts=max_attempts or plan.max_attempts,
+            workers=workers, review=_reviewer(progress) if review else None,
+            on_progress=lambda o: show("done" if o.status in ("published", "existing") else "failed"),
+            on_retry=lambda task, failures: show("retried"),
+        )
+        outcomes = generator.run(tasks, suite=plan.suite, version=plan.version)
+    header = {"backend": chosen.name, "recipe": str(recipe) if recipe else None, "model": model if backend == "openai" else None}
+    if backend == "openai":
+        header["usage"] = chosen.client.usage.as_dict()
+    report = generator.write_report(out / "generation_report.json", header)
+    table = Table(title=f"generated into {out}/")
+    for column in ("task", "skills", "difficulty", "status", "id", "attempts"):
+        table.add_column(column)
+    for o in outcomes:
+        table.add_row(str(o.task.index), ", ".join(o.task.skills), o.task.difficulty, o.status, o.game_id or "-", str(o.attempts))
+    console.print(table)
+    console.print(f"{report['counts']}; failures and reasons in {out}/generation_report.json"
+                  + (f"; tokens {header['usage']}" if "usage" in header else ""))
+    if report["counts"]["failed"]:
+        raise typer.Exit(1)
+
+
+def _generation_backend(name: str, seeds: dict, model: str, base_url: str | None, api_key_env: str):
+    if name == "offline":
+        from .generate.offline import OfflineBackend
+
+        return OfflineBackend(seeds)
+    if name == "openai":
+        from .generate.llm_backend import LLMBackend
+        from .llm import LLMClient, LLMConfig
+
+        return LLMBackend(seeds, LLMClient(LLMConfig(model=model, base_url=base_url, api_key_env=api_key_env)))
+    raise ValueError(f"unknown backend {name!r}: use offline or openai")
+
+
+def _reviewer(progress: Progress):
+    """The paper's human approval step: show a verified game, ask whether to keep it."""
+
+    def review(spec: GameSpec) -> bool:
+        progress.stop()
+        console.rule(f"{spec.id}: {spec.title}")
+        console.print(f"objective: {spec.objective}")
+        console.print(f"rooms: {', '.join(r.name for r in spec.rooms)}")
+        console.print(f"objects: {', '.join(o.name for o in spec.objects)}")
+        console.print(f"walkthrough ({len(spec.walkthrough)}): {' / '.join(spec.walkthrough)}")
+        keep = typer.confirm("keep this game?", default=True)
+        progress.start()
+        return keep
+
+    return review
 
 
 @app.command("list")

@@ -102,12 +102,25 @@ def locked(collection: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-@contextmanager
-def staging_dir(collection: Path) -> Iterator[Path]:
-    """A fresh folder inside the collection (same file system, so publishing is a rename)."""
+def new_staging_dir(collection: Path) -> Path:
+    """A fresh folder inside the collection (same file system, so publishing is a rename).
+
+    Folders are named after the process that owns them; those of processes that no longer run
+    (a build killed midway) are removed here.
+    """
     root = collection / STAGING
     root.mkdir(parents=True, exist_ok=True)
-    path = Path(tempfile.mkdtemp(dir=root))
+    for stale in root.iterdir():
+        owner = stale.name.split("-", 1)[0]
+        if owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(dir=root, prefix=f"{os.getpid()}-"))
+
+
+@contextmanager
+def staging_dir(collection: Path) -> Iterator[Path]:
+    """:func:`new_staging_dir`, removed on exit (after a publish it is already gone)."""
+    path = new_staging_dir(collection)
     try:
         yield path
     finally:
@@ -133,7 +146,7 @@ def publish(
     with locked(collection):
         target = collection / spec.id
         if target.exists():  # replace an older build of the same id: swap, then delete the old one
-            old = collection / STAGING / f"old-{spec.id}-{os.getpid()}"
+            old = collection / STAGING / f"{os.getpid()}-old-{spec.id}"
             os.replace(target, old)
             os.replace(staged, target)
             shutil.rmtree(old, ignore_errors=True)
@@ -156,6 +169,16 @@ def build_and_publish(
             return report, None
         return report, publish(collection, staged / "game", GameSpec.parse_text(spec_text), report,
                                split=split, provenance=provenance)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _today() -> str:

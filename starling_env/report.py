@@ -23,6 +23,8 @@ class FailureKind(str, Enum):
     timeout = "timeout"  # building or verifying ran past its time limit
     out_of_memory = "out_of_memory"  # building or verifying ran past its memory limit
     internal_error = "internal_error"  # a bug in STARLING itself; the message has the traceback
+    no_candidate = "no_candidate"  # the generator's backend produced no spec (LLM error, seeds that cannot be joined)
+    duplicate = "duplicate"  # the generator made a game identical to an earlier one
 
 
 class Failure(BaseModel):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -106,38 +108,51 @@ def test_a_hung_build_is_stopped_at_its_time_limit_and_leaves_nothing(tmp_path):
     assert_nothing_published(collection)
 
 
+def test_a_killed_build_leaves_no_partial_game_and_is_cleaned_up(tmp_path):
+    collection = tmp_path / "games"
+    assert starling("build", str(BOIL), "--out", str(collection)).returncode == 0
+    manifest = (collection / "manifest.json").read_text()
+    other = GameSpec.load(SEED_EXAMPLES[1])
+    proc = subprocess.Popen([*STARLING, "build", str(SEED_EXAMPLES[1]), "--out", str(collection)], start_new_session=True)
+    time.sleep(1.5)  # mid-build: the verifier subprocess is compiling
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (collection / other.id).exists()
+    assert (collection / "manifest.json").read_text() == manifest
+    assert starling("build", str(BOIL), "--out", str(collection)).returncode == 0
+    assert [p.name for p in (collection / ".staging").iterdir()] == []  # the dead build's folder is gone
+
+
 def test_memory_limit_is_enforced(tmp_path):
     report = verify_spec(BOIL.read_text(), tmp_path / "x", Limits(memory_mb=100))
     assert not report.passed
     assert report.failures[0].kind is FailureKind.out_of_memory
 
 
-def test_verifier_catches_inform7_disagreeing_with_the_logic(boil_data, tmp_path):
-    """Pair a game's TextWorld logic with the story file of a spec whose Inform 7 is stricter."""
-    good = tmp_path / "good"
-    assert verify_spec(as_text(boil_data), good).passed
+def lenient_and_strict_games(boil_data: dict, tmp_path: Path) -> tuple[Path, Path]:
+    """Two verified builds whose fill action differs: the strict one also needs the stove on."""
     stricter = json.loads(json.dumps(boil_data))
     stricter["actions"][0]["requires"].append("switched_on(stove)")
     stricter["walkthrough"] = ["open cupboard", "take pot from cupboard", "switch on stove", "fill pot with water", "boil water in pot"]
-    strict = tmp_path / "strict"
-    assert verify_spec(as_text(stricter), strict).passed
-    shutil.copy(strict / "game.z8", good / "game.z8")
-    (good / "spec.json").write_text(as_text(boil_data))
-    report = verify_game_dir(good, Limits(walks=20, walk_length=30))
+    folders = tmp_path / "lenient", tmp_path / "strict"
+    for data, folder in zip((boil_data, stricter), folders):
+        assert verify_spec(as_text(data), folder).passed
+        (folder / "spec.json").write_text(as_text(data))
+    return folders
+
+
+def test_verifier_catches_inform7_refusing_what_the_logic_allows(boil_data, tmp_path):
+    """The lenient game's logic paired with the strict game's story file."""
+    lenient, strict = lenient_and_strict_games(boil_data, tmp_path)
+    shutil.copy(strict / "game.z8", lenient / "game.z8")
+    report = verify_game_dir(lenient, Limits(walks=20, walk_length=30))
     assert report.failures[0].kind in (FailureKind.logic_mismatch, FailureKind.walkthrough_does_not_win)
 
 
 def test_verifier_catches_inform7_doing_what_the_logic_forbids(boil_data, tmp_path):
-    """The reverse pairing: the logic needs the stove on to fill the pot, the story file does not."""
-    lenient = tmp_path / "lenient"
-    assert verify_spec(as_text(boil_data), lenient).passed
-    stricter = json.loads(json.dumps(boil_data))
-    stricter["actions"][0]["requires"].append("switched_on(stove)")
-    stricter["walkthrough"] = ["open cupboard", "take pot from cupboard", "switch on stove", "fill pot with water", "boil water in pot"]
-    strict = tmp_path / "strict"
-    assert verify_spec(as_text(stricter), strict).passed
+    """The strict game's logic paired with the lenient game's story file."""
+    lenient, strict = lenient_and_strict_games(boil_data, tmp_path)
     shutil.copy(lenient / "game.z8", strict / "game.z8")
-    (strict / "spec.json").write_text(as_text(stricter))
     report = verify_game_dir(strict, Limits(walks=20, walk_length=30, probes=20))
     (failure,) = report.failures
     assert failure.kind is FailureKind.logic_mismatch and "does not allow it" in failure.message

@@ -303,6 +303,10 @@ class GameSpec(_Strict):
         dup_names = sorted({n for n in names if names.count(n) > 1})
         if dup_names:
             errors.append(("$.objects", f"object and door names must be unique: {dup_names}"))
+        room_names = [r.name for r in self.rooms]
+        if len(set(room_names)) != len(room_names):
+            dupes = sorted({n for n in room_names if room_names.count(n) > 1})
+            errors.append(("$.rooms", f"room names must be unique (Inform 7 names text after them): {dupes}"))
         if self.start not in rooms:
             errors.append(("$.start", f"unknown room {self.start!r}; rooms: {sorted(rooms)}"))
 

@@ -1,0 +1,224 @@
+"""The generation loop: tasks -> candidate specs (a backend) -> build + verify -> publish.
+
+Candidates are built and verified in parallel; publishing happens in the main thread in task
+order, so the collection (and which candidate wins a duplicate id) never depends on ``workers``.
+A task is retried with its next attempt number when its candidate fails, up to ``max_attempts``;
+the failures of each attempt are handed back to the backend (the LLM repair loop uses them).
+A rerun of the same command skips games already in the collection: generation is resumable.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol
+
+from ..collection import content_hash, load_manifest, locked, new_staging_dir, publish, write_json_atomic
+from ..report import Failure, FailureKind, VerificationReport
+from ..spec import GameSpec, SpecError
+from ..verify import Limits, verify_spec
+from .seeds import Seed
+
+
+@dataclass(frozen=True)
+class Task:
+    """One game to generate. Its randomness comes from (seed, index) alone."""
+
+    index: int
+    skills: tuple[str, ...]
+    difficulty: str
+    split: str
+    seed: int
+    batch: str = "default"
+
+
+class Session(Protocol):
+    """A backend's work on one task: proposes spec text, attempt after attempt."""
+
+    def propose(self, attempt: int, feedback: list[Failure] | None) -> str | None: ...
+
+    def provenance(self) -> dict[str, Any]: ...
+
+
+class Backend(Protocol):
+    name: str
+
+    def session(self, task: Task) -> Session: ...
+
+
+@dataclass
+class Outcome:
+    task: Task
+    status: str = "failed"  # published | existing | failed | dropped
+    game_id: str | None = None
+    attempts: int = 0
+    failures: list[list[dict]] = field(default_factory=list)  # per failed attempt
+    provenance: dict[str, Any] = field(default_factory=dict)
+    staged: Path | None = None
+    spec_text: str | None = None
+    report: VerificationReport | None = None
+
+
+def plan_tasks(seeds: dict[str, Seed], *, skills: list[str] | None, difficulty: str, compose: int, count: int,
+               split: str, seed: int, batch: str = "default", compatible: Callable[[list[Seed]], bool] = lambda s: True,
+               start: int = 0) -> list[Task]:
+    """``count`` tasks; each draws ``compose`` distinct skills from ``skills`` (default: all seeds)."""
+    pool = sorted(skills or seeds)
+    unknown = [s for s in pool if s not in seeds]
+    if unknown:
+        raise ValueError(f"no seed for skills {unknown}; seeds: {sorted(seeds)}")
+    if compose > len(pool):
+        raise ValueError(f"cannot compose {compose} skills from {len(pool)}: {pool}")
+    tasks = []
+    for index in range(start, start + count):
+        rng = random.Random(f"starling-task:{seed}:{index}")
+        chosen = rng.sample(pool, compose)
+        for _ in range(50):  # composition needs seeds whose commands and names can be told apart
+            if compatible([seeds[s] for s in chosen]):
+                break
+            chosen = rng.sample(pool, compose)
+        tasks.append(Task(index, tuple(chosen), difficulty, split, seed, batch))
+    return tasks
+
+
+@dataclass
+class Generator:
+    """Runs tasks through a backend into a collection folder."""
+
+    backend: Backend
+    out: Path
+    limits: Limits = Limits()
+    max_attempts: int = 3
+    workers: int = 1
+    review: Callable[[GameSpec], bool] | None = None  # the human approval step: keep this game?
+    on_progress: Callable[[Outcome], None] = lambda outcome: None
+    on_retry: Callable[[Task, list[Failure]], None] = lambda task, failures: None
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def run(self, tasks: Iterable[Task], suite: str | None = None, version: int | None = None) -> list[Outcome]:
+        self.out.mkdir(parents=True, exist_ok=True)
+        if suite or version:
+            _set_suite(self.out, suite, version)
+        tasks = list(tasks)
+        published_ids: set[str] = set()
+        with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
+            for outcome in pool.map(lambda t: self._attempt(t, 0), tasks):  # ordered: deterministic
+                outcome = self._finish(outcome, published_ids)
+                self.outcomes.append(outcome)
+                self.on_progress(outcome)
+        return self.outcomes
+
+    def _attempt(self, task: Task, first: int, outcome: Outcome | None = None) -> Outcome:
+        """Build + verify candidates of ``task`` from attempt ``first`` until one passes or attempts run out."""
+        outcome = outcome or Outcome(task)
+        session = self.backend.session(task)
+        feedback: list[Failure] | None = None
+        for attempt in range(first, self.max_attempts):
+            outcome.attempts = attempt + 1
+            try:
+                text = session.propose(attempt, feedback)
+            except Exception as exc:  # noqa: BLE001 - an LLM error, say: recorded, and the next attempt starts afresh
+                text, reason = None, f"{type(exc).__name__}: {exc}"
+            else:
+                reason = "the backend could not produce a candidate for these seeds"
+            if text is None:
+                failure = Failure(kind=FailureKind.no_candidate, message=reason)
+                outcome.failures.append([failure.model_dump(mode="json")])
+                feedback = None
+                continue
+            game_id = _spec_id(text)
+            if game_id and self._already_published(text, game_id):
+                outcome.status, outcome.game_id, outcome.spec_text = "existing", game_id, text
+                outcome.provenance = session.provenance() | {"attempts": attempt + 1}
+                return outcome
+            staged = new_staging_dir(self.out)
+            report = verify_spec(text, staged / "game", self.limits)
+            if report.passed:
+                outcome.status, outcome.staged, outcome.spec_text, outcome.report = "verified", staged, text, report
+                outcome.game_id = report.game_id
+                outcome.provenance = session.provenance() | {"attempts": attempt + 1}
+                return outcome
+            shutil.rmtree(staged, ignore_errors=True)
+            outcome.failures.append([f.model_dump(mode="json") for f in report.failures])
+            feedback = report.failures
+            if attempt + 1 < self.max_attempts:
+                self.on_retry(task, report.failures)
+        outcome.status = "failed"
+        outcome.provenance = session.provenance()
+        return outcome
+
+    def _finish(self, outcome: Outcome, published_ids: set[str]) -> Outcome:
+        """Publish a verified candidate (main thread, task order); resolve duplicates and review."""
+        if outcome.status == "existing":
+            published_ids.add(outcome.game_id)
+            return outcome
+        if outcome.status != "verified":
+            return outcome
+        if outcome.game_id in published_ids:  # an earlier task made the same game: try the next attempt
+            shutil.rmtree(outcome.staged, ignore_errors=True)
+            duplicate = Failure(kind=FailureKind.duplicate, message=f"the same game as {outcome.game_id}, made by an earlier task")
+            outcome.failures.append([duplicate.model_dump(mode="json")])
+            outcome.status = "duplicate"
+            if outcome.attempts >= self.max_attempts:
+                outcome.status = "failed"
+                return outcome
+            retried = self._attempt(outcome.task, outcome.attempts, outcome)
+            return self._finish(retried, published_ids)
+        spec = GameSpec.parse_text(outcome.spec_text)
+        if self.review is not None and not self.review(spec):
+            shutil.rmtree(outcome.staged, ignore_errors=True)
+            outcome.status = "dropped"
+            return outcome
+        provenance = {
+            "backend": self.backend.name, "skills": list(outcome.task.skills), "seed": outcome.task.seed,
+            "index": outcome.task.index, "batch": outcome.task.batch, **outcome.provenance,
+        }
+        publish(self.out, outcome.staged / "game", spec, outcome.report, split=outcome.task.split, provenance=provenance)
+        shutil.rmtree(outcome.staged, ignore_errors=True)
+        outcome.status = "published"
+        published_ids.add(outcome.game_id)
+        return outcome
+
+    def _already_published(self, text: str, game_id: str) -> bool:
+        entry = load_manifest(self.out).get(game_id)
+        if entry is None:
+            return False
+        try:
+            return entry.content_hash == content_hash(GameSpec.parse_text(text))
+        except SpecError:
+            return False
+
+    def write_report(self, path: Path, header: dict[str, Any]) -> dict[str, Any]:
+        counts = {s: sum(o.status == s for o in self.outcomes) for s in ("published", "existing", "failed", "dropped")}
+        report = {
+            **header, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "counts": counts,
+            "tasks": [
+                {"index": o.task.index, "batch": o.task.batch, "skills": list(o.task.skills),
+                 "difficulty": o.task.difficulty, "split": o.task.split, "status": o.status, "id": o.game_id,
+                 "attempts": o.attempts, "failures": o.failures, "provenance": o.provenance}
+                for o in self.outcomes
+            ],
+        }
+        write_json_atomic(path, json.dumps(report, indent=2) + "\n")
+        return report
+
+
+def _spec_id(text: str) -> str | None:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    return data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else None
+
+
+def _set_suite(collection: Path, suite: str | None, version: int | None) -> None:
+    with locked(collection):
+        manifest = load_manifest(collection)
+        manifest.suite = suite or manifest.suite
+        manifest.version = version or manifest.version
+        write_json_atomic(collection / "manifest.json", manifest.model_dump_json(indent=2) + "\n")

@@ -1,0 +1,43 @@
+"""Recipes: one file that lists the batches of a whole collection, so one command regenerates it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class Batch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="label recorded in each game's provenance")
+    skills: list[str] | None = Field(default=None, description="skills to draw from (default: every seed)")
+    difficulty: Literal["easy", "medium", "hard"] = "easy"
+    compose: int = Field(default=1, ge=1, le=4, description="skills combined in each game")
+    count: int = Field(ge=1, description="games to publish")
+    split: str = "train"
+    seed: int = Field(description="the batch's random seed; candidate i draws from (seed, i)")
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    suite: str = Field(description="the collection's suite name, recorded in its manifest")
+    version: int = Field(default=1, ge=1, description="suite version: env ids end in -v<version>")
+    max_attempts: int = Field(default=3, ge=1)
+    batches: list[Batch] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct_seeds(self) -> "Recipe":
+        seeds = [b.seed for b in self.batches]
+        if len(set(seeds)) != len(seeds):
+            raise ValueError(f"batch seeds must differ, or batches repeat each other's games: {seeds}")
+        return self
+
+    @classmethod
+    def load(cls, path: Path) -> "Recipe":
+        try:
+            return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValidationError) as exc:
+            raise ValueError(f"bad recipe {path}: {exc}") from exc
