@@ -56,7 +56,8 @@ def check_game(z8: Path, limits: Limits) -> dict:
         goals = [(q.win_events[0].condition.preconditions, q.reward) for q in engine.game.quests]
         candidates = sorted(set(engine.game.possible_commands))
         rng = random.Random(limits.seed)
-        steps = probes = 0
+        steps = probes = commands_checked = 0
+        checked: set[frozenset] = set()
         for _ in range(limits.walks):
             engine.reset()
             history: list[str] = []
@@ -74,25 +75,44 @@ def check_game(z8: Path, limits: Limits) -> dict:
                             "but TextWorld's logic does not allow it there",
                         )
                 command = rng.choice(admissible)
-                shadow = engine.progression.copy()
-                valid = shadow.valid_actions
-                shadow.update(valid[engine.inform7.gen_commands_from_actions(valid).index(command)])
+                valid = engine.progression.valid_actions
+                actions = dict(zip(engine.inform7.gen_commands_from_actions(valid), valid))
+                state_key = frozenset(engine.progression.state.facts)
+                if state_key not in checked:  # walks revisit states (look, examine): check each once
+                    checked.add(state_key)
+                    saved = engine.snapshot()
+                    for other in admissible:  # every other admissible command here, each then undone
+                        if other != command:
+                            _play_and_compare(engine, other, actions[other], history + [other], goals, met)
+                            engine.restore(saved)
+                            commands_checked += 1
                 history.append(command)
-                said = engine.step(command)
+                met = _play_and_compare(engine, command, actions[command], history, goals, met)
+                commands_checked += 1
                 steps += 1
-                _compare(engine, shadow, history, said)
-                met |= {i for i, (props, _) in enumerate(goals) if all(shadow.state.is_fact(p) for p in props)}
-                expected = sum(goals[i][1] for i in met)
-                if engine.score != expected:
-                    raise BuildFailed.one(
-                        FailureKind.score_mismatch,
-                        f"after {' / '.join(history)}: the game's score is {engine.score} but the goals met are worth {expected}",
-                    )
                 if engine.won or engine.lost:
                     break
-        return {"random_steps": steps, "probes": probes, "z8_bytes": z8.stat().st_size}
+        return {"random_steps": steps, "commands_checked": commands_checked, "probes": probes,
+                "z8_bytes": z8.stat().st_size}
     finally:
         engine.close()
+
+
+def _play_and_compare(engine, command: str, action, history: list[str], goals: list, met: set[int]) -> set[int]:
+    """Play an admissible command in the game and its action in a copy of the logic state; they must
+    agree on the facts and on the score. Returns the goals met so far."""
+    expected_state = engine.progression.state.copy()
+    expected_state.apply(action)
+    said = engine.step(command)
+    _compare(engine, expected_state, history, said)
+    met = met | {i for i, (props, _) in enumerate(goals) if all(expected_state.is_fact(p) for p in props)}
+    expected = sum(goals[i][1] for i in met)
+    if engine.score != expected:
+        raise BuildFailed.one(
+            FailureKind.score_mismatch,
+            f"after {' / '.join(history)}: the game's score is {engine.score} but the goals met are worth {expected}",
+        )
+    return met
 
 
 def _check_walkthrough(engine) -> None:
@@ -110,8 +130,8 @@ def _check_walkthrough(engine) -> None:
         )
 
 
-def _compare(engine, shadow, history: list[str], said: str) -> None:
-    tracked, expected = set(engine.progression.state.facts), set(shadow.state.facts)
+def _compare(engine, expected_state, history: list[str], said: str) -> None:
+    tracked, expected = set(engine.progression.state.facts), set(expected_state.facts)
     if tracked == expected:
         return
     missing = sorted(map(str, expected - tracked))
@@ -179,7 +199,8 @@ def verify_game_dir(game_dir: Path, limits: Limits = Limits()) -> VerificationRe
     return _run_worker({"mode": "recheck", "game": str(game_dir)}, limits)
 
 
-_MEMORY_ERRORS = ("MemoryError", "Memory allocation", "Cannot allocate memory", "bad_alloc", "out of memory")
+_MEMORY_ERRORS = ("MemoryError", "Memory allocation", "Cannot allocate memory", "bad_alloc", "out of memory",
+                  "out of virtual memory")
 
 
 def _run_worker(job: dict, limits: Limits) -> VerificationReport:

@@ -216,3 +216,15 @@ def test_validate_command(tmp_path, boil_data):
     bad.write_text(as_text(boil_data))
     result = starling("validate", str(bad))
     assert result.returncode == 1 and "$.start" in result.stderr
+
+
+def test_compiler_problems_are_reported_without_the_noise(tmp_path):
+    from textworld.generator.inform7.world2inform7 import CouldNotCompileGameError, compile_inform7_game
+
+    from starling_env.builder.build import _compiler_problems
+
+    with pytest.raises(CouldNotCompileGameError) as info:
+        compile_inform7_game('The kitchen is a room. The pot is in the kitchen. Instead of jumping: frobnicate the pot.',
+                             str(tmp_path / "broken.z8"))
+    problems = _compiler_problems(str(info.value))
+    assert problems.startswith(">-->") and "frobnicate" in problems and "% (" not in problems

@@ -25,7 +25,7 @@ STATIC_DIR = resources.files("starling_env.builder") / "kb_static"
 
 @dataclass(frozen=True)
 class Predicate:
-    signature: str  # e.g. "water__filled(t)"
+    signature: str  # e.g. "st__water__filled(t)"
     inform7: str  # e.g. "The {t} is st-water-filled"; "" when Inform 7 needs no counterpart
 
 

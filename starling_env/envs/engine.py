@@ -43,12 +43,52 @@ def clean_output(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+class Progression(GameProgression):
+    """TextWorld's GameProgression with valid actions computed on demand and memoised per state.
+
+    The stock class recomputes every applicable action after each step and on every copy (its
+    copy runs the constructor); branching agents and the verifier step and copy far more often
+    than they look at the valid actions of the state they land in.
+    """
+
+    MAX_CACHED_STATES = 50_000
+
+    def __init__(self, game: Game, track_quests: bool = False):
+        super().__init__(game, track_quests)
+        self._cache: dict[frozenset, list] = {}
+
+    @property
+    def valid_actions(self) -> list:
+        if self._valid_actions is None:
+            key = frozenset(self.state.facts)
+            if key not in self._cache:
+                if len(self._cache) >= self.MAX_CACHED_STATES:
+                    self._cache.clear()
+                rules = self.game.kb.rules.values()
+                self._cache[key] = list(self.state.all_applicable_actions(rules, self.game.kb.types.constants_mapping))
+            self._valid_actions = self._cache[key]
+        return self._valid_actions
+
+    def update(self, action) -> None:
+        self.state.apply(action)
+        self._valid_actions = None
+        for quest_progression in self.quest_progressions:
+            quest_progression.update(action, self.state)
+
+    def copy(self) -> "Progression":
+        clone = object.__new__(Progression)
+        clone.game, clone.state, clone._cache = self.game, self.state.copy(), self._cache
+        clone._valid_actions = self._valid_actions
+        clone.quest_progressions = [q.copy() for q in self.quest_progressions]
+        return clone
+
+
 @dataclass
 class Snapshot:
     """Everything needed to return a game to an earlier moment (see ``Engine.snapshot``)."""
 
     frotz: object
-    progression: GameProgression
+    progression: Progression
     score: int
     moves: int
     won: bool
@@ -69,7 +109,7 @@ class Engine:
         with warnings.catch_warnings():  # every generated game is "unsupported": jericho knows only Infocom titles
             warnings.simplefilter("ignore", jericho.UnsupportedGameWarning)
             self._frotz = jericho.FrotzEnv(str(self.z8), 0)
-        self.progression: GameProgression
+        self.progression: Progression
         self.score = self.moves = 0
         self.won = self.lost = False
         self.policy: tuple | None = None
@@ -91,7 +131,7 @@ class Engine:
         self._frotz.step("tw-extra-infos score")  # print <score> and <moves> every turn
         for extra in self.extras:
             self._frotz.step(f"tw-extra-infos {extra}")
-        self.progression = GameProgression(self.game, track_quests=self.track_quests)
+        self.progression = Progression(self.game, track_quests=self.track_quests)
         self.policy = self.progression.winning_policy if self.track_quests else None
         self.score = self.moves = 0
         self.won = self.lost = False

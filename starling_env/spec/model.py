@@ -30,8 +30,12 @@ PARSER_WORDS = frozenset(
     "then again a an the of north south east west up down inside outside n s e w u d ne nw se sw "
     "northeast northwest southeast southwest in out look inventory i x z g q".split()
 )
-# Verbs and rule names TextWorld's standard logic already uses; custom actions must not reuse them.
-RESERVED_VERBS = frozenset("take drop put insert open close lock unlock eat go look inventory examine switch wear l x i".split())
+# Verbs that TextWorld's standard logic, Inform 7's meta commands or its testing commands already use.
+RESERVED_VERBS = frozenset(
+    "take drop put insert open close lock unlock eat go look inventory examine switch wear l x i "  # TextWorld's rules
+    "undo restart restore save quit q script transcript score notify pronouns version brief verbose superbrief "  # meta
+    "again g oops wait z test showme actions rules scenes purloin abstract gonear tree relations responses".split()  # debug
+)
 RESERVED_ACTIONS = frozenset(
     "take drop put insert open close lock unlock eat go look inventory examine switch_on switch_off wear take_off".split()
 )
@@ -201,7 +205,7 @@ class Action(_Strict):
         if verb.startswith("{"):
             raise ValueError(f"command {value!r} must start with a verb, not a slot")
         if verb in RESERVED_VERBS:
-            raise ValueError(f"command {value!r} starts with {verb!r}, a verb TextWorld's own rules use")
+            raise ValueError(f"command {value!r} starts with {verb!r}, a verb the game already uses")
         return value
 
     @field_validator("name")
@@ -391,8 +395,8 @@ class GameSpec(_Strict):
         for key in action.failures:
             if key not in requires:
                 errors.append((f"{path}.failures", f"{key!r} is not one of the action's requires"))
-        texts = {f"{path}.success": action.success} | {f"{path}.failures": t for t in action.failures.values()}
-        for where, text in texts.items():
+        texts = [(f"{path}.success", action.success)] + [(f"{path}.failures", t) for t in action.failures.values()]
+        for where, text in texts:
             for match in _PLACEHOLDER_RE.finditer(text):
                 if match.group(1) not in action.slots:
                     errors.append((where, f"placeholder {{{match.group(1)}}} names no slot"))
@@ -468,7 +472,7 @@ class GameSpec(_Strict):
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise SpecError([("$", f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
+            raise SpecError([("$", f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")]) from None
         return cls.from_data(data)
 
     @classmethod

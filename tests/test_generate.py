@@ -1,0 +1,216 @@
+"""The generator: offline determinism and variety, and the LLM repair loop over a real HTTP server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from starling_env.collection import load_manifest
+from starling_env.generate.llm_backend import LLMBackend
+from starling_env.generate.offline import OfflineBackend, candidate_rng, compose, final_room, vary
+from starling_env.generate.pipeline import Generator, plan_tasks
+from starling_env.generate.seeds import load_seeds
+from starling_env.llm import LLMClient, LLMConfig
+from starling_env.spec import GameSpec
+from starling_env.verify import Limits
+
+from .conftest import BOIL, SEEDS
+from .openai_server import ScriptedOpenAIServer
+
+FAST = Limits(walks=2, walk_length=20)
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    return load_seeds(SEEDS)
+
+
+def generate_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "starling_env.cli", "generate", *args],
+                          capture_output=True, text=True, timeout=900, env=env)
+
+
+@pytest.fixture(scope="module")
+def twenty(tmp_path_factory) -> Path:
+    """`starling generate --n 20 --backend offline`, as the README says."""
+    out = tmp_path_factory.mktemp("generated")
+    result = generate_cli("--n", "20", "--backend", "offline", "--out", str(out), "--seed", "7", "--difficulty", "medium")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+def test_twenty_offline_games_verified_across_skills(twenty):
+    games = load_manifest(twenty).games
+    assert len(games) == 20 and all(g.verification["passed"] for g in games)
+    assert len({s for g in games for s in g.skills}) >= 5
+    assert len({g.content_hash for g in games}) == 20
+    for g in games:
+        assert g.provenance["backend"] == "offline" and g.provenance["random_seed"][0] == 7
+        assert g.provenance["attempts"] >= 1 and g.provenance["date"] and g.provenance["seed_ideas"]
+        assert (twenty / g.id / "game.z8").exists()
+
+
+def test_rerun_is_resumable_and_rebuilds_nothing(twenty):
+    before = (twenty / "manifest.json").read_text()
+    result = generate_cli("--n", "20", "--backend", "offline", "--out", str(twenty), "--seed", "7", "--difficulty", "medium")
+    assert result.returncode == 0
+    report = json.loads((twenty / "generation_report.json").read_text())
+    assert report["counts"] == {"published": 0, "existing": 20, "failed": 0, "dropped": 0}
+    assert (twenty / "manifest.json").read_text() == before
+
+
+def test_same_seed_same_games_whatever_the_workers(seeds, tmp_path):
+    tasks = plan_tasks(seeds, skills=None, difficulty="hard", compose=2, count=3, split="train", seed=11,
+                       compatible=OfflineBackend.compatible)
+    hashes = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        Generator(OfflineBackend(seeds), out, FAST, workers=workers).run(tasks)
+        hashes.append([(g.id, g.content_hash) for g in load_manifest(out).games])
+    assert hashes[0] == hashes[1] and len(hashes[0]) == 3
+
+
+def test_different_seeds_give_different_games(seeds):
+    def specs(seed: int) -> list[str]:
+        tasks = plan_tasks(seeds, skills=None, difficulty="medium", compose=1, count=6, split="train", seed=seed)
+        return [json.dumps(vary([seeds[s] for s in t.skills], t.difficulty, candidate_rng(seed, t.index, 0))) for t in tasks]
+
+    assert specs(1) == specs(1)
+    assert not set(specs(1)) & set(specs(2))
+
+
+def test_hard_games_compose_skills_and_navigate(seeds):
+    spec = vary([seeds["boil_water"], seeds["take_out_trash"]], "hard", candidate_rng(0, 1, 0))
+    game = GameSpec.from_data(spec)
+    assert game.skills == ["boil_water", "take_out_trash"] and len(game.rooms) >= 5
+    assert any(c.startswith("go ") for c in game.walkthrough)
+    assert len(game.walkthrough) >= 20
+
+
+def test_composition_renames_clashing_ids_names_and_commands(seeds):
+    a, b = (json.loads(seeds[s].example.to_json()) for s in ("boil_water", "make_tea"))
+    merged = compose(a, b, candidate_rng(0, 0, 0))
+    spec = GameSpec.from_data(merged)  # unique ids, names and room names, valid references
+    templates = [x.command.replace("{", "").split()[0] for x in spec.actions]
+    assert "fill" in templates and len(set(c.command for c in spec.actions)) == len(spec.actions)
+    assert final_room(merged) in {r.id for r in spec.rooms}
+
+
+def test_cli_rejects_unknown_skills_and_bad_recipes(tmp_path):
+    result = generate_cli("--skill", "juggling", "--out", str(tmp_path))
+    assert result.returncode == 2 and "juggling" in result.stderr
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"suite": "x", "batches": [{"name": "a", "count": 1, "seed": 1},
+                                                           {"name": "b", "count": 1, "seed": 1}]}))
+    result = generate_cli("--recipe", str(recipe), "--out", str(tmp_path))
+    assert result.returncode == 2 and "batch seeds must differ" in result.stderr
+
+
+def test_recipe_sets_suite_and_splits(tmp_path):
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"suite": "MINI", "version": 2, "batches": [
+        {"name": "tr", "skills": ["boil_water"], "difficulty": "easy", "count": 1, "split": "train", "seed": 1},
+        {"name": "te", "skills": ["make_tea"], "difficulty": "medium", "count": 1, "split": "test", "seed": 2}]}))
+    result = generate_cli("--recipe", str(recipe), "--out", str(tmp_path / "games"), "--walks", "1")
+    assert result.returncode == 0, result.stderr
+    manifest = load_manifest(tmp_path / "games")
+    assert (manifest.suite, manifest.version) == ("MINI", 2)
+    assert sorted((g.split, g.skills[0]) for g in manifest.games) == [("test", "make_tea"), ("train", "boil_water")]
+
+
+# -- the LLM backend over real HTTP ---------------------------------------------------------------
+GOOD = BOIL.read_text()
+
+
+def variant(**changes) -> str:
+    data = json.loads(GOOD)
+    for key, value in changes.items():
+        data[key] = value
+    return json.dumps(data)
+
+
+def broken(edit) -> str:
+    data = json.loads(GOOD)
+    edit(data)
+    return json.dumps(data)
+
+
+def llm_generator(server: ScriptedOpenAIServer, out: Path, cache: Path, max_attempts: int = 3) -> Generator:
+    client = LLMClient(LLMConfig(model="scripted-model", base_url=server.base_url, cache_dir=cache, timeout_s=2,
+                                 backoff_s=0.01))
+    client._sleep = lambda seconds: None
+    return Generator(LLMBackend(load_seeds(SEEDS), client), out, FAST, max_attempts=max_attempts)
+
+
+def one_task(seeds_map) -> list:
+    return plan_tasks(seeds_map, skills=["boil_water"], difficulty="easy", compose=1, count=1, split="train", seed=0)
+
+
+@pytest.mark.parametrize(
+    "bad,kind",
+    [
+        ("Sure! Here is the game: {not json", "invalid_json"),
+        (broken(lambda d: d["actions"][0]["requires"].__setitem__(1, "here(tap)")), "schema"),
+        (broken(lambda d: d["goals"].append({"when": ["state(pot, water) == frozen"]})
+                or d["objects"][1]["states"]["water"]["values"].append("frozen")), "unreachable_goal"),
+        (broken(lambda d: d["walkthrough"].pop()), "walkthrough_does_not_win"),
+    ],
+    ids=["malformed", "schema", "does-not-build", "walkthrough"],
+)
+def test_llm_design_is_repaired_on_a_later_attempt(seeds, tmp_path, bad, kind):
+    with ScriptedOpenAIServer([bad, "```json\n" + GOOD + "\n```"]) as server:
+        generator = llm_generator(server, tmp_path / "games", tmp_path / "cache")
+        (outcome,) = generator.run(one_task(seeds))
+        assert outcome.status == "published" and outcome.attempts == 2
+        assert outcome.failures[0][0]["kind"] == kind
+        repair = server.requests[1]["messages"][-1]["content"]
+        assert f"[{kind}]" in repair and server.requests[1]["messages"][-2]["content"] == bad
+        assert server.requests[0]["response_format"]["type"] == "json_schema"
+    entry = load_manifest(tmp_path / "games").get("boil-water-example")
+    assert entry.provenance["model"] == "scripted-model" and entry.provenance["attempts"] == 2
+    assert entry.provenance["tokens"]["completion"] > 0
+
+
+def test_llm_reply_that_never_becomes_valid_publishes_nothing(tmp_path):
+    env = {"PATH": "", "STARLING_CACHE": str(tmp_path / "cache"), "OPENAI_API_KEY": "sk-secret-test-key"}
+    with ScriptedOpenAIServer(["no json here"] * 3) as server:
+        result = generate_cli("--backend", "openai", "--base-url", server.base_url, "--model", "m", "--n", "1",
+                              "--skill", "boil_water", "--max-attempts", "3", "--out", str(tmp_path / "games"), env=env)
+    assert result.returncode == 1 and "failed" in result.stdout
+    report = json.loads((tmp_path / "games" / "generation_report.json").read_text())
+    assert report["counts"]["failed"] == 1 and len(report["tasks"][0]["failures"]) == 3
+    assert load_manifest(tmp_path / "games").games == []
+    assert not [p for p in (tmp_path / "games").iterdir() if p.is_dir() and not p.name.startswith(".")]
+    everything = result.stdout + result.stderr + (tmp_path / "games" / "generation_report.json").read_text()
+    assert "sk-secret-test-key" not in everything
+
+
+def test_llm_server_errors_are_retried_and_the_cache_makes_reruns_free(seeds, tmp_path):
+    script = [{"status": 429, "headers": {"Retry-After": "0"}}, {"status": 500}, {"delay_s": 5}, GOOD]
+    with ScriptedOpenAIServer(script) as server:
+        generator = llm_generator(server, tmp_path / "games", tmp_path / "cache")
+        (outcome,) = generator.run(one_task(seeds))
+        assert outcome.status == "published" and outcome.attempts == 1
+        usage = generator.backend.client.usage
+        assert usage.retries == 3 and usage.requests == 1
+        sent = len(server.requests)
+        rerun = llm_generator(server, tmp_path / "games", tmp_path / "cache")
+        (again,) = rerun.run(one_task(seeds))
+        assert again.status == "existing" and len(server.requests) == sent
+        assert rerun.backend.client.usage.cache_hits == 1
+
+
+def test_review_keeps_or_drops_each_verified_game(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "starling_env.cli", "generate", "--n", "2", "--skill", "boil_water", "--skill", "make_tea",
+         "--review", "--workers", "1", "--walks", "1", "--out", str(tmp_path), "--seed", "3"],
+        input="n\ny\n", capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("keep this game?") == 2 and "walkthrough (" in result.stdout
+    report = json.loads((tmp_path / "generation_report.json").read_text())
+    assert [t["status"] for t in report["tasks"]] == ["dropped", "published"]
+    assert len(load_manifest(tmp_path).games) == 1
