@@ -55,30 +55,43 @@ class Progression(GameProgression):
 
     def __init__(self, game: Game, track_quests: bool = False):
         super().__init__(game, track_quests)
-        self._cache: dict[frozenset, list] = {}
+        self._cache: dict[frozenset, tuple[list, list[str]]] = {}  # state -> (valid actions, their commands)
+        self._commands: list[str] | None = None
+        self._inform7 = Inform7Game(game)
+
+    def _lookup(self) -> tuple[list, list[str]]:
+        key = frozenset(self.state.facts)
+        if key not in self._cache:
+            if len(self._cache) >= self.MAX_CACHED_STATES:
+                self._cache.clear()
+            rules = self.game.kb.rules.values()
+            actions = list(self.state.all_applicable_actions(rules, self.game.kb.types.constants_mapping))
+            self._cache[key] = (actions, sorted(set(self._inform7.gen_commands_from_actions(actions))))
+        return self._cache[key]
 
     @property
     def valid_actions(self) -> list:
         if self._valid_actions is None:
-            key = frozenset(self.state.facts)
-            if key not in self._cache:
-                if len(self._cache) >= self.MAX_CACHED_STATES:
-                    self._cache.clear()
-                rules = self.game.kb.rules.values()
-                self._cache[key] = list(self.state.all_applicable_actions(rules, self.game.kb.types.constants_mapping))
-            self._valid_actions = self._cache[key]
+            self._valid_actions, self._commands = self._lookup()
         return self._valid_actions
+
+    @property
+    def admissible_commands(self) -> list[str]:
+        """The sorted, distinct commands of the valid actions (memoised with them)."""
+        if self._valid_actions is None or self._commands is None:
+            self._valid_actions, self._commands = self._lookup()
+        return self._commands
 
     def update(self, action) -> None:
         self.state.apply(action)
-        self._valid_actions = None
+        self._valid_actions = self._commands = None
         for quest_progression in self.quest_progressions:
             quest_progression.update(action, self.state)
 
     def copy(self) -> "Progression":
         clone = object.__new__(Progression)
-        clone.game, clone.state, clone._cache = self.game, self.state.copy(), self._cache
-        clone._valid_actions = self._valid_actions
+        clone.game, clone.state, clone._cache, clone._inform7 = self.game, self.state.copy(), self._cache, self._inform7
+        clone._valid_actions, clone._commands = self._valid_actions, self._commands
         clone.quest_progressions = [q.copy() for q in self.quest_progressions]
         return clone
 
@@ -198,7 +211,7 @@ class Engine:
 
     # -- what the logic knows ----------------------------------------------------------------
     def admissible_commands(self) -> list[str]:
-        return sorted(set(self.inform7.gen_commands_from_actions(self.progression.valid_actions)))
+        return list(self.progression.admissible_commands)
 
     def facts(self) -> list[str]:
         """The logic's facts, readable; the builder's internal tag__ predicates left out."""
