@@ -5,10 +5,10 @@ limit, returning a :class:`~starling_env.report.VerificationReport`. The checks:
 
 1. the spec validates and compiles (Inform 7 + Inform 6) into a z8 under 512 KB;
 2. the walkthrough, played in the compiled game, wins with score == max score;
-3. TextWorld's logic and the Inform 7 code agree, both ways, along seeded random walks: every
-   admissible command played is played in the game and in a shadow copy of TextWorld's logic, and
-   after each step the facts TextWorld tracked from the game's action traces must equal the
-   shadow's, and the game's score must equal the points of the goals the shadow has met; and before
+3. TextWorld's logic and the Inform 7 code agree, both ways, along seeded random walks: at every
+   state visited, every admissible command is played (then undone) in the game and in a copy of
+   TextWorld's logic, and the facts TextWorld tracked from the game's action traces must equal the
+   copy's, and the game's score must equal the points of the goals met; and before
    each step a few commands the logic does not allow are tried (then undone): the game must not
    perform any action the logic cannot follow. Pure look / examine / inventory commands change no
    facts, so the game may answer them as it likes.
