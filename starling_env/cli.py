@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.progress import Progress, TextColumn
 from rich.table import Table
 
-from .collection import ManifestEntry, build_and_publish, load_manifest
+from .collection import ManifestEntry, build_and_publish, load_manifest, write_atomic
 from .registration import find_game, shipped_collection
 from .report import VerificationReport
 from .spec import GameSpec, SpecError, json_schema
@@ -63,6 +63,13 @@ def validate(spec: Annotated[Path, typer.Argument(help="GameSpec JSON file")]) -
                   f"{len(game.actions)} custom actions, {len(game.goals)} goals, walkthrough of {len(game.walkthrough)}")
 
 
+def _guard_shipped(out: Path, allowed: bool) -> None:
+    """Games a user makes never land in the installed benchmark by accident."""
+    if out.resolve() == shipped_collection().resolve() and not allowed:
+        err.print(f"{out} is the installed benchmark; pass --into-shipped to change it (that makes a new suite version)")
+        raise typer.Exit(2)
+
+
 def _spec_files(paths: list[Path]) -> list[Path]:
     """Spec files from files and folders (a folder contributes its */example.json or *.json)."""
     found: list[Path] = []
@@ -85,9 +92,7 @@ def build(
     walks: WalksOpt = Limits.walks, walk_length: WalkLengthOpt = Limits.walk_length, probes: ProbesOpt = Limits.probes,
 ) -> None:
     """Build and verify specs; publish each into OUT's collection only if it passes."""
-    if out.resolve() == shipped_collection().resolve() and not into_shipped:
-        err.print(f"{out} is the installed benchmark; pass --into-shipped to change it (that makes a new suite version)")
-        raise typer.Exit(2)
+    _guard_shipped(out, into_shipped)
     files = _spec_files(specs)
     missing = [f for f in files if not f.is_file()]
     if missing or not files:
@@ -163,9 +168,7 @@ def generate(
     from .generate.recipe import Batch, Recipe
     from .generate.seeds import load_seeds
 
-    if out.resolve() == shipped_collection().resolve() and not into_shipped:
-        err.print(f"{out} is the installed benchmark; pass --into-shipped to change it (that makes a new suite version)")
-        raise typer.Exit(2)
+    _guard_shipped(out, into_shipped)
     try:
         seed_ideas = load_seeds(seeds or Path(str(resources.files("starling_env.game_seeds"))))
         plan = Recipe.load(recipe) if recipe else Recipe(
@@ -175,7 +178,7 @@ def generate(
         chosen = _generation_backend(backend, seed_ideas, model, base_url, api_key_env)
         tasks = [t for b in plan.batches for t in plan_tasks(
             seed_ideas, skills=b.skills, difficulty=b.difficulty, compose=b.compose, count=b.count, split=b.split,
-            seed=b.seed, batch=b.name, compatible=chosen.compatible)]
+            seed=b.seed, batch=b.name, compatible=chosen.compatible, combos=b.combos, cycle=b.cycle)]
     except ValueError as exc:
         err.print(escape(str(exc)))
         raise typer.Exit(2)
@@ -242,16 +245,63 @@ def _reviewer(progress: Progress):
 
 @app.command("list")
 def list_games(
-    collection: Annotated[Path, typer.Option(help="collection folder")] = None,  # type: ignore[assignment]
+    collection: Annotated[Optional[Path], typer.Option(help="collection folder (default: the shipped benchmark)")] = None,
+    split: Annotated[Optional[str], typer.Option(help="only this split")] = None,
+    skill: Annotated[Optional[str], typer.Option(help="only games exercising this skill")] = None,
+    difficulty: Annotated[Optional[str], typer.Option(help="only this tier")] = None,
 ) -> None:
     """List the games of a collection (default: the shipped benchmark)."""
     manifest = load_manifest(collection or shipped_collection())
-    table = Table(title=f"{manifest.suite} v{manifest.version}: {len(manifest.games)} games")
-    for column in ("id", "skills", "difficulty", "split", "walkthrough", "max score"):
+    games = [g for g in manifest.games if (split is None or g.split == split) and (difficulty is None or g.difficulty == difficulty)
+             and (skill is None or skill in g.skills)]
+    table = Table(title=f"{manifest.suite} v{manifest.version}: {len(games)} of {len(manifest.games)} games")
+    for column in ("id", "skills", "difficulty", "split", "rooms", "walkthrough", "max score"):
         table.add_column(column)
-    for g in manifest.games:
-        table.add_row(g.id, ", ".join(g.skills), g.difficulty, g.split, str(g.walkthrough_length), str(g.max_score))
+    for g in games:
+        table.add_row(g.id, ", ".join(g.skills), g.difficulty, g.split, str(g.rooms), str(g.walkthrough_length), str(g.max_score))
     console.print(table)
+
+
+@app.command()
+def show(
+    game: Annotated[str, typer.Argument(help="game id or game folder")],
+    collection: Annotated[Optional[list[Path]], typer.Option(help="collection folder(s) to look ids up in")] = None,
+) -> None:
+    """One game's card: objective, rooms, objects, skills, tier, walkthrough, max score, env id."""
+    try:
+        folder = find_game(game, collection or [shipped_collection()])
+    except FileNotFoundError as exc:
+        err.print(str(exc))
+        raise typer.Exit(2)
+    spec = GameSpec.load(folder / "spec.json")
+    entry = load_manifest(folder.parent).get(spec.id)
+    version = load_manifest(folder.parent).version
+    console.rule(f"{spec.id}: {spec.title}")
+    rows = [("env id", f"starling/{spec.id}-v{version}"), ("objective", spec.objective), ("skills", ", ".join(spec.skills)),
+            ("difficulty", spec.difficulty), ("split", entry.split if entry else "-"),
+            ("rooms", ", ".join(r.name for r in spec.rooms)), ("objects", ", ".join(o.name for o in spec.objects)),
+            ("custom actions", ", ".join(a.command for a in spec.actions) or "-"),
+            ("max score", str(sum(g.points for g in spec.goals))),
+            ("walkthrough", f"{len(spec.walkthrough)} commands: " + " / ".join(spec.walkthrough))]
+    for key, value in rows:
+        console.print(f"[bold]{key}[/bold]: {escape(value)}")
+
+
+@app.command()
+def card(
+    collection: Annotated[Optional[Path], typer.Option(help="collection folder (default: the shipped benchmark)")] = None,
+    write: Annotated[bool, typer.Option(help="write it to COLLECTION/README.md instead of printing it")] = False,
+) -> None:
+    """The benchmark card: statistics computed from the collection's manifest."""
+    from .card import render_card
+
+    folder = collection or shipped_collection()
+    text = render_card(folder)
+    if write:
+        write_atomic(folder / "README.md", text)
+        console.print(f"wrote {folder / 'README.md'}")
+    else:
+        print(text)
 
 
 @app.command()

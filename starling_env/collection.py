@@ -80,7 +80,7 @@ def load_manifest(collection: Path) -> Manifest:
     return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
 
 
-def write_json_atomic(path: Path, data: str) -> None:
+def write_atomic(path: Path, data: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.fchmod(fd, 0o644)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -134,7 +134,7 @@ def publish(
     """Move a verified, staged game into ``collection`` and record it in the manifest."""
     if not report.passed:
         raise ValueError(f"refusing to publish {spec.id}: it did not pass verification")
-    write_json_atomic(staged / "spec.json", spec.to_json())
+    write_atomic(staged / "spec.json", spec.to_json())
     entry = ManifestEntry(
         id=spec.id, title=spec.title, skills=spec.skills, difficulty=spec.difficulty, split=split,
         max_score=sum(g.points for g in spec.goals), walkthrough_length=len(spec.walkthrough),
@@ -154,7 +154,7 @@ def publish(
             os.replace(staged, target)
         manifest = load_manifest(collection)
         manifest.games = sorted([g for g in manifest.games if g.id != spec.id] + [entry], key=lambda g: g.id)
-        write_json_atomic(collection / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+        write_atomic(collection / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
     return entry
 
 

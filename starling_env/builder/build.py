@@ -178,43 +178,73 @@ def _make_game(maker: GameMaker, made: dict, quests: list[Quest] = ()) -> Game:
     return game
 
 
-def _play_walkthrough(spec: GameSpec, game: Game, goals: list[list[Proposition]]) -> tuple[list, list[int]]:
-    """Replay the walkthrough in TextWorld's logic; return its actions and where each goal is met."""
-    _check_goals_reachable(spec, game, goals)
+@dataclass
+class Replay:
+    """The walkthrough played in TextWorld's logic."""
+
+    actions: list  # the actions of the admissible prefix
+    first_met: list[int | None]  # step (1-based) at which each goal is first met
+    stuck_at: int | None = None  # first step (1-based) whose command is not admissible
+    admissible: list[str] | None = None  # the admissible commands there
+    ended_at: int | None = None  # step at which every goal is met: the game ends there
+
+
+def replay(game: Game, goals: list[list[Proposition]], walkthrough: list[str]) -> Replay:
     progression = GameProgression(game, track_quests=False)
     inform7 = Inform7Game(game)
-    first_met: list[int | None] = [None] * len(goals)
-    actions = []
-    for step, command in enumerate(spec.walkthrough, start=1):
+    result = Replay([], [None] * len(goals))
+    for step, command in enumerate(walkthrough, start=1):
         valid = progression.valid_actions
         commands = inform7.gen_commands_from_actions(valid)
         if command not in commands:
-            raise BuildFailed.one(
-                FailureKind.walkthrough_invalid,
-                f"step {step} {command!r} cannot be done here; admissible: {sorted(set(commands))}",
-                path=f"$.walkthrough[{step - 1}]",
-            )
-        action = valid[commands.index(command)]
-        actions.append(action)
-        progression.update(action)
+            result.stuck_at, result.admissible = step, sorted(set(commands))
+            return result
+        result.actions.append(valid[commands.index(command)])
+        progression.update(result.actions[-1])
         for i, props in enumerate(goals):
-            if first_met[i] is None and all(progression.state.is_fact(p) for p in props):
-                first_met[i] = step
-        if all(s is not None for s in first_met) and step < len(spec.walkthrough):
-            raise BuildFailed.one(
-                FailureKind.walkthrough_invalid,
-                f"every goal is met after step {step}; the game ends there, so drop the last "
-                f"{len(spec.walkthrough) - step} command(s)",
-                path=f"$.walkthrough[{step}]",
-            )
-    missing = [f"goals[{i}] {spec.goals[i].when}" for i, s in enumerate(first_met) if s is None]
+            if result.first_met[i] is None and all(progression.state.is_fact(p) for p in props):
+                result.first_met[i] = step
+        if all(s is not None for s in result.first_met):
+            result.ended_at = step
+            return result
+    return result
+
+
+def _play_walkthrough(spec: GameSpec, game: Game, goals: list[list[Proposition]]) -> tuple[list, list[int]]:
+    """Replay the walkthrough in TextWorld's logic; return its actions and where each goal is met."""
+    _check_goals_reachable(spec, game, goals)
+    played = replay(game, goals, spec.walkthrough)
+    if played.stuck_at is not None:
+        step = played.stuck_at
+        raise BuildFailed.one(
+            FailureKind.walkthrough_invalid,
+            f"step {step} {spec.walkthrough[step - 1]!r} cannot be done here; admissible: {played.admissible}",
+            path=f"$.walkthrough[{step - 1}]",
+        )
+    missing = [f"goals[{i}] {spec.goals[i].when}" for i, s in enumerate(played.first_met) if s is None]
     if missing:
         raise BuildFailed.one(
             FailureKind.walkthrough_does_not_win,
             f"after the walkthrough these goals are still unmet: {'; '.join(missing)}",
             path="$.walkthrough",
         )
-    return actions, [s for s in first_met if s is not None]
+    last = played.ended_at
+    if last < len(spec.walkthrough):
+        raise BuildFailed.one(
+            FailureKind.walkthrough_invalid,
+            f"every goal is met after step {last}; the game ends there, so drop the last "
+            f"{len(spec.walkthrough) - last} command(s)",
+            path=f"$.walkthrough[{last}]",
+        )
+    return played.actions, played.first_met
+
+
+def goal_steps_in_logic(spec: GameSpec) -> Replay:
+    """Play the walkthrough in TextWorld's logic only (no compiling): quick enough for generators."""
+    with tempfile.TemporaryDirectory(prefix="starling-kb-") as tmp:
+        maker, made = build_world(spec, Path(tmp))
+        game = _make_game(maker, made)
+    return replay(game, [goal_propositions(spec, g.when, maker, made) for g in spec.goals], spec.walkthrough)
 
 
 def _check_goals_reachable(spec: GameSpec, game: Game, goals: list[list[Proposition]]) -> None:

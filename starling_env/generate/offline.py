@@ -37,10 +37,11 @@ def vocabulary() -> dict[str, Any]:
 def difficulty_knobs() -> dict[str, dict[str, Any]]:
     """How much each tier varies a seed (ranges are inclusive)."""
     return {
-        "easy": {"rename": 0.3, "distractors": (0, 1), "rooms": (0, 0), "move_start": 0.0, "hide": (0, 0), "locked": 0.0},
+        "easy": {"rename": 0.3, "distractors": (0, 1), "rooms": (0, 0), "move_start": 0.0, "hide": (0, 0), "locked": 0.0,
+                 "one_room": True},
         "medium": {"rename": 0.5, "distractors": (1, 3), "rooms": (1, 2), "move_start": 0.5, "hide": (1, 1), "locked": 0.0},
         "hard": {"rename": 0.5, "distractors": (2, 4), "rooms": (1, 3), "move_start": 0.7, "hide": (1, 2), "locked": 1.0,
-                 "min_rooms": 5},
+                 "min_rooms": 5, "locked_door": True, "min_walkthrough": 20},
     }
 
 
@@ -210,34 +211,114 @@ def move_start(spec: Spec, rng: random.Random, candidates: list[str]) -> None:
 
 
 def hide_item(spec: Spec, rng: random.Random, locked: bool) -> bool:
-    """Put an item the walkthrough picks up from the floor into a new closed (or locked) container."""
+    """Put an item the walkthrough picks up from the floor or a supporter into a new closed (or
+    locked) container in the same room, and add the opening (and key taking and unlocking)."""
     rooms = {r["id"] for r in spec["rooms"]}
+    supporters = {o["id"]: o for o in spec["objects"] if o["kind"] == "supporter"}
     options = []
     for obj in spec["objects"]:
-        if obj["kind"] in ("portable", "food", "clothing", "key") and obj["location"] in rooms:
-            mentions = [i for i, c in enumerate(spec["walkthrough"]) if _pattern([obj["name"]]).search(c)]
-            if mentions and spec["walkthrough"][mentions[0]] == f"take {obj['name']}":
-                options.append((obj, mentions[0]))
+        if obj["kind"] not in ("portable", "food", "clothing", "key"):
+            continue
+        if obj["location"] in rooms:
+            room, first_take = obj["location"], f"take {obj['name']}"
+        elif obj["location"] in supporters:
+            holder = supporters[obj["location"]]
+            room, first_take = holder["location"], f"take {obj['name']} from {holder['name']}"
+        else:
+            continue
+        mentions = [i for i, c in enumerate(spec["walkthrough"]) if _pattern([obj["name"]]).search(c)]
+        if mentions and spec["walkthrough"][mentions[0]] == first_take:
+            options.append((obj, room, mentions[0]))
     if not options:
         return False
-    obj, step = rng.choice(options)
+    obj, room, step = rng.choice(options)
     name = _fresh_name(spec, vocabulary()["hiding_places"], rng)
     if name is None:
         return False
-    box = {"id": _new_id(spec, name), "name": name, "kind": "container", "location": obj["location"],
+    box = {"id": _new_id(spec, name), "name": name, "kind": "container", "location": room,
            "status": "closed", "description": f"A {name}."}
     spec["objects"].append(box)
     commands = [f"open {name}", f"take {obj['name']} from {name}"]
     if locked:
         key_name = _fresh_name(spec, vocabulary()["keys"], rng)
         if key_name is not None:
-            key = {"id": _new_id(spec, key_name), "name": key_name, "kind": "key", "location": obj["location"],
+            key = {"id": _new_id(spec, key_name), "name": key_name, "kind": "key", "location": room,
                    "description": f"A {key_name}."}
             spec["objects"].append(key)
             box["status"], box["key"] = "locked", key["id"]
             commands = [f"take {key_name}", f"unlock {name} with {key_name}"] + commands
     obj["location"] = box["id"]
     spec["walkthrough"][step: step + 1] = commands
+    return True
+
+
+def collapse_to_one_room(spec: Spec) -> bool:
+    """Everything in the start room: other rooms and doors go, and so do the walkthrough's moves,
+    door commands and the goals about them; the walkthrough is cut where the last goal is met."""
+    from ..builder.build import goal_steps_in_logic
+    from ..spec import GameSpec, SpecError
+
+    if len(spec["rooms"]) == 1:
+        return True
+    start, gone = spec["start"], {r["id"] for r in spec["rooms"]} - {spec["start"]}
+    door_ids = {d["id"] for d in spec.get("doors", [])}
+    door_names = {d["name"] for d in spec.get("doors", [])}
+    trial = copy.deepcopy(spec)
+    trial["rooms"] = [dict(_room(spec, start), exits={})]
+    trial["doors"] = []
+    for obj in trial["objects"]:
+        if obj["location"] in gone:
+            obj["location"] = start
+
+    def keep(text: str) -> bool:
+        fact = Fact.parse(text)
+        return not (set(fact.args) & (gone | door_ids)) and fact.name != "player_in"
+
+    def here(text: str) -> str:
+        fact = Fact.parse(text)
+        return str(Fact("at", (fact.args[0], start))) if fact.name == "at" and fact.args[1] in gone else text
+
+    for action in trial.get("actions", []):
+        action["requires"] = [t for t in action["requires"] if keep(t)]
+        action["failures"] = {k: v for k, v in action.get("failures", {}).items() if k in action["requires"]}
+    trial["goals"] = [{**g, "when": [here(t) for t in g["when"] if keep(here(t))]} for g in trial["goals"]]
+    trial["goals"] = [g for g in trial["goals"] if g["when"]]
+    trial["walkthrough"] = [c for c in trial["walkthrough"] if not c.startswith("go ")
+                            and not any(c.split(" with ")[0].endswith(f" {name}") for name in door_names)]
+    try:
+        played = goal_steps_in_logic(GameSpec.from_data({**trial, "id": "collapse-trial"}))
+    except SpecError:
+        return False
+    if played.stuck_at is not None or played.ended_at is None:
+        return False
+    trial["walkthrough"] = trial["walkthrough"][: played.ended_at]
+    spec.clear()
+    spec.update(trial)
+    return True
+
+
+def lock_door(spec: Spec, rng: random.Random) -> bool:
+    """Put a locked door on an exit the walkthrough crosses; its key lies in the room before it."""
+    room, crossings = spec["start"], []
+    doors = {frozenset(d["between"]) for d in spec.get("doors", [])}
+    for step, command in enumerate(spec["walkthrough"]):
+        if command.startswith("go "):
+            nxt = _room(spec, room)["exits"][command[3:]]
+            if frozenset((room, nxt)) not in doors and all(frozenset((room, nxt)) != c[1] for c in crossings):
+                crossings.append((step, frozenset((room, nxt)), room))
+            room = nxt
+    if not crossings:
+        return False
+    step, pair, before = rng.choice(crossings)
+    door_name = _fresh_name(spec, [f"{w} door" for w in ("oak", "pine", "glass", "steel", "green", "blue", "garden")], rng)
+    key_name = _fresh_name(spec, vocabulary()["keys"], rng)
+    if door_name is None or key_name is None:
+        return False
+    key = {"id": _new_id(spec, key_name), "name": key_name, "kind": "key", "location": before, "description": f"A {key_name}."}
+    spec["objects"].append(key)
+    spec.setdefault("doors", []).append({"id": _new_id(spec, door_name), "name": door_name, "description": f"A {door_name}.",
+                                         "between": sorted(pair), "status": "locked", "key": key["id"]})
+    spec["walkthrough"][step:step] = [f"take {key_name}", f"unlock {door_name} with {key_name}", f"open {door_name}"]
     return True
 
 
@@ -386,6 +467,8 @@ def vary(seeds: list[Seed], difficulty: str, rng: random.Random) -> Spec | None:
         spec = compose(spec, json.loads(seed.example.to_json()), rng)
         if spec is None:
             return None
+    if knobs.get("one_room") and not collapse_to_one_room(spec):
+        return None
     vary_names(spec, rng, knobs["rename"])
     new_rooms = add_rooms(spec, rng, rng.randint(*knobs["rooms"]))
     missing = knobs.get("min_rooms", 0) - len(spec["rooms"])
@@ -395,6 +478,14 @@ def vary(seeds: list[Seed], difficulty: str, rng: random.Random) -> Spec | None:
         move_start(spec, rng, list(new_rooms))
     for n in range(rng.randint(*knobs["hide"])):
         hide_item(spec, rng, locked=n == 0 and rng.random() < knobs["locked"])
+    if knobs.get("locked_door") and not any(d.get("status") == "locked" for d in spec.get("doors", [])):
+        lock_door(spec, rng)
+    for _ in range(3):  # longer walkthroughs where the tier asks for them
+        if len(spec["walkthrough"]) >= knobs.get("min_walkthrough", 0):
+            break
+        lock_door(spec, rng) or hide_item(spec, rng, locked=True)
+    if len(spec["walkthrough"]) < knobs.get("min_walkthrough", 0):
+        return None
     add_distractors(spec, rng, rng.randint(*knobs["distractors"]))
     spec["difficulty"] = difficulty
     skills = "-".join(s.replace("_", "-") for s in spec["skills"])[:32].strip("-")

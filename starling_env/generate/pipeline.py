@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 
-from ..collection import content_hash, load_manifest, locked, new_staging_dir, publish, write_json_atomic
+from ..collection import content_hash, load_manifest, locked, new_staging_dir, publish, write_atomic
 from ..report import Failure, FailureKind, VerificationReport
 from ..spec import GameSpec, SpecError
 from ..verify import Limits, verify_spec
@@ -66,16 +66,23 @@ class Outcome:
 
 def plan_tasks(seeds: dict[str, Seed], *, skills: list[str] | None, difficulty: str, compose: int, count: int,
                split: str, seed: int, batch: str = "default", compatible: Callable[[list[Seed]], bool] = lambda s: True,
-               start: int = 0) -> list[Task]:
-    """``count`` tasks; each draws ``compose`` distinct skills from ``skills`` (default: all seeds)."""
+               combos: list[list[str]] | None = None, cycle: bool = False) -> list[Task]:
+    """``count`` tasks. Each takes the next of ``combos``, or the next skill of ``skills`` (``cycle``),
+    or draws ``compose`` distinct skills from ``skills`` (default: all seeds) at random."""
     pool = sorted(skills or seeds)
-    unknown = [s for s in pool if s not in seeds]
+    unknown = sorted({s for s in pool + [s for c in combos or [] for s in c] if s not in seeds})
     if unknown:
         raise ValueError(f"no seed for skills {unknown}; seeds: {sorted(seeds)}")
     if compose > len(pool):
         raise ValueError(f"cannot compose {compose} skills from {len(pool)}: {pool}")
     tasks = []
-    for index in range(start, start + count):
+    for index in range(count):
+        if combos:
+            tasks.append(Task(index, tuple(combos[index % len(combos)]), difficulty, split, seed, batch))
+            continue
+        if cycle:
+            tasks.append(Task(index, (pool[index % len(pool)],), difficulty, split, seed, batch))
+            continue
         rng = random.Random(f"starling-task:{seed}:{index}")
         chosen = rng.sample(pool, compose)
         for _ in range(50):  # composition needs seeds whose commands and names can be told apart
@@ -204,7 +211,7 @@ class Generator:
                 for o in self.outcomes
             ],
         }
-        write_json_atomic(path, json.dumps(report, indent=2) + "\n")
+        write_atomic(path, json.dumps(report, indent=2) + "\n")
         return report
 
 
@@ -221,4 +228,4 @@ def _set_suite(collection: Path, suite: str | None, version: int | None) -> None
         manifest = load_manifest(collection)
         manifest.suite = suite or manifest.suite
         manifest.version = version or manifest.version
-        write_json_atomic(collection / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
+        write_atomic(collection / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
