@@ -86,6 +86,18 @@ def test_walkthrough_wins_through_gymnasium(game_id):
     env.close()
 
 
+@pytest.mark.parametrize("game_id", [g.id for g in GAMES])
+def test_check_env_and_determinism_on_every_game(game_id):
+    from gymnasium.utils.env_checker import check_env
+
+    from .test_envs import random_transcript
+
+    env = gym.make(f"starling/{game_id}-v1")
+    check_env(env.unwrapped, skip_render_check=True)
+    assert random_transcript(env, 3, steps=15) == random_transcript(env, 3, steps=15)
+    env.close()
+
+
 def regenerate(games, tmp_path: Path) -> dict[str, str]:
     """Rebuild ``games`` from the recorded recipe; their ids -> regenerated content hashes."""
     recipe, seeds = Recipe.load(RECIPE), load_seeds(SEEDS)
