@@ -164,3 +164,9 @@ def test_a_wheel_carries_the_benchmark(tmp_path):
             assert f"starling_env/generated_games/{g.id}/{part}" in names
     assert "starling_env/generated_games/manifest.json" in names
     assert "starling_env/game_seeds/starling100.recipe.json" in names
+    packages = {str(p.parent.relative_to(ROOT)) for p in (ROOT / "starling_env").rglob("*.py")}
+    for package in packages:  # every module folder, and the data the code reads
+        assert f"{package}/__init__.py" in names, package
+    for data in ("starling_env/generate/vocabulary.json", "starling_env/generate/templates/system.j2",
+                 "starling_env/builder/templates/game.twl.j2", "starling_env/builder/kb_static/presentation.twl"):
+        assert data in names

@@ -355,17 +355,12 @@ def _rename_ids(spec: Spec, mapping: dict[str, str]) -> None:
 
 
 def _rename_slot(action: dict, old: str, new: str) -> None:
+    placeholder = re.compile(rf"\{{((?:the |a )?){old}\}}")
     action["slots"] = {new if k == old else k: v for k, v in action["slots"].items()}
     action["command"] = action["command"].replace(f"{{{old}}}", f"{{{new}}}")
-    for key in ("success",):
-        action[key] = re.sub(rf"\{{((?:the |a )?){old}\}}", rf"{{\g<1>{new}}}", action[key])
-    action["failures"] = {k: re.sub(rf"\{{((?:the |a )?){old}\}}", rf"{{\g<1>{new}}}", v) for k, v in action.get("failures", {}).items()}
-    _rename_ids_in_action(action, {old: new})
-
-
-def _rename_ids_in_action(action: dict, mapping: dict[str, str]) -> None:
-    wrapper = {"rooms": [], "objects": [], "start": "", "goals": [], "actions": [action]}
-    _rename_ids(wrapper, mapping)
+    action["success"] = placeholder.sub(rf"{{\g<1>{new}}}", action["success"])
+    action["failures"] = {k: placeholder.sub(rf"{{\g<1>{new}}}", v) for k, v in action.get("failures", {}).items()}
+    _rename_ids({"rooms": [], "objects": [], "start": "", "goals": [], "actions": [action]}, {old: new})
 
 
 def _template_key(command: str) -> str:
