@@ -305,6 +305,28 @@ def card(
 
 
 @app.command()
+def play(
+    game: Annotated[str, typer.Argument(help="game id (in --collection or the shipped benchmark) or game folder")],
+    collection: Annotated[Optional[list[Path]], typer.Option(help="collection folder(s) to look ids up in")] = None,
+    record: Annotated[Optional[Path], typer.Option(help="append the episode (an EpisodeRecord, agent 'human') to this JSONL file")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="seed passed to reset")] = None,
+    max_steps: Annotated[int, typer.Option(help="commands before the episode is truncated (0: no limit)")] = 100,
+) -> None:
+    """Play a game yourself at the terminal (type 'help' in the game); optionally record the episode."""
+    from .play import play as play_game
+
+    if max_steps < 0:
+        err.print("--max-steps must be 0 (no limit) or more")
+        raise typer.Exit(2)
+    try:
+        folder = find_game(game, collection or [shipped_collection()])
+    except FileNotFoundError as exc:
+        err.print(escape(str(exc)))
+        raise typer.Exit(2)
+    play_game(folder, record=record, seed=seed, max_steps=max_steps or None)
+
+
+@app.command()
 def schema() -> None:
     """Print the GameSpec JSON schema."""
     print(json.dumps(json_schema(), indent=2))

@@ -1,0 +1,80 @@
+"""The agent interface and the one loop that plays an episode and records it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from starling_env.records import EpisodeRecord, Step
+
+
+class Agent:
+    """Reset for a new episode, then act on (observation, info) -> command.
+
+    Learners also implement ``train``, ``save`` and ``load``. ``extra_info`` names the info keys the
+    agent needs from the environment (the walkthrough agent needs ``walkthrough``).
+    """
+
+    name = "agent"
+    extra_info: tuple[str, ...] = ()
+
+    def reset(self, observation: str, info: dict[str, Any]) -> None:
+        """A new episode starts."""
+
+    def act(self, observation: str, info: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    @property
+    def tokens(self) -> int:
+        """LLM tokens spent so far (0 for other agents)."""
+        return 0
+
+    def save(self, path: Path) -> None:
+        raise NotImplementedError(f"{type(self).__name__} has nothing to save")
+
+    def load(self, path: Path) -> None:
+        raise NotImplementedError(f"{type(self).__name__} has nothing to load")
+
+
+def game_card(env: gym.Env) -> dict[str, Any]:
+    """Skills, tier and split of the game an env is playing (from its spec and manifest)."""
+    import json
+
+    unwrapped = env.unwrapped
+    current = getattr(unwrapped, "current", None) or unwrapped
+    folder = Path(current.game_dir)
+    spec = json.loads((folder / "spec.json").read_text())
+    manifest_path = folder.parent / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"version": 1, "games": []}
+    entry = next((g for g in manifest["games"] if g["id"] == folder.name), {})
+    return {"game_id": folder.name, "env_id": f"starling/{folder.name}-v{manifest['version']}",
+            "skills": spec.get("skills", []), "difficulty": spec.get("difficulty"), "split": entry.get("split")}
+
+
+def run_episode(agent: Agent, env: gym.Env, seed: int | None = None, max_steps: int = 100) -> EpisodeRecord:
+    """Play one episode of ``env`` with ``agent``; return its EpisodeRecord."""
+    started = time.perf_counter()
+    tokens_before = agent.tokens
+    obs, info = env.reset(seed=seed)
+    agent.reset(obs, info)
+    transcript = [Step(command="", observation=obs, reward=0.0)]
+    invalid = steps = 0
+    done = False
+    while not done and steps < max_steps:
+        command = agent.act(obs, info)
+        invalid += "admissible_commands" in info and command not in info["admissible_commands"]
+        obs, reward, terminated, truncated, info = env.step(command)
+        transcript.append(Step(command=command, observation=obs, reward=float(reward)))
+        steps += 1
+        done = terminated or truncated
+    card = game_card(env)
+    max_score = float(info["max_score"])
+    return EpisodeRecord(
+        agent=agent.name, seed=seed, score=float(info["score"]), max_score=max_score,
+        normalized_score=float(info["score"]) / max_score if max_score else 0.0, won=bool(info["won"]),
+        steps=steps, invalid_commands=invalid, tokens=agent.tokens - tokens_before,
+        wall_time_s=round(time.perf_counter() - started, 4), transcript=transcript, objective=info["objective"], **card,
+    )
