@@ -327,6 +327,55 @@ def play(
 
 
 @app.command()
+def train(
+    agent: Annotated[str, typer.Option(help="drrn | ppo")] = "drrn",
+    out: Annotated[Path, typer.Option(help="folder for checkpoints, the learning curve and TensorBoard logs")] = Path("runs/train"),
+    steps: Annotated[int, typer.Option(help="environment steps")] = 20_000,
+    split: Annotated[str, typer.Option(help="benchmark split to train on (ignored with --env)")] = "train",
+    env: Annotated[Optional[str], typer.Option(help="train on this Gymnasium id instead of a split")] = None,
+    envs: Annotated[int, typer.Option(help="parallel environments")] = 1,
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    max_steps: Annotated[int, typer.Option(help="episode step limit")] = 50,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda (drrn)")] = "auto",
+) -> None:
+    """Train a baseline agent; rerunning with the same --out resumes from its checkpoint."""
+    import gymnasium as gym
+
+    from starling_agents import agent_class
+
+    cls = agent_class(agent)
+    extra = list(getattr(cls, "extra_info", ()))
+
+    def make_env() -> gym.Env:
+        if env:
+            return gym.make(env, extra_info=extra, max_episode_steps=max_steps)
+        return gym.make("starling/Suite-v0", collection=str(shipped_collection()), split=split, extra_info=extra,
+                        max_episode_steps=max_steps)
+
+    with Progress(*Progress.get_default_columns(), TextColumn("{task.fields[status]}"), console=console) as progress:
+        bar = progress.add_task(f"training {agent}", total=steps, status="")
+
+        def show(step: int, metrics: dict) -> None:
+            status = ", ".join(f"{k} {v:.3g}" for k, v in metrics.items() if k in ("mean_score", "win_rate", "loss", "steps_per_s"))
+            progress.update(bar, completed=step, status=status)
+
+        if agent == "drrn":
+            from starling_agents.drrn import DRRNAgent, DRRNConfig
+
+            learner = DRRNAgent(DRRNConfig(steps=steps, envs=envs, seed=seed, max_episode_steps=max_steps, device=device))
+            metrics = learner.train(make_env, out, progress=show)
+        elif agent == "ppo":
+            from starling_agents.ppo import PPOAgent
+
+            learner = PPOAgent(checkpoint=out / "model.zip" if (out / "model.zip").exists() else None, seed=seed)
+            metrics = learner.train(make_env, out, steps=steps, envs=envs, progress=show)
+        else:
+            err.print(f"{agent!r} cannot be trained: use drrn or ppo")
+            raise typer.Exit(2)
+    console.print(f"trained {agent} for {steps} steps into {out}/ {metrics}")
+
+
+@app.command()
 def schema() -> None:
     """Print the GameSpec JSON schema."""
     print(json.dumps(json_schema(), indent=2))

@@ -1,0 +1,285 @@
+"""DRRN (He et al., 2016): a Q-value for each (state, admissible command) pair, from GRU encoders.
+
+The state is the observation, the room description and the inventory, each encoded by its own GRU
+over hashed word ids (an offline tokenizer: no vocabulary files, stable across processes); each
+candidate command has its own GRU. Training: epsilon-greedy play in parallel environments (one
+batched forward pass for every env's candidates), experience replay with a fixed share of each
+batch drawn from transitions that earned reward, double-Q targets from a periodically copied target
+network, Huber loss. Runs on CUDA when available. Checkpoints, TensorBoard and a CSV learning curve.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+from starling_env.envs.wrappers import encode_text
+
+from .base import Agent
+
+STATE_PARTS = ("observation", "description", "inventory")
+NOOPS = ("look", "inventory", "examine ")
+
+
+@dataclass
+class DRRNConfig:
+    """Every setting of DRRN training (the `starling train` options map onto these)."""
+
+    steps: int = 20_000  # environment steps, summed over the parallel envs
+    envs: int = 1  # parallel environments (processes when > 1)
+    batch_size: int = 64
+    gamma: float = 0.9
+    lr: float = 1e-3
+    embedding: int = 64
+    hidden: int = 128
+    vocab: int = 4096
+    max_tokens: int = 64
+    update_every: int = 4  # env steps (summed over envs) between gradient updates
+    skip_noops: bool = True  # drop look / inventory / examine from the candidates (they change nothing)
+    replay_size: int = 100_000
+    priority_fraction: float = 0.25  # share of each batch drawn from rewarded transitions
+    epsilon_start: float = 1.0
+    epsilon_end: float = 0.05
+    epsilon_decay_steps: int = 5_000
+    learning_starts: int = 200
+    target_update: int = 250  # gradient updates between target-network copies
+    max_episode_steps: int = 50
+    seed: int = 0
+    device: str = "auto"
+    log_every: int = 500
+    checkpoint_every: int = 5_000
+
+
+def resolve_device(name: str) -> torch.device:
+    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else ("cpu" if name == "auto" else name))
+
+
+class DRRN(nn.Module):
+    """Q(state, command): one GRU reads the three state texts (as one batch), another the command."""
+
+    def __init__(self, vocab: int, embedding: int, hidden: int):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, embedding, padding_idx=0)
+        self.state_gru = nn.GRU(embedding, hidden, batch_first=True)
+        self.action_gru = nn.GRU(embedding, hidden, batch_first=True)
+        self.scorer = nn.Sequential(nn.Linear(hidden * (len(STATE_PARTS) + 1), hidden), nn.ReLU(), nn.Linear(hidden, 1))
+
+    def _encode(self, gru: nn.GRU, tokens: torch.Tensor) -> torch.Tensor:
+        lengths = (tokens != 0).sum(dim=1).clamp(min=1).cpu()
+        packed = pack_padded_sequence(self.embedding(tokens), lengths, batch_first=True, enforce_sorted=False)
+        _, hidden = gru(packed)
+        return hidden[-1]
+
+    def forward(self, states: torch.Tensor, actions: torch.Tensor, counts: list[int]) -> torch.Tensor:
+        """Q-values of every candidate. ``states``: (B, parts, T); ``actions``: (sum(counts), T)."""
+        batch, parts, length = states.shape
+        encoded = self._encode(self.state_gru, states.reshape(batch * parts, length)).reshape(batch, -1)
+        repeated = torch.repeat_interleave(encoded, torch.tensor(counts, device=states.device), dim=0)
+        return self.scorer(torch.cat([repeated, self._encode(self.action_gru, actions)], dim=1)).squeeze(1)
+
+
+@dataclass
+class Transition:
+    state: np.ndarray  # (parts, T)
+    action: np.ndarray  # (T,)
+    reward: float
+    done: bool
+    next_state: np.ndarray
+    next_actions: np.ndarray  # (n, T)
+
+
+@dataclass
+class Replay:
+    """Two buffers: every transition, and those that earned reward (sampled at a fixed share)."""
+
+    size: int
+    all: deque = field(default_factory=deque)
+    rewarded: deque = field(default_factory=deque)
+
+    def __post_init__(self) -> None:
+        self.all, self.rewarded = deque(maxlen=self.size), deque(maxlen=self.size)
+
+    def push(self, transition: Transition) -> None:
+        self.all.append(transition)
+        if transition.reward > 0:
+            self.rewarded.append(transition)
+
+    def sample(self, n: int, fraction: float, rng: random.Random) -> list[Transition]:
+        k = min(len(self.rewarded), int(n * fraction))
+        return rng.sample(list(self.rewarded), k) + [self.all[rng.randrange(len(self.all))] for _ in range(n - k)]
+
+    def __len__(self) -> int:
+        return len(self.all)
+
+
+class DRRNAgent(Agent):
+    """Scores each admissible command; greedy when acting, epsilon-greedy when training."""
+
+    name = "drrn"
+    extra_info = ("description", "inventory")
+
+    def __init__(self, config: DRRNConfig | None = None, checkpoint: str | Path | None = None, **overrides: Any):
+        self.config = config or DRRNConfig(**overrides)
+        self.device = resolve_device(self.config.device)
+        torch.manual_seed(self.config.seed)
+        self.net = DRRN(self.config.vocab, self.config.embedding, self.config.hidden).to(self.device)
+        self.target = DRRN(self.config.vocab, self.config.embedding, self.config.hidden).to(self.device)
+        self.target.load_state_dict(self.net.state_dict())
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.lr)
+        self.rng = random.Random(self.config.seed)
+        self.updates = self.env_steps = 0
+        if checkpoint is not None:
+            self.load(Path(checkpoint))
+
+    # -- text -> tensors ---------------------------------------------------------------------------
+    def encode_state(self, observation: str, info: dict[str, Any]) -> np.ndarray:
+        texts = (observation, info.get("description") or "", info.get("inventory") or "")
+        return np.stack([encode_text(t, self.config.vocab, self.config.max_tokens) for t in texts])
+
+    def encode_actions(self, commands: list[str]) -> np.ndarray:
+        return np.stack([encode_text(c, self.config.vocab, 8) for c in commands])
+
+    def q_values(self, net: DRRN, states: list[np.ndarray], actions: list[np.ndarray]) -> list[torch.Tensor]:
+        counts = [len(a) for a in actions]
+        q = net(torch.as_tensor(np.stack(states), device=self.device),
+                torch.as_tensor(np.concatenate(actions), device=self.device), counts)
+        return list(torch.split(q, counts))
+
+    def candidates(self, commands: list[str]) -> list[str]:
+        if not self.config.skip_noops:
+            return list(commands)
+        useful = [c for c in commands if not c.startswith(NOOPS)]
+        return useful or list(commands)
+
+    # -- acting ------------------------------------------------------------------------------------
+    def act(self, observation: str, info: dict[str, Any]) -> str:
+        commands = self.candidates(info["admissible_commands"])
+        with torch.no_grad():
+            (q,) = self.q_values(self.net, [self.encode_state(observation, info)], [self.encode_actions(commands)])
+        return commands[int(q.argmax())]
+
+    def epsilon(self) -> float:
+        c = self.config
+        return c.epsilon_end + (c.epsilon_start - c.epsilon_end) * max(0.0, 1 - self.env_steps / c.epsilon_decay_steps)
+
+    # -- learning ----------------------------------------------------------------------------------
+    def update(self, replay: Replay) -> float:
+        batch = replay.sample(self.config.batch_size, self.config.priority_fraction, self.rng)
+        q = torch.cat(self.q_values(self.net, [t.state for t in batch], [t.action[None] for t in batch]))
+        with torch.no_grad():
+            live = [t for t in batch if not t.done]
+            next_values = torch.zeros(len(batch), device=self.device)
+            if live:
+                states, actions = [t.next_state for t in live], [t.next_actions for t in live]
+                online = self.q_values(self.net, states, actions)
+                target = self.q_values(self.target, states, actions)
+                values = torch.stack([t[o.argmax()] for o, t in zip(online, target)])  # double Q
+                mask = torch.tensor([not t.done for t in batch], device=self.device)
+                next_values[mask] = values
+            rewards = torch.tensor([t.reward for t in batch], device=self.device, dtype=torch.float32)
+            targets = rewards + self.config.gamma * next_values
+        loss = nn.functional.smooth_l1_loss(q, targets)
+        self.optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)
+        self.optimizer.step()
+        self.updates += 1
+        if self.updates % self.config.target_update == 0:
+            self.target.load_state_dict(self.net.state_dict())
+        return float(loss.detach())
+
+    def train(self, make_env: Callable[[], gym.Env], out: Path, progress: Callable[[int, dict], None] = lambda s, m: None,
+              resume: bool = True) -> dict[str, float]:
+        """Train for ``config.steps`` env steps; checkpoints, TensorBoard and a CSV go to ``out``."""
+        from torch.utils.tensorboard import SummaryWriter
+
+        c = self.config
+        out.mkdir(parents=True, exist_ok=True)
+        if resume and (out / "checkpoint.pt").exists():
+            self.load(out / "checkpoint.pt")
+        vector = gym.vector.AsyncVectorEnv if c.envs > 1 else gym.vector.SyncVectorEnv
+        kwargs = {"shared_memory": False} if c.envs > 1 else {}
+        envs = vector([make_env] * c.envs, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP, **kwargs)
+        writer = SummaryWriter(str(out / "tensorboard"))
+        curve = open(out / "learning_curve.csv", "a", newline="")
+        log = csv.writer(curve)
+        if curve.tell() == 0:
+            log.writerow(["step", "episodes", "mean_score", "win_rate", "loss", "steps_per_s", "epsilon"])
+        replay = Replay(c.replay_size)
+        recent: deque = deque(maxlen=50)
+        losses: deque = deque(maxlen=100)
+        obs, infos = envs.reset(seed=c.seed + self.env_steps)
+        started, start_steps, metrics = time.perf_counter(), self.env_steps, {}
+        try:
+            while self.env_steps < c.steps:
+                states = [self.encode_state(obs[i], _row(infos, i)) for i in range(c.envs)]
+                candidates = [self.candidates(infos["admissible_commands"][i]) for i in range(c.envs)]
+                encoded = [self.encode_actions(cmds) for cmds in candidates]
+                with torch.no_grad():
+                    qs = self.q_values(self.net, states, encoded)
+                choices = [self.rng.randrange(len(cmds)) if self.rng.random() < self.epsilon() else int(q.argmax())
+                           for cmds, q in zip(candidates, qs)]
+                obs, rewards, terminated, truncated, infos = envs.step([cmds[k] for cmds, k in zip(candidates, choices)])
+                for i in range(c.envs):
+                    done = bool(terminated[i] or truncated[i])
+                    row = _row(infos["final_info"], i) if done else _row(infos, i)
+                    next_obs = infos["final_obs"][i] if done else obs[i]
+                    replay.push(Transition(states[i], encoded[i][choices[i]], float(rewards[i]), bool(terminated[i]),
+                                           self.encode_state(next_obs, row),
+                                           self.encode_actions(self.candidates(row["admissible_commands"]))))
+                    if done:
+                        recent.append((row["score"] / max(1, row["max_score"]), bool(row["won"])))
+                self.env_steps += c.envs
+                if len(replay) >= c.learning_starts and self.env_steps % c.update_every < c.envs:
+                    losses.append(self.update(replay))
+                if self.env_steps % c.log_every < c.envs or self.env_steps >= c.steps:
+                    metrics = {
+                        "episodes": len(recent), "mean_score": float(np.mean([s for s, _ in recent])) if recent else 0.0,
+                        "win_rate": float(np.mean([w for _, w in recent])) if recent else 0.0,
+                        "loss": float(np.mean(losses)) if losses else 0.0,
+                        "steps_per_s": (self.env_steps - start_steps) / (time.perf_counter() - started),
+                        "epsilon": self.epsilon(),
+                    }
+                    log.writerow([self.env_steps] + [round(v, 4) for v in metrics.values()])
+                    curve.flush()
+                    for key, value in metrics.items():
+                        writer.add_scalar(f"train/{key}", value, self.env_steps)
+                    progress(self.env_steps, metrics)
+                if self.env_steps % c.checkpoint_every < c.envs:
+                    self.save(out / "checkpoint.pt")
+        finally:
+            self.save(out / "checkpoint.pt")
+            envs.close()
+            writer.close()
+            curve.close()
+        return metrics
+
+    # -- persistence -------------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        torch.save({"config": asdict(self.config), "net": self.net.state_dict(), "target": self.target.state_dict(),
+                    "optimizer": self.optimizer.state_dict(), "updates": self.updates, "env_steps": self.env_steps}, tmp)
+        tmp.replace(path)
+
+    def load(self, path: Path) -> None:
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        self.net.load_state_dict(state["net"])
+        self.target.load_state_dict(state["target"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.updates, self.env_steps = state["updates"], state["env_steps"]
+
+
+def _row(infos: dict, i: int) -> dict[str, Any]:
+    """Env ``i``'s info out of a vector env's dict of arrays."""
+    return {k: v[i] for k, v in infos.items() if not k.startswith("_") and k not in ("final_info", "final_obs")}
