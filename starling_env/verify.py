@@ -199,8 +199,9 @@ def verify_game_dir(game_dir: Path, limits: Limits = Limits()) -> VerificationRe
     return _run_worker({"mode": "recheck", "game": str(game_dir)}, limits)
 
 
-_MEMORY_ERRORS = ("MemoryError", "Memory allocation", "Cannot allocate memory", "bad_alloc", "out of memory",
-                  "out of virtual memory")
+# How running out of address space shows, from Python, C libraries and the dynamic loader (lowercased).
+_MEMORY_ERRORS = ("memoryerror", "memory allocation", "cannot allocate memory", "bad_alloc", "out of memory",
+                  "out of virtual memory", "failed to map segment")
 
 
 def _run_worker(job: dict, limits: Limits) -> VerificationReport:
@@ -223,7 +224,7 @@ def _run_worker(job: dict, limits: Limits) -> VerificationReport:
             return VerificationReport.model_validate_json(result_file.read_text())
         errors = stderr.decode(errors="replace")
         tail = errors.strip().splitlines()[-5:]
-        if proc.returncode in (-signal.SIGKILL, -signal.SIGSEGV) or any(m in errors for m in _MEMORY_ERRORS):
+        if proc.returncode in (-signal.SIGKILL, -signal.SIGSEGV) or any(m in errors.lower() for m in _MEMORY_ERRORS):
             return _failed(None, FailureKind.out_of_memory, f"the worker died past its {limits.memory_mb} MB limit")
         return _failed(None, FailureKind.internal_error, f"the worker exited with {proc.returncode}: {' | '.join(tail)}")
 

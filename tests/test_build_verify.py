@@ -126,7 +126,7 @@ def test_a_killed_build_leaves_no_partial_game_and_is_cleaned_up(tmp_path):
 def test_memory_limit_is_enforced(tmp_path):
     report = verify_spec(BOIL.read_text(), tmp_path / "x", Limits(memory_mb=100))
     assert not report.passed
-    assert report.failures[0].kind is FailureKind.out_of_memory
+    assert report.failures[0].kind is FailureKind.out_of_memory, report.summary()
 
 
 def lenient_and_strict_games(boil_data: dict, tmp_path: Path) -> tuple[Path, Path]:
