@@ -376,6 +376,75 @@ def train(
 
 
 @app.command()
+def evaluate(
+    agent: Annotated[str, typer.Option(help="random | walkthrough | drrn | ppo | module:Class")] = "random",
+    split: Annotated[str, typer.Option(help="train | test | test-compose | all (ignored with --env)")] = "test",
+    env: Annotated[Optional[list[str]], typer.Option(help="Gymnasium id(s) to evaluate on instead of a split")] = None,
+    episodes: Annotated[int, typer.Option(help="seeded episodes per game")] = 3,
+    seed: Annotated[int, typer.Option(help="first seed; episode k uses seed + k on every game")] = 0,
+    max_steps: Annotated[int, typer.Option(help="step limit per episode")] = 100,
+    checkpoint: Annotated[Optional[Path], typer.Option(help="trained agent to load (drrn: checkpoint.pt, ppo: model.zip)")] = None,
+    workers: Annotated[int, typer.Option(help="parallel processes")] = os.cpu_count() or 1,
+    out: Annotated[Optional[Path], typer.Option(help="run folder (default runs/eval/<agent>-<split>); rerun to resume")] = None,
+) -> None:
+    """Evaluate an agent on every game of a split, K seeded episodes each; print the summary table."""
+    from .compare import comparison, markdown
+    from .evaluate import EvalConfig, evaluate as run_evaluation, split_env_ids
+
+    try:
+        env_ids = tuple(env) if env else tuple(split_env_ids(split))
+    except (ValueError, FileNotFoundError) as exc:
+        err.print(escape(str(exc)))
+        raise typer.Exit(2)
+    config = EvalConfig(agent=agent, env_ids=env_ids, episodes=episodes, seed=seed, max_steps=max_steps,
+                        checkpoint=str(checkpoint) if checkpoint else None)
+    folder = out or Path("runs/eval") / f"{agent.replace(':', '.')}-{'custom' if env else split}"
+    with Progress(*Progress.get_default_columns(), console=console, transient=True) as progress:
+        bar = progress.add_task(f"evaluating {agent} on {len(env_ids)} games x {episodes}", total=len(config.jobs()))
+        try:
+            records = run_evaluation(config, folder, workers=workers, on_episode=lambda r: progress.advance(bar))
+        except ValueError as exc:
+            err.print(escape(str(exc)))
+            raise typer.Exit(2)
+    rows = comparison([(json.loads((folder / "header.json").read_text()), records)])
+    table = Table(title=f"{agent} on {'the given envs' if env else split}: {len(env_ids)} games x {episodes} episodes")
+    for column in ("level", "score (95% CI)", "win rate", "steps", "episodes"):
+        table.add_column(column)
+    for level, key in [("overall", "all")] + [("difficulty", t) for t in ("easy", "medium", "hard")]:
+        row = rows[0]["summary"][level].get(key)
+        if row:
+            table.add_row(key if level == "difficulty" else "overall", f"{row['score']:.3f} ± {row['ci95']:.3f}",
+                          f"{row['win_rate']:.2f}", f"{row['steps']:.1f}", str(row["episodes"]))
+    console.print(table)
+    console.print(f"episodes in {folder}/episodes.jsonl; compare runs with `starling report {folder} ...`")
+
+
+@app.command()
+def report(
+    runs: Annotated[list[Path], typer.Argument(help="evaluation run folders (or folders of play recordings)")],
+    out: Annotated[Path, typer.Option(help="where report.md/.csv/.json and the PNG plots go")] = Path("runs/report"),
+) -> None:
+    """Compare evaluation runs: a table here, and Markdown, CSV, JSON and PNG plots in OUT."""
+    from .compare import comparison, load_run, write_report
+
+    try:
+        loaded = [load_run(folder) for folder in runs]
+    except (ValueError, FileNotFoundError) as exc:
+        err.print(escape(str(exc)))
+        raise typer.Exit(2)
+    table = Table(title="comparison")
+    for column in ("agent", "score (95% CI)", "win rate", "steps", "easy", "medium", "hard", "episodes"):
+        table.add_column(column)
+    for r in comparison(loaded):
+        tiers = ["-" if r[f"score_{t}"] is None else f"{r[f'score_{t}']:.2f}" for t in ("easy", "medium", "hard")]
+        table.add_row(r["agent"], f"{r['score']:.3f} ± {r['ci95']:.3f}", f"{r['win_rate']:.2f}", f"{r['steps']:.1f}",
+                      *tiers, str(r["episodes"]))
+    console.print(table)
+    for path in write_report(loaded, out):
+        console.print(f"wrote {path}")
+
+
+@app.command()
 def schema() -> None:
     """Print the GameSpec JSON schema."""
     print(json.dumps(json_schema(), indent=2))

@@ -1,0 +1,142 @@
+"""The evaluation harness: every game of a split (or given env ids) x K seeded episodes, in parallel.
+
+A run folder holds ``header.json`` (code and suite versions, agent and its options, seeds) and
+``episodes.jsonl`` (one EpisodeRecord per line, appended as episodes finish). Rerunning the same
+command in the same folder plays only the missing (env id, seed) episodes: an interrupted run
+continues where it stopped and never counts an episode twice. Each episode gets a fresh agent
+seeded with the episode's seed, so results do not depend on ``workers``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import statistics
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from . import __version__
+from .collection import write_atomic
+from .records import EpisodeRecord, append_records, read_records
+from .registration import read_manifest, shipped_collection
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    agent: str
+    env_ids: tuple[str, ...]
+    episodes: int = 3
+    seed: int = 0
+    max_steps: int = 100
+    checkpoint: str | None = None
+    agent_options: dict[str, Any] = field(default_factory=dict)
+
+    def jobs(self) -> list[tuple[str, int]]:
+        """Every (env id, seed) to play: the same seeds on every game."""
+        return [(env_id, self.seed + k) for env_id in self.env_ids for k in range(self.episodes)]
+
+
+def split_env_ids(split: str, collection: Path | None = None) -> list[str]:
+    """Env ids of the shipped benchmark (or ``collection``) in ``split`` (``all`` for every game)."""
+    collection = collection or shipped_collection()
+    manifest = read_manifest(collection)
+    ids = [f"starling/{g['id']}-v{manifest['version']}" for g in manifest["games"] if split in ("all", g["split"])]
+    if not ids:
+        splits = sorted({g["split"] for g in manifest["games"]})
+        raise ValueError(f"no game in split {split!r}; splits: {splits} or 'all'")
+    return ids
+
+
+def _play(config: EvalConfig, env_id: str, seed: int) -> EpisodeRecord:
+    """One episode in a worker process: a fresh agent, seeded with the episode's seed."""
+    import gymnasium as gym
+
+    import starling_env  # noqa: F401  (registers the ids in this process)
+    from starling_agents import agent_class, run_episode
+
+    cls = agent_class(config.agent)
+    options = dict(config.agent_options)
+    parameters = inspect.signature(cls).parameters
+    if "seed" in parameters:
+        options.setdefault("seed", seed)
+    if config.checkpoint and "checkpoint" in parameters:
+        options["checkpoint"] = config.checkpoint
+    agent = cls(**options)
+    agent.name = config.agent
+    env = gym.make(env_id, extra_info=list(agent.extra_info), max_episode_steps=config.max_steps)
+    try:
+        return run_episode(agent, env, seed=seed, max_steps=config.max_steps)
+    finally:
+        env.close()
+
+
+def header(config: EvalConfig) -> dict[str, Any]:
+    manifest = read_manifest(shipped_collection()) if (shipped_collection() / "manifest.json").exists() else {}
+    return {"starling_version": __version__, "suite": manifest.get("suite"), "suite_version": manifest.get("version"),
+            **asdict(config), "env_ids": list(config.env_ids)}
+
+
+def evaluate(config: EvalConfig, out: Path, workers: int = 1,
+             on_episode: Callable[[EpisodeRecord], None] = lambda record: None) -> list[EpisodeRecord]:
+    """Play every missing episode of ``config`` into ``out``; return all its records, in job order."""
+    out.mkdir(parents=True, exist_ok=True)
+    wanted = header(config)
+    header_path, episodes = out / "header.json", out / "episodes.jsonl"
+    if header_path.exists():
+        existing = json.loads(header_path.read_text())
+        same = {k: existing.get(k) for k in ("agent", "env_ids", "episodes", "seed", "max_steps", "checkpoint", "agent_options")}
+        if same != {k: wanted[k] for k in same}:
+            raise ValueError(f"{out} holds a different evaluation (see its header.json); use another --out")
+    else:
+        write_atomic(header_path, json.dumps(wanted, indent=2) + "\n")
+    done = {(r.env_id, r.seed): r for r in read_records(episodes)} if episodes.exists() else {}
+    missing = [job for job in config.jobs() if job not in done]
+    if missing:
+        with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = [pool.submit(_play, config, env_id, seed) for env_id, seed in missing]
+            for future in as_completed(futures):
+                record = future.result()
+                append_records(episodes, [record])
+                done[(record.env_id, record.seed)] = record
+                on_episode(record)
+    return [done[job] for job in config.jobs()]
+
+
+# -- aggregates ----------------------------------------------------------------------------------
+def mean_ci(values: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95% confidence interval (normal approximation; 0 for one value)."""
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, 0.0
+    return mean, 1.96 * statistics.stdev(values) / math.sqrt(len(values))
+
+
+def summarize(records: Iterable[EpisodeRecord], walkthrough_lengths: dict[str, int] | None = None) -> dict[str, Any]:
+    """Per game, per skill, per difficulty and overall: score (mean, 95% CI), win rate, steps."""
+    groups: dict[str, dict[str, list[EpisodeRecord]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        groups["overall"]["all"].append(r)
+        groups["game"][r.game_id].append(r)
+        groups["difficulty"][r.difficulty or "-"].append(r)
+        for skill in r.skills:
+            groups["skill"][skill].append(r)
+    lengths = walkthrough_lengths or {}
+
+    def row(rs: list[EpisodeRecord]) -> dict[str, float]:
+        score, ci = mean_ci([r.normalized_score for r in rs])
+        ratios = [r.steps / lengths[r.game_id] for r in rs if lengths.get(r.game_id)]
+        return {"episodes": len(rs), "score": round(score, 4), "ci95": round(ci, 4),
+                "win_rate": round(statistics.fmean(r.won for r in rs), 4),
+                "steps": round(statistics.fmean(r.steps for r in rs), 2),
+                "steps_vs_walkthrough": round(statistics.fmean(ratios), 3) if ratios else None}
+
+    return {level: {key: row(rs) for key, rs in sorted(by_key.items())} for level, by_key in groups.items()}
+
+
+def walkthrough_lengths(collection: Path | None = None) -> dict[str, int]:
+    manifest = read_manifest(collection or shipped_collection())
+    return {g["id"]: g["walkthrough_length"] for g in manifest["games"]}
