@@ -8,7 +8,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from starling_env.records import EpisodeRecord, Step
+from starling_env.records import EpisodeRecord, Step, game_card
 
 
 class Agent:
@@ -39,21 +39,6 @@ class Agent:
         raise NotImplementedError(f"{type(self).__name__} has nothing to load")
 
 
-def game_card(env: gym.Env) -> dict[str, Any]:
-    """Skills, tier and split of the game an env is playing (from its spec and manifest)."""
-    import json
-
-    unwrapped = env.unwrapped
-    current = getattr(unwrapped, "current", None) or unwrapped
-    folder = Path(current.game_dir)
-    spec = json.loads((folder / "spec.json").read_text())
-    manifest_path = folder.parent / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"version": 1, "games": []}
-    entry = next((g for g in manifest["games"] if g["id"] == folder.name), {})
-    return {"game_id": folder.name, "env_id": f"starling/{folder.name}-v{manifest['version']}",
-            "skills": spec.get("skills", []), "difficulty": spec.get("difficulty"), "split": entry.get("split")}
-
-
 def run_episode(agent: Agent, env: gym.Env, seed: int | None = None, max_steps: int = 100) -> EpisodeRecord:
     """Play one episode of ``env`` with ``agent``; return its EpisodeRecord."""
     started = time.perf_counter()
@@ -70,7 +55,8 @@ def run_episode(agent: Agent, env: gym.Env, seed: int | None = None, max_steps: 
         transcript.append(Step(command=command, observation=obs, reward=float(reward)))
         steps += 1
         done = terminated or truncated
-    card = game_card(env)
+    unwrapped = env.unwrapped
+    card = game_card((getattr(unwrapped, "current", None) or unwrapped).game_dir)
     max_score = float(info["max_score"])
     return EpisodeRecord(
         agent=agent.name, seed=seed, score=float(info["score"]), max_score=max_score,

@@ -8,14 +8,13 @@ stdlib ``readline`` when stdin is a terminal; piped input works the same without
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Callable
 
 from .envs.game_env import StarlingEnv
-from .records import EpisodeRecord, Step, append_records
+from .records import EpisodeRecord, Step, append_records, game_card
 
 META_COMMANDS = {
     "help": "how to play, these meta commands and the objective",
@@ -25,13 +24,6 @@ META_COMMANDS = {
     "quit": "end the episode (also: exit, or end of input / Ctrl-D)",
 }
 QUIT = ("quit", "exit")
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
 
 
 def _canonical(command: str) -> str:
@@ -69,14 +61,11 @@ def play(game_dir: Path, *, record: Path | None, seed: int | None, max_steps: in
          input_fn: Callable[[str], str] = input, print_fn: Callable[..., None] = print) -> EpisodeRecord:
     """Play one episode of the game in ``game_dir`` interactively; return (and optionally append) its record."""
     game_dir = Path(game_dir)
-    spec = _read_json(game_dir / "spec.json")
-    manifest = _read_json(game_dir.parent / "manifest.json")
     env = StarlingEnv(game_dir, max_episode_steps=max_steps)
     try:
         started = time.monotonic()
         obs, info = env.reset(seed=seed)
-        game_id, objective = env.game_id, info["objective"]
-        entry = next((g for g in manifest.get("games", []) if g.get("id") == game_id), {})
+        objective = info["objective"]
         transcript = [Step(command="", observation=obs, reward=0.0)]
         steps = invalid = 0
         won = lost = truncated = False
@@ -152,9 +141,7 @@ def play(game_dir: Path, *, record: Path | None, seed: int | None, max_steps: in
     else:
         print_fn(f"\nGame over ({reason}): final score {info['score']}/{info['max_score']} in {steps} commands; not won.")
     result = EpisodeRecord(
-        agent="human", env_id=f"starling/{game_id}-v{manifest.get('version', 1)}", game_id=game_id,
-        skills=list(spec.get("skills", [])), difficulty=spec.get("difficulty"), split=entry.get("split"), seed=seed,
-        score=score, max_score=max_score, normalized_score=score / max_score if max_score else 0.0, won=won,
+        agent="human", **game_card(game_dir), seed=seed, score=score, max_score=max_score, normalized_score=score / max_score if max_score else 0.0, won=won,
         steps=steps, invalid_commands=invalid, tokens=0, wall_time_s=round(wall, 3), transcript=transcript,
         objective=objective,
     )
