@@ -27,7 +27,9 @@ def load_run(folder: Path) -> tuple[dict[str, Any], list[EpisodeRecord]]:
 
 
 def label(header: dict[str, Any]) -> str:
-    return header["agent"] + (f" ({Path(header['checkpoint']).parent.name})" if header.get("checkpoint") else "")
+    """The agent's name, with its checkpoint's folder when that says more."""
+    folder = Path(header["checkpoint"]).parent.name if header.get("checkpoint") else None
+    return header["agent"] + (f" ({folder})" if folder and folder != header["agent"] else "")
 
 
 def comparison(runs: list[tuple[dict, list[EpisodeRecord]]]) -> list[dict[str, Any]]:
