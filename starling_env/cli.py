@@ -386,6 +386,8 @@ def evaluate(
     checkpoint: Annotated[Optional[Path], typer.Option(help="trained agent to load (drrn: checkpoint.pt, ppo: model.zip)")] = None,
     workers: Annotated[int, typer.Option(help="parallel processes")] = os.cpu_count() or 1,
     out: Annotated[Optional[Path], typer.Option(help="run folder (default runs/eval/<agent>-<split>); rerun to resume")] = None,
+    option: Annotated[Optional[list[str]], typer.Option(
+        help="agent option KEY=VALUE, repeatable (VALUE read as JSON when it parses), e.g. model=gpt-4o-mini")] = None,
 ) -> None:
     """Evaluate an agent on every game of a split, K seeded episodes each; print the summary table."""
     from .compare import comparison, markdown
@@ -396,8 +398,13 @@ def evaluate(
     except (ValueError, FileNotFoundError) as exc:
         err.print(escape(str(exc)))
         raise typer.Exit(2)
+    try:
+        agent_options = dict(_option(o) for o in option or [])
+    except ValueError as exc:
+        err.print(escape(str(exc)))
+        raise typer.Exit(2)
     config = EvalConfig(agent=agent, env_ids=env_ids, episodes=episodes, seed=seed, max_steps=max_steps,
-                        checkpoint=str(checkpoint) if checkpoint else None)
+                        checkpoint=str(checkpoint) if checkpoint else None, agent_options=agent_options)
     folder = out or Path("runs/eval") / f"{agent.replace(':', '.')}-{'custom' if env else split}"
     with Progress(*Progress.get_default_columns(), console=console, transient=True) as progress:
         bar = progress.add_task(f"evaluating {agent} on {len(env_ids)} games x {episodes}", total=len(config.jobs()))
@@ -417,6 +424,17 @@ def evaluate(
                           f"{row['win_rate']:.2f}", f"{row['steps']:.1f}", str(row["episodes"]))
     console.print(table)
     console.print(f"episodes in {folder}/episodes.jsonl; compare runs with `starling report {folder} ...`")
+
+
+def _option(text: str) -> tuple[str, object]:
+    """KEY=VALUE with VALUE parsed as JSON when it parses (numbers, booleans), else kept as text."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise ValueError(f"agent option {text!r} is not KEY=VALUE")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
 
 
 @app.command()

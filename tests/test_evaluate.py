@@ -92,3 +92,13 @@ def test_a_different_evaluation_in_the_same_folder_is_refused(config, tmp_path):
     evaluate(config, tmp_path, workers=1)
     with pytest.raises(ValueError, match="different evaluation"):
         evaluate(EvalConfig(agent="random", env_ids=config.env_ids, episodes=3, seed=5), tmp_path)
+
+
+def test_agent_options_pass_through_the_command_line(tmp_path):
+    env_id = split_env_ids("test")[0]
+    cli = [sys.executable, "-m", "starling_env.cli", "evaluate", "--agent", "random", "--env", env_id, "--episodes", "1",
+           "--max-steps", "5", "--out", str(tmp_path)]
+    assert subprocess.run([*cli, "--option", "seed=7"], capture_output=True, text=True).returncode == 0
+    assert json.loads((tmp_path / "header.json").read_text())["agent_options"] == {"seed": 7}
+    bad = subprocess.run([*cli, "--option", "oops"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "KEY=VALUE" in bad.stderr
