@@ -91,26 +91,15 @@ def plots(runs: list[tuple[dict, list[EpisodeRecord]]], rows: list[dict[str, Any
         errors = [r["summary"]["skill"].get(s, {}).get("ci95", 0) for s in skills]
         ax.bar(np.arange(len(skills)) + i * width, values, width, yerr=errors, label=r["agent"], capsize=2)
     ax.set_xticks(np.arange(len(skills)) + width * (len(rows) - 1) / 2, skills, rotation=30, ha="right")
-    ax.set_ylabel("normalised score")
     ax.set_ylim(0, 1.05)
-    ax.legend()
-    fig.tight_layout()
-    paths.append(out / "per_skill.png")
-    fig.savefig(paths[-1], dpi=100)
-    plt.close(fig)
+    paths.append(_save(fig, ax, "", "normalised score", out / "per_skill.png"))
 
     lengths = walkthrough_lengths()
     fig, ax = plt.subplots(figsize=(6, 4))
     for (header, records), r in zip(runs, rows):
         by_game = r["summary"]["game"]
         ax.scatter([lengths.get(g, 0) for g in by_game], [v["score"] for v in by_game.values()], label=r["agent"], s=14)
-    ax.set_xlabel("walkthrough length")
-    ax.set_ylabel("normalised score")
-    ax.legend()
-    fig.tight_layout()
-    paths.append(out / "score_vs_walkthrough.png")
-    fig.savefig(paths[-1], dpi=100)
-    plt.close(fig)
+    paths.append(_save(fig, ax, "walkthrough length", "normalised score", out / "score_vs_walkthrough.png"))
 
     curves = [(r["agent"], Path(h["checkpoint"]).parent / "learning_curve.csv") for (h, _), r in zip(runs, rows)
               if h.get("checkpoint") and (Path(h["checkpoint"]).parent / "learning_curve.csv").exists()]
@@ -119,11 +108,17 @@ def plots(runs: list[tuple[dict, list[EpisodeRecord]]], rows: list[dict[str, Any
         for name, path in curves:
             data = list(csv.DictReader(open(path)))
             ax.plot([int(d["step"]) for d in data], [float(d["mean_score"]) for d in data], label=name)
-        ax.set_xlabel("environment steps")
-        ax.set_ylabel("mean normalised score (training)")
-        ax.legend()
-        fig.tight_layout()
-        paths.append(out / "learning_curves.png")
-        fig.savefig(paths[-1], dpi=100)
-        plt.close(fig)
+        paths.append(_save(fig, ax, "environment steps", "mean normalised score (training)", out / "learning_curves.png"))
     return paths
+
+
+def _save(fig, ax, xlabel: str, ylabel: str, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
