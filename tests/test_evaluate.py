@@ -102,3 +102,18 @@ def test_agent_options_pass_through_the_command_line(tmp_path):
     assert json.loads((tmp_path / "header.json").read_text())["agent_options"] == {"seed": 7}
     bad = subprocess.run([*cli, "--option", "oops"], capture_output=True, text=True)
     assert bad.returncode == 2 and "KEY=VALUE" in bad.stderr
+
+
+def test_human_recordings_join_the_report(config, tmp_path):
+    game_id = config.env_ids[0].removeprefix("starling/").rsplit("-v", 1)[0]
+    walkthrough = json.loads((shipped_collection() / game_id / "spec.json").read_text())["walkthrough"]
+    humans = tmp_path / "humans"
+    humans.mkdir()
+    subprocess.run([sys.executable, "-m", "starling_env.cli", "play", game_id, "--record", str(humans / "ann.jsonl")],
+                   input="\n".join(walkthrough) + "\n", capture_output=True, text=True, check=True)
+    evaluate(config, tmp_path / "random", workers=2)
+    result = subprocess.run([sys.executable, "-m", "starling_env.cli", "report", str(tmp_path / "random"), str(humans),
+                             "--out", str(tmp_path / "report")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert [r["agent"] for r in rows] == ["random", "human"] and rows[1]["score"] == 1.0
