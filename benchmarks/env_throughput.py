@@ -27,7 +27,7 @@ import gymnasium as gym
 import numpy as np
 import textworld
 
-import starling_env
+import starling_env  # noqa: F401  (registers the ids)
 from starling_env.envs import StarlingEnv
 
 ROOT = Path(__file__).resolve().parents[1]

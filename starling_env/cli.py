@@ -390,7 +390,7 @@ def evaluate(
         help="agent option KEY=VALUE, repeatable (VALUE read as JSON when it parses), e.g. model=gpt-4o-mini")] = None,
 ) -> None:
     """Evaluate an agent on every game of a split, K seeded episodes each; print the summary table."""
-    from .compare import comparison, markdown
+    from .compare import comparison
     from .evaluate import EvalConfig, evaluate as run_evaluation, split_env_ids
 
     try:

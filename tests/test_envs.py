@@ -13,7 +13,7 @@ from gymnasium.utils.env_checker import check_env
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import starling_env
+import starling_env  # noqa: F401  (registers the ids)
 from starling_env.envs import AdmissibleActions, EncodedObservation, StarlingEnv, StarlingSuiteEnv
 
 from .conftest import SEED_EXAMPLES

@@ -24,7 +24,7 @@ from ..report import BuildFailed, FailureKind
 from ..spec import Fact, GameSpec, ObjectKind
 from ..spec.model import OPPOSITE
 from .kb import referenced_ids, render_kb
-from .logic import Entity, entity_table, state_atom, tag_atom
+from .logic import entity_table, state_atom, tag_atom
 
 Z8_LIMIT = 512 * 1024
 
