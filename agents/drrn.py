@@ -117,7 +117,8 @@ class Replay:
 
     def sample(self, n: int, fraction: float, rng: random.Random) -> list[Transition]:
         k = min(len(self.rewarded), int(n * fraction))
-        return rng.sample(list(self.rewarded), k) + [self.all[rng.randrange(len(self.all))] for _ in range(n - k)]
+        rewarded = [self.rewarded[i] for i in rng.sample(range(len(self.rewarded)), k)]  # no copy of the buffer
+        return rewarded + [self.all[rng.randrange(len(self.all))] for _ in range(n - k)]
 
     def __len__(self) -> int:
         return len(self.all)

@@ -171,8 +171,9 @@ def generate(
     _guard_shipped(out, into_shipped)
     try:
         seed_ideas = load_seeds(seeds or Path(str(resources.files("starling_env.game_seeds"))))
+        existing = load_manifest(out)
         plan = Recipe.load(recipe) if recipe else Recipe(
-            suite=load_manifest(out).suite, version=load_manifest(out).version, max_attempts=max_attempts or 3,
+            suite=existing.suite, version=existing.version, max_attempts=max_attempts or 3,
             batches=[Batch(name="cli", skills=skill, difficulty=difficulty, compose=compose or (2 if difficulty == "hard" else 1),
                            count=n, split=split, seed=seed)])
         chosen = _generation_backend(backend, seed_ideas, model, base_url, api_key_env)
@@ -274,8 +275,8 @@ def show(
         err.print(str(exc))
         raise typer.Exit(2)
     spec = GameSpec.load(folder / "spec.json")
-    entry = load_manifest(folder.parent).get(spec.id)
-    version = load_manifest(folder.parent).version
+    manifest = load_manifest(folder.parent)
+    entry, version = manifest.get(spec.id), manifest.version
     console.rule(f"{spec.id}: {spec.title}")
     rows = [("env id", f"starling/{spec.id}-v{version}"), ("objective", spec.objective), ("skills", ", ".join(spec.skills)),
             ("difficulty", spec.difficulty), ("split", entry.split if entry else "-"),
