@@ -8,7 +8,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from starling_env.records import EpisodeRecord, Step, game_card
+from starling_env.records import EpisodeRecord, Step
 
 
 class Agent:
@@ -55,8 +55,7 @@ def run_episode(agent: Agent, env: gym.Env, seed: int | None = None, max_steps: 
         transcript.append(Step(command=command, observation=obs, reward=float(reward)))
         steps += 1
         done = terminated or truncated
-    unwrapped = env.unwrapped
-    card = game_card((getattr(unwrapped, "current", None) or unwrapped).game_dir)
+    card = env.unwrapped.card  # env id, game id, skills, difficulty, split of the game just played
     max_score = float(info["max_score"])
     return EpisodeRecord(
         agent=agent.name, seed=seed, score=float(info["score"]), max_score=max_score,

@@ -5,8 +5,10 @@ Importing the package registers the Gymnasium ids of the installed games (see
 """
 
 from .registration import find_game, register_all, register_games
+from .targets import register_targets
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "find_game", "register_games"]
 
 register_all()
+register_targets()

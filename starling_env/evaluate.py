@@ -69,7 +69,8 @@ def _play(config: EvalConfig, env_id: str, seed: int) -> EpisodeRecord:
     agent.name = config.agent
     env = gym.make(env_id, extra_info=list(agent.extra_info), max_episode_steps=config.max_steps)
     try:
-        return run_episode(agent, env, seed=seed, max_steps=config.max_steps)
+        record = run_episode(agent, env, seed=seed, max_steps=config.max_steps)
+        return record.model_copy(update={"env_id": env_id})  # the job's key, also for suites of games
     finally:
         env.close()
 

@@ -106,6 +106,13 @@ class StarlingEnv(gym.Env):
         self.engine.close()
         super().close()
 
+    @property
+    def card(self) -> dict[str, Any]:
+        """The EpisodeRecord fields that describe this game (env id, game id, skills, difficulty, split)."""
+        from ..records import game_card
+
+        return game_card(self.game_dir)
+
     # -- branching -------------------------------------------------------------------------------
     def get_state(self) -> tuple:
         """An opaque snapshot of the episode (game memory, logic state, counters); cheap (~tens of µs)."""

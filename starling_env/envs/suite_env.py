@@ -69,6 +69,12 @@ class StarlingSuiteEnv(gym.Env):
     def render(self) -> str | None:
         return self.current.render() if self.current else None
 
+    @property
+    def card(self) -> dict[str, Any]:
+        if self.current is None:
+            raise gym.error.ResetNeeded("call reset() before reading the card of the current game")
+        return self.current.card
+
     def get_state(self) -> tuple:
         if self.current is None:
             raise gym.error.ResetNeeded("call reset() before get_state()")

@@ -1,0 +1,50 @@
+"""Target environments with the StarlingEnv contract: TextWorld Commonsense, ScienceWorld, any Z-machine game.
+
+Registered on ``import starling_env`` (lazily: nothing is loaded until ``gymnasium.make``):
+
+- ``starling/TWC-easy-v0``, ``starling/TWC-medium-v0``, ``starling/TWC-hard-v0`` (:mod:`.twc`);
+- ``starling/ScienceWorld-v0`` (:mod:`.scienceworld`, needs the ``targets`` extra and Java);
+- ``starling/ZMachine-v0`` (:mod:`.zmachine`, make kwarg ``game_path``).
+
+Third-party game data is never shipped: it is looked up with :func:`data_dir`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import gymnasium as gym
+
+DATA_ENV_VAR = "STARLING_DATA"
+DEFAULT_MAX_STEPS = 100
+TWC_LEVELS = ("easy", "medium", "hard")
+
+
+def data_dir(name: str, override: str | Path | None = None) -> Path:
+    """The folder of third-party data set ``name`` (``twc``, ``zork1``).
+
+    Looked up in ``override``, then ``$STARLING_DATA/<name>``, then ``../shared/data/<name>`` next to a
+    source checkout; a clear error says how to provide it when none exists.
+    """
+    candidates = [Path(override)] if override is not None else []
+    if os.environ.get(DATA_ENV_VAR):
+        candidates.append(Path(os.environ[DATA_ENV_VAR]) / name)
+    candidates.append(Path(__file__).resolve().parents[2].parent / "shared" / "data" / name)
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(
+        f"no {name} data: looked in {', '.join(map(str, candidates))}; "
+        f"pass data_dir=... to gymnasium.make or set ${DATA_ENV_VAR} to a folder holding {name}/"
+    )
+
+
+def register_targets() -> None:
+    for level in TWC_LEVELS:
+        gym.register(f"starling/TWC-{level}-v0", entry_point="starling_env.targets.twc:TWCEnv",
+                     max_episode_steps=DEFAULT_MAX_STEPS, kwargs={"level": level, "max_episode_steps": None})
+    gym.register("starling/ScienceWorld-v0", entry_point="starling_env.targets.scienceworld:ScienceWorldEnv",
+                 max_episode_steps=DEFAULT_MAX_STEPS, kwargs={"max_episode_steps": None})
+    gym.register("starling/ZMachine-v0", entry_point="starling_env.targets.zmachine:ZMachineEnv",
+                 max_episode_steps=DEFAULT_MAX_STEPS, kwargs={"max_episode_steps": None})
