@@ -1,6 +1,6 @@
 """Baseline agents (installed as ``starling_agents``; the import name ``agents`` belongs to openai-agents).
 
-Agents load by name (``random``, ``walkthrough``, ``drrn``, ``ppo``) or by ``module:Class``.
+Agents load by name (``random``, ``walkthrough``, ``drrn``, ``ppo``, ``llm``, ``llm-rl``) or by ``module:Class``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ BUILTIN = {
     "walkthrough": "starling_agents.simple:WalkthroughAgent",
     "drrn": "starling_agents.drrn:DRRNAgent",
     "ppo": "starling_agents.ppo:PPOAgent",
+    "llm": "starling_agents.llm:LLMAgent",
+    "llm-rl": "starling_agents.llm_rl:LLMRLAgent",
 }
 
 

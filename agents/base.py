@@ -32,6 +32,10 @@ class Agent:
         """LLM tokens spent so far (0 for other agents)."""
         return 0
 
+    def episode_stats(self) -> dict[str, float]:
+        """The agent's own counters for the episode since ``reset`` (recorded in the EpisodeRecord)."""
+        return {}
+
     def save(self, path: Path) -> None:
         raise NotImplementedError(f"{type(self).__name__} has nothing to save")
 
@@ -60,6 +64,6 @@ def run_episode(agent: Agent, env: gym.Env, seed: int | None = None, max_steps: 
     return EpisodeRecord(
         agent=agent.name, seed=seed, score=float(info["score"]), max_score=max_score,
         normalized_score=float(info["score"]) / max_score if max_score else 0.0, won=bool(info["won"]),
-        steps=steps, invalid_commands=invalid, tokens=agent.tokens - tokens_before,
+        steps=steps, invalid_commands=invalid, tokens=agent.tokens - tokens_before, agent_stats=agent.episode_stats(),
         wall_time_s=round(time.perf_counter() - started, 4), transcript=transcript, objective=info["objective"], **card,
     )

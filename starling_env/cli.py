@@ -378,7 +378,7 @@ def train(
 
 @app.command()
 def evaluate(
-    agent: Annotated[str, typer.Option(help="random | walkthrough | drrn | ppo | module:Class")] = "random",
+    agent: Annotated[str, typer.Option(help="random | walkthrough | drrn | ppo | llm | llm-rl | module:Class")] = "random",
     split: Annotated[str, typer.Option(help="train | test | test-compose | all (ignored with --env)")] = "test",
     env: Annotated[Optional[list[str]], typer.Option(help="Gymnasium id(s) to evaluate on instead of a split")] = None,
     episodes: Annotated[int, typer.Option(help="seeded episodes per game")] = 3,
@@ -388,7 +388,9 @@ def evaluate(
     workers: Annotated[int, typer.Option(help="parallel processes")] = os.cpu_count() or 1,
     out: Annotated[Optional[Path], typer.Option(help="run folder (default runs/eval/<agent>-<split>); rerun to resume")] = None,
     option: Annotated[Optional[list[str]], typer.Option(
-        help="agent option KEY=VALUE, repeatable (VALUE read as JSON when it parses), e.g. model=gpt-4o-mini")] = None,
+        help="agent option KEY=VALUE, repeatable (VALUE read as JSON when it parses), e.g. mode=react")] = None,
+    model: Annotated[Optional[str], typer.Option(help="llm: the model name; llm-rl: a local checkpoint folder")] = None,
+    base_url: Annotated[Optional[str], typer.Option(help="llm: an OpenAI-compatible server (default OpenAI; key from $OPENAI_API_KEY)")] = None,
 ) -> None:
     """Evaluate an agent on every game of a split, K seeded episodes each; print the summary table."""
     from .compare import comparison
@@ -401,6 +403,7 @@ def evaluate(
         raise typer.Exit(2)
     try:
         agent_options = dict(_option(o) for o in option or [])
+        agent_options.update({k: v for k, v in (("model", model), ("base_url", base_url)) if v is not None})
     except ValueError as exc:
         err.print(escape(str(exc)))
         raise typer.Exit(2)
