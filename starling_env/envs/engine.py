@@ -20,12 +20,13 @@ from textworld.generator.game import Game, GameProgression
 from textworld.generator.inform7 import Inform7Game
 
 MAX_COMMAND_CHARS = 190  # jericho's input buffer takes 198 bytes
-# Interpreter meta-commands would rewind or end the game behind the logic's back.
-BLOCKED_COMMANDS = frozenset("undo restart restore save quit q script unscript transcript noscript".split())
+# Interpreter meta-commands would rewind or end the game behind the logic's back (or read and write files).
+BLOCKED_COMMANDS = frozenset("undo restart restore save quit q script unscript transcript noscript recording replay".split())
 BLOCKED_REPLY = "That command is not available in this environment."
 NO_OP_EVENTS = ("looking", "examining", "taking inventory")  # change nothing the logic tracks
 _STATUS_RESIDUE = re.compile(r"\n?>[ \t]*(?:-= .*? =-\s*-?\d+/\d+)?\s*$")
 _END_PROMPT = re.compile(r"\n*Would you like to RESTART.*$", re.DOTALL)
+_CLAUSES = re.compile(r"[.,;:!?]|\bthen\b", re.IGNORECASE)  # games run "look. restart" as two commands
 
 
 def clean_command(command: str) -> str:
@@ -35,8 +36,27 @@ def clean_command(command: str) -> str:
     return " ".join(text.split())[:MAX_COMMAND_CHARS].strip()
 
 
+def is_blocked(command: str) -> bool:
+    """Whether any clause of a (cleaned) command starts with a meta-command or a debugging verb.
+
+    Version 3 games read only the first 6 letters of a word ("restarting" is "restart"), so those match too.
+    """
+    for clause in _CLAUSES.split(command.lower()):
+        word = clause.split()[0] if clause.split() else ""
+        if word.startswith(("tw-", "#")) or any(word == b or (len(word) >= 6 and word[:6] == b[:6])
+                                                for b in BLOCKED_COMMANDS):
+            return True
+    return False
+
+
+def seed_frotz(frotz: jericho.FrotzEnv, seed: int) -> None:
+    """Seed the interpreter for its next reset, as given: ``FrotzEnv.seed`` replaces 0 by a default."""
+    frotz._seed = int(seed) % (1 << 31)
+
+
 def clean_output(text: str) -> str:
-    """Game text without the prompt, status line residue or the end-of-game menu."""
+    """Game text (printable ASCII) without the prompt, status line residue or the end-of-game menu."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()  # "é" -> "e": fits CHARSET
     text = _END_PROMPT.sub("", text)
     text = _STATUS_RESIDUE.sub("", text)
     text = "".join(c for c in text if c.isprintable() or c == "\n")
@@ -101,7 +121,7 @@ class Snapshot:
     """Everything needed to return a game to an earlier moment (see ``Engine.snapshot``)."""
 
     frotz: object
-    progression: Progression
+    progression: Progression | None  # None for games without TextWorld logic (see targets.zmachine)
     score: int
     moves: int
     won: bool
@@ -138,7 +158,7 @@ class Engine:
 
     def reset(self, seed: int | None = None) -> str:
         if seed is not None:
-            self._frotz.seed(seed)
+            seed_frotz(self._frotz, seed)
         text, _ = self._frotz.reset()
         self._frotz.step("tw-trace-actions")  # print [action - succeeded] traces: how the logic follows the game
         self._frotz.step("tw-extra-infos score")  # print <score> and <moves> every turn
@@ -158,7 +178,7 @@ class Engine:
     def step(self, command: str) -> str:
         """Send one command; returns the game's cleaned answer and updates score, facts and flags."""
         command = clean_command(command)
-        if command.split(" ")[0].lower() in BLOCKED_COMMANDS or command.lower().startswith("tw-"):
+        if is_blocked(command):
             return BLOCKED_REPLY
         raw, _, _, _ = self._frotz.step(command)
         infos, raw = _detect_extra_infos(raw, ["score", "moves", *self.extras])

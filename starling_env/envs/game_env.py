@@ -26,8 +26,9 @@ class StarlingEnv(gym.Env):
     """A STARLING game: observations and actions are text, the reward is the score gained.
 
     Args:
-        game: a game folder (holding ``game.z8`` and ``game.json``) or a game id of a registered
-            collection (the shipped benchmark, ``register_games`` paths, ``$STARLING_COLLECTIONS``).
+        game: a game folder (holding ``game.z8`` and ``game.json``), a game id of a registered
+            collection (the shipped benchmark, ``register_games`` paths, ``$STARLING_COLLECTIONS``),
+            or a TextWorld story file (``<name>.z8`` beside its ``<name>.json``).
         max_episode_steps: steps after which an episode is truncated (None: never). Through
             ``gymnasium.make`` this is Gymnasium's own ``max_episode_steps`` (a TimeLimit, default 100).
         extra_info: more ``info`` keys, from ``EXTRA_INFO`` (the walkthrough only when asked for).
@@ -36,31 +37,33 @@ class StarlingEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
+    valid_extra_info: tuple[str, ...] = EXTRA_INFO  # envs over other engines may offer fewer
 
     def __init__(self, game: str | Path, max_episode_steps: int | None = 100, extra_info: tuple[str, ...] | list[str] = (),
                  admissible: bool = True, render_mode: str | None = None):
-        unknown = sorted(set(extra_info) - set(EXTRA_INFO))
+        unknown = sorted(set(extra_info) - set(self.valid_extra_info))
         if unknown:
-            raise ValueError(f"unknown extra_info {unknown}; valid names: {list(EXTRA_INFO)}")
+            raise ValueError(f"unknown extra_info {unknown}; valid names: {list(self.valid_extra_info)}")
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, not {render_mode!r}")
         if max_episode_steps is not None and max_episode_steps < 1:
             raise ValueError("max_episode_steps must be at least 1")
         from ..registration import find_game  # late import: registration imports this module lazily
 
-        self.game_dir = find_game(game)
-        self.game_id = self.game_dir.name
+        self.game_dir: Path | None = None  # the game's folder in a collection (None for a bare story file)
+        if Path(game).is_file():
+            self.story_file = Path(game).resolve()
+            self.game_id = self.story_file.stem
+        else:
+            self.game_dir = find_game(game)
+            self.story_file, self.game_id = self.game_dir / "game.z8", self.game_dir.name
         self.extra_info = tuple(extra_info)
         self.admissible = admissible
         self.max_episode_steps = max_episode_steps
         self.render_mode = render_mode
         self.observation_space = text_space(MAX_OBSERVATION_CHARS)
         self.action_space = text_space(MAX_COMMAND_CHARS * 4)
-        self.engine = Engine(
-            self.game_dir / "game.z8",
-            track_quests=bool({"intermediate_reward", "policy_commands"} & set(self.extra_info)),
-            extras=tuple(e for e in ("description", "inventory") if e in self.extra_info),
-        )
+        self.engine = self._make_engine()
         self.transcript: list[tuple[str, str]] = []  # (command, observation); "" command for the reset
         self._steps = 0
         self._done = True
@@ -69,7 +72,7 @@ class StarlingEnv(gym.Env):
     # -- gymnasium API -------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
         super().reset(seed=seed)
-        obs = self.engine.reset(seed=seed)
+        obs = self.engine.reset(seed=self._engine_seed(seed))
         self._steps, self._done = 0, False
         self._policy_length = self._length(self.engine.policy)
         self.transcript = [("", obs)]
@@ -111,7 +114,14 @@ class StarlingEnv(gym.Env):
         """The EpisodeRecord fields that describe this game (env id, game id, skills, difficulty, split)."""
         from ..records import game_card
 
+        if self.game_dir is None:
+            return {"env_id": getattr(self.spec, "id", None) or f"starling/{self.game_id}", "game_id": self.game_id,
+                    "skills": [], "difficulty": None, "split": None}
         return game_card(self.game_dir)
+
+    def walkthrough(self) -> list[str]:
+        """The commands that win the game (``info["walkthrough"]``)."""
+        return list(self.engine.game.metadata.get("walkthrough", []))
 
     # -- branching -------------------------------------------------------------------------------
     def get_state(self) -> tuple:
@@ -129,6 +139,18 @@ class StarlingEnv(gym.Env):
         self.transcript = list(transcript)
 
     # -- helpers -----------------------------------------------------------------------------------
+    def _engine_seed(self, seed: int | None) -> int | None:
+        """The seed the interpreter is reset with (TextWorld games: the reset seed, if any)."""
+        return seed
+
+    def _make_engine(self) -> Engine:
+        """The interpreter of ``self.story_file`` (subclasses over other engines override this)."""
+        return Engine(
+            self.story_file,
+            track_quests=bool({"intermediate_reward", "policy_commands"} & set(self.extra_info)),
+            extras=tuple(e for e in ("description", "inventory") if e in self.extra_info),
+        )
+
     def _info(self, intermediate_reward: int) -> dict[str, Any]:
         engine = self.engine
         info: dict[str, Any] = {
@@ -139,7 +161,7 @@ class StarlingEnv(gym.Env):
             info["admissible_commands"] = engine.admissible_commands()
         for name in self.extra_info:
             if name == "walkthrough":
-                info[name] = list(engine.game.metadata.get("walkthrough", []))
+                info[name] = self.walkthrough()
             elif name == "facts":
                 info[name] = engine.facts()
             elif name == "location":

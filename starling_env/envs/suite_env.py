@@ -21,6 +21,9 @@ class StarlingSuiteEnv(gym.Env):
     ``reset(seed=s)`` seeds the env's RNG, which draws the game of each episode, so a seed fixes the
     sequence of games; ``reset(options={"game": id})`` picks one. ``info["game_id"]`` says which game
     is being played. Other keyword arguments go to each game's :class:`StarlingEnv`.
+
+    Suites over other game sets (``starling_env.targets.twc``) subclass it: their constructor lists the
+    game ids and calls :meth:`_start`, and :meth:`_make_game` opens one game.
     """
 
     metadata = StarlingEnv.metadata
@@ -30,24 +33,33 @@ class StarlingSuiteEnv(gym.Env):
         self.collection = Path(collection) if collection is not None else shipped_collection()
         manifest = read_manifest(self.collection)
         wanted = lambda value, allowed: allowed is None or value in ([allowed] if isinstance(allowed, str) else allowed)  # noqa: E731
-        self.game_ids = sorted(
+        game_ids = sorted(
             g["id"] for g in manifest["games"]
             if wanted(g["split"], split) and wanted(g["difficulty"], difficulty)
             and (skills is None or set(skills) & set(g["skills"]))
         )
-        if not self.game_ids:
+        if not game_ids:
             raise ValueError(f"no game in {self.collection} matches split={split}, skills={skills}, difficulty={difficulty}")
-        StarlingEnv(self.collection / self.game_ids[0], **env_kwargs).close()  # fail fast on bad kwargs
+        self._start(game_ids, env_kwargs)
+
+    def _start(self, game_ids: list[str], env_kwargs: dict[str, Any]) -> None:
+        """Set up a suite over ``game_ids``; ``env_kwargs`` go to :meth:`_make_game` for every game."""
+        self.game_ids = list(game_ids)
         self.env_kwargs = env_kwargs
         self.render_mode = env_kwargs.get("render_mode")
         self.observation_space = text_space(MAX_OBSERVATION_CHARS)
         self.action_space = text_space(MAX_COMMAND_CHARS * 4)
         self._open: OrderedDict[str, StarlingEnv] = OrderedDict()
         self.current: StarlingEnv | None = None
+        self._env(self.game_ids[0])  # fail fast on bad kwargs (and keep the game open for the first reset)
+
+    def _make_game(self, game_id: str) -> StarlingEnv:
+        """A new env playing ``game_id``."""
+        return StarlingEnv(self.collection / game_id, **self.env_kwargs)
 
     def _env(self, game_id: str) -> StarlingEnv:
         if game_id not in self._open:
-            self._open[game_id] = StarlingEnv(self.collection / game_id, **self.env_kwargs)
+            self._open[game_id] = self._make_game(game_id)
             while len(self._open) > MAX_OPEN_GAMES:
                 self._open.popitem(last=False)[1].close()
         self._open.move_to_end(game_id)
