@@ -11,6 +11,14 @@ import gymnasium as gym
 from starling_env.records import EpisodeRecord, Step
 
 
+NOOPS = ("look", "inventory", "examine ")  # commands that change nothing; learners may leave them out
+
+
+def useful_commands(commands: list[str]) -> list[str]:
+    """The commands that are not look / inventory / examine (all of them when nothing else is left)."""
+    return [c for c in commands if not c.startswith(NOOPS)] or list(commands)
+
+
 class Agent:
     """Reset for a new episode, then act on (observation, info) -> command.
 

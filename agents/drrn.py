@@ -26,10 +26,9 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from starling_env.envs.wrappers import encode_text
 
-from .base import Agent
+from .base import Agent, useful_commands
 
 STATE_PARTS = ("observation", "description", "inventory")
-NOOPS = ("look", "inventory", "examine ")
 
 
 @dataclass
@@ -158,10 +157,7 @@ class DRRNAgent(Agent):
         return list(torch.split(q, counts))
 
     def candidates(self, commands: list[str]) -> list[str]:
-        if not self.config.skip_noops:
-            return list(commands)
-        useful = [c for c in commands if not c.startswith(NOOPS)]
-        return useful or list(commands)
+        return useful_commands(commands) if self.config.skip_noops else list(commands)
 
     # -- acting ------------------------------------------------------------------------------------
     def act(self, observation: str, info: dict[str, Any]) -> str:
@@ -224,7 +220,7 @@ class DRRNAgent(Agent):
         started, start_steps, metrics = time.perf_counter(), self.env_steps, {}
         try:
             while self.env_steps < c.steps:
-                states = [self.encode_state(obs[i], _row(infos, i)) for i in range(c.envs)]
+                states = [self.encode_state(obs[i], info_row(infos, i)) for i in range(c.envs)]
                 candidates = [self.candidates(infos["admissible_commands"][i]) for i in range(c.envs)]
                 encoded = [self.encode_actions(cmds) for cmds in candidates]
                 with torch.no_grad():
@@ -234,7 +230,7 @@ class DRRNAgent(Agent):
                 obs, rewards, terminated, truncated, infos = envs.step([cmds[k] for cmds, k in zip(candidates, choices)])
                 for i in range(c.envs):
                     done = bool(terminated[i] or truncated[i])
-                    row = _row(infos["final_info"], i) if done else _row(infos, i)
+                    row = info_row(infos["final_info"], i) if done else info_row(infos, i)
                     next_obs = infos["final_obs"][i] if done else obs[i]
                     replay.push(Transition(states[i], encoded[i][choices[i]], float(rewards[i]), bool(terminated[i]),
                                            self.encode_state(next_obs, row),
@@ -281,6 +277,6 @@ class DRRNAgent(Agent):
         self.updates, self.env_steps = state["updates"], state["env_steps"]
 
 
-def _row(infos: dict, i: int) -> dict[str, Any]:
+def info_row(infos: dict, i: int) -> dict[str, Any]:
     """Env ``i``'s info out of a vector env's dict of arrays."""
     return {k: v[i] for k, v in infos.items() if not k.startswith("_") and k not in ("final_info", "final_obs")}

@@ -329,7 +329,7 @@ def play(
 
 @app.command()
 def train(
-    agent: Annotated[str, typer.Option(help="drrn | ppo")] = "drrn",
+    agent: Annotated[str, typer.Option(help="drrn | ppo | llm-rl")] = "drrn",
     out: Annotated[Path, typer.Option(help="folder for checkpoints, the learning curve and TensorBoard logs")] = Path("runs/train"),
     steps: Annotated[int, typer.Option(help="environment steps")] = 20_000,
     split: Annotated[str, typer.Option(help="benchmark split to train on (ignored with --env)")] = "train",
@@ -337,7 +337,9 @@ def train(
     envs: Annotated[int, typer.Option(help="parallel environments")] = 1,
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     max_steps: Annotated[int, typer.Option(help="episode step limit")] = 50,
-    device: Annotated[str, typer.Option(help="auto | cpu | cuda (drrn)")] = "auto",
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda (drrn, llm-rl)")] = "auto",
+    model: Annotated[Optional[Path], typer.Option(help="llm-rl: a local transformers checkpoint folder (see init-model)")] = None,
+    option: Annotated[Optional[list[str]], typer.Option(help="llm-rl setting KEY=VALUE, repeatable (e.g. lr=1e-5)")] = None,
 ) -> None:
     """Train a baseline agent; rerunning with the same --out resumes from its checkpoint."""
     import gymnasium as gym
@@ -370,10 +372,43 @@ def train(
 
             learner = PPOAgent(checkpoint=out / "model.zip" if (out / "model.zip").exists() else None, seed=seed)
             metrics = learner.train(make_env, out, steps=steps, envs=envs, progress=show)
+        elif agent == "llm-rl":
+            from starling_agents.llm_rl import LLMRLAgent
+
+            try:
+                settings = dict(_option(o) for o in option or [])
+                learner = LLMRLAgent(model=model, steps=steps, envs=envs, seed=seed, max_episode_steps=max_steps,
+                                     device=device, **settings)
+            except ValueError as exc:
+                err.print(escape(str(exc)))
+                raise typer.Exit(2)
+            metrics = learner.train(make_env, out, progress=show)
         else:
-            err.print(f"{agent!r} cannot be trained: use drrn or ppo")
+            err.print(f"{agent!r} cannot be trained: use drrn, ppo or llm-rl")
             raise typer.Exit(2)
     console.print(f"trained {agent} for {steps} steps into {out}/ {metrics}")
+
+
+@app.command("init-model")
+def init_model(
+    path: Annotated[Path, typer.Argument(help="folder to write the model and tokenizer to")],
+    width: Annotated[int, typer.Option(help="hidden size")] = 64,
+    layers: Annotated[int, typer.Option(help="transformer blocks")] = 2,
+    heads: Annotated[int, typer.Option(help="attention heads")] = 2,
+    vocab: Annotated[int, typer.Option(help="vocabulary size (at least)")] = 1024,
+    seed: Annotated[int, typer.Option(help="initialisation seed")] = 0,
+) -> None:
+    """Write a randomly initialised GPT-2 and a game-text tokenizer: a starting point for llm-rl without downloads."""
+    from starling_agents.llm_rl import build_random_model
+
+    if width % heads:
+        err.print(f"--width ({width}) must be a multiple of --heads ({heads})")
+        raise typer.Exit(2)
+    build_random_model(path, width=width, layers=layers, heads=heads, vocab_size=vocab, seed=seed)
+    config = json.loads((path / "config.json").read_text())
+    console.print(f"wrote a random {config['n_layer']}-layer, {config['n_embd']}-wide GPT-2 "
+                  f"(vocabulary {config['vocab_size']}) to {path}/; train it with "
+                  f"`starling train --agent llm-rl --model {path}`")
 
 
 @app.command()
