@@ -24,18 +24,20 @@ TWC_LEVELS = ("easy", "medium", "hard")
 def data_dir(name: str, override: str | Path | None = None) -> Path:
     """The folder of third-party data set ``name`` (``twc``, ``zork1``).
 
-    Looked up in ``override``, then ``$STARLING_DATA/<name>``, then ``../shared/data/<name>`` next to a
-    source checkout; a clear error says how to provide it when none exists.
+    Looked up in ``override``, then ``$STARLING_DATA/<name>``, then ``shared/data/<name>`` beside the source
+    checkout (or the working folder) or beside any folder above it; a clear error says how to provide it.
     """
     candidates = [Path(override)] if override is not None else []
     if os.environ.get(DATA_ENV_VAR):
         candidates.append(Path(os.environ[DATA_ENV_VAR]) / name)
-    candidates.append(Path(__file__).resolve().parents[2].parent / "shared" / "data" / name)
+    for start in (Path(__file__).resolve().parents[2], Path.cwd().resolve()):  # the checkout, the working folder
+        candidates += [folder / "shared" / "data" / name for folder in start.parents
+                       if folder / "shared" / "data" / name not in candidates]
     for candidate in candidates:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(
-        f"no {name} data: looked in {', '.join(map(str, candidates))}; "
+        f"no {name} data: looked in {', '.join(map(str, candidates[:4]))}{' ...' if len(candidates) > 4 else ''}; "
         f"pass data_dir=... to gymnasium.make or set ${DATA_ENV_VAR} to a folder holding {name}/"
     )
 
