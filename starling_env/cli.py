@@ -502,6 +502,36 @@ def report(
 
 
 @app.command()
+def transfer(
+    target: Annotated[list[str], typer.Option(help="target env id, repeatable (e.g. starling/TWC-easy-v0)")],
+    out: Annotated[Path, typer.Option(help="experiment folder; rerun to resume (finished units are skipped)")],
+    agent: Annotated[str, typer.Option(help="drrn")] = "drrn",
+    pretrain_steps: Annotated[int, typer.Option(help="pre-training env steps on the STARLING-100 train split, per seed")] = 3000,
+    steps: Annotated[int, typer.Option(help="training env steps on each target's train split, per seed and arm")] = 2000,
+    seeds: Annotated[int, typer.Option(help="seeds 0..K-1, each with its own pre-training")] = 1,
+    episodes: Annotated[int, typer.Option(help="greedy evaluation episodes on each target's test split")] = 5,
+    max_steps: Annotated[int, typer.Option(help="episode step limit (pre-training, training and evaluation)")] = 50,
+    workers: Annotated[int, typer.Option(help="evaluation processes")] = 1,
+    envs: Annotated[int, typer.Option(help="parallel training environments")] = 1,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    target_kwargs: Annotated[Optional[str], typer.Option(
+        help='JSON make kwargs: {"ENV_ID": {...}} per target, or {...} for every target, e.g. '
+             '\'{"starling/ScienceWorld-v0": {"task": "boil"}}\'')] = None,
+) -> None:
+    """Pre-train on STARLING-100, then train pre-trained and from-scratch agents on each target and compare."""
+    from .transfer import TransferConfig, main, parse_targets
+
+    try:
+        config = TransferConfig(targets=parse_targets(target, target_kwargs), agent=agent, pretrain_steps=pretrain_steps,
+                                steps=steps, seeds=seeds, episodes=episodes, max_steps=max_steps, workers=workers,
+                                envs=envs, device=device)
+        main(config, out, console)
+    except (ValueError, FileNotFoundError) as exc:  # TransferError is a ValueError
+        err.print(escape(str(exc)))
+        raise typer.Exit(2)
+
+
+@app.command()
 def schema() -> None:
     """Print the GameSpec JSON schema."""
     print(json.dumps(json_schema(), indent=2))

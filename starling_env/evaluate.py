@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import multiprocessing
 import statistics
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -34,6 +35,7 @@ class EvalConfig:
     max_steps: int = 100
     checkpoint: str | None = None
     agent_options: dict[str, Any] = field(default_factory=dict)
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  # extra gymnasium.make kwargs (e.g. split, task)
 
     def jobs(self) -> list[tuple[str, int]]:
         """Every (env id, seed) to play: the same seeds on every game."""
@@ -67,7 +69,7 @@ def _play(config: EvalConfig, env_id: str, seed: int) -> EpisodeRecord:
         options["checkpoint"] = config.checkpoint
     agent = cls(**options)
     agent.name = config.agent
-    env = gym.make(env_id, extra_info=list(agent.extra_info), max_episode_steps=config.max_steps)
+    env = gym.make(env_id, **config.env_kwargs, extra_info=list(agent.extra_info), max_episode_steps=config.max_steps)
     try:
         record = run_episode(agent, env, seed=seed, max_steps=config.max_steps)
         return record.model_copy(update={"env_id": env_id})  # the job's key, also for suites of games
@@ -82,14 +84,20 @@ def header(config: EvalConfig) -> dict[str, Any]:
 
 
 def evaluate(config: EvalConfig, out: Path, workers: int = 1,
-             on_episode: Callable[[EpisodeRecord], None] = lambda record: None) -> list[EpisodeRecord]:
-    """Play every missing episode of ``config`` into ``out``; return all its records, in job order."""
+             on_episode: Callable[[EpisodeRecord], None] = lambda record: None,
+             mp_context: str | None = None) -> list[EpisodeRecord]:
+    """Play every missing episode of ``config`` into ``out``; return all its records, in job order.
+
+    ``mp_context`` ("spawn", "forkserver") starts the worker processes afresh instead of forking this one:
+    needed by callers that ran torch before (a forked child can hang in torch's OpenMP thread pool).
+    """
     out.mkdir(parents=True, exist_ok=True)
     wanted = header(config)
     header_path, episodes = out / "header.json", out / "episodes.jsonl"
     if header_path.exists():
         existing = json.loads(header_path.read_text())
         same = {k: existing.get(k) for k in ("agent", "env_ids", "episodes", "seed", "max_steps", "checkpoint", "agent_options")}
+        same["env_kwargs"] = existing.get("env_kwargs", {})  # headers from before env_kwargs existed
         if same != {k: wanted[k] for k in same}:
             raise ValueError(f"{out} holds a different evaluation (see its header.json); use another --out")
     else:
@@ -97,7 +105,8 @@ def evaluate(config: EvalConfig, out: Path, workers: int = 1,
     done = {(r.env_id, r.seed): r for r in read_records(episodes)} if episodes.exists() else {}
     missing = [job for job in config.jobs() if job not in done]
     if missing:
-        with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+        context = multiprocessing.get_context(mp_context) if mp_context else None
+        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
             futures = [pool.submit(_play, config, env_id, seed) for env_id, seed in missing]
             for future in as_completed(futures):
                 record = future.result()
