@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import gymnasium as gym
 
@@ -17,6 +18,33 @@ NOOPS = ("look", "inventory", "examine ")  # commands that change nothing; learn
 def useful_commands(commands: list[str]) -> list[str]:
     """The commands that are not look / inventory / examine (all of them when nothing else is left)."""
     return [c for c in commands if not c.startswith(NOOPS)] or list(commands)
+
+
+def vector_env(make_env: Callable[[], gym.Env], n: int) -> gym.vector.VectorEnv:
+    """``n`` envs stepped together for a learner (processes when ``n > 1``); an ended episode resets in the same step."""
+    vector = gym.vector.AsyncVectorEnv if n > 1 else gym.vector.SyncVectorEnv
+    kwargs = {"shared_memory": False} if n > 1 else {}
+    return vector([make_env] * n, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP, **kwargs)
+
+
+def info_row(infos: dict, i: int) -> dict[str, Any]:
+    """Env ``i``'s info out of a vector env's dict of arrays."""
+    return {k: v[i] for k, v in infos.items() if not k.startswith("_") and k not in ("final_info", "final_obs")}
+
+
+class RecentEpisodes:
+    """The last ``size`` finished training episodes: their normalised scores and wins, for learning curves."""
+
+    def __init__(self, size: int = 50):
+        self.episodes: deque[tuple[float, bool]] = deque(maxlen=size)
+
+    def add(self, final_info: dict[str, Any]) -> None:
+        self.episodes.append((final_info["score"] / max(1, final_info["max_score"]), bool(final_info["won"])))
+
+    def summary(self) -> dict[str, float]:
+        n = len(self.episodes)
+        return {"episodes": n, "mean_score": sum(s for s, _ in self.episodes) / n if n else 0.0,
+                "win_rate": sum(w for _, w in self.episodes) / n if n else 0.0}
 
 
 class Agent:

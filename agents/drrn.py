@@ -26,7 +26,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from starling_env.envs.wrappers import encode_text
 
-from .base import Agent, useful_commands
+from .base import Agent, RecentEpisodes, info_row, useful_commands, vector_env
 
 STATE_PARTS = ("observation", "description", "inventory")
 
@@ -205,16 +205,14 @@ class DRRNAgent(Agent):
         out.mkdir(parents=True, exist_ok=True)
         if resume and (out / "checkpoint.pt").exists():
             self.load(out / "checkpoint.pt")
-        vector = gym.vector.AsyncVectorEnv if c.envs > 1 else gym.vector.SyncVectorEnv
-        kwargs = {"shared_memory": False} if c.envs > 1 else {}
-        envs = vector([make_env] * c.envs, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP, **kwargs)
+        envs = vector_env(make_env, c.envs)
         writer = SummaryWriter(str(out / "tensorboard"))
         curve = open(out / "learning_curve.csv", "a", newline="")
         log = csv.writer(curve)
         if curve.tell() == 0:
             log.writerow(["step", "episodes", "mean_score", "win_rate", "loss", "steps_per_s", "epsilon"])
         replay = Replay(c.replay_size)
-        recent: deque = deque(maxlen=50)
+        recent = RecentEpisodes()
         losses: deque = deque(maxlen=100)
         obs, infos = envs.reset(seed=c.seed + self.env_steps)
         started, start_steps, metrics = time.perf_counter(), self.env_steps, {}
@@ -236,14 +234,13 @@ class DRRNAgent(Agent):
                                            self.encode_state(next_obs, row),
                                            self.encode_actions(self.candidates(row["admissible_commands"]))))
                     if done:
-                        recent.append((row["score"] / max(1, row["max_score"]), bool(row["won"])))
+                        recent.add(row)
                 self.env_steps += c.envs
                 if len(replay) >= c.learning_starts and self.env_steps % c.update_every < c.envs:
                     losses.append(self.update(replay))
                 if self.env_steps % c.log_every < c.envs or self.env_steps >= c.steps:
                     metrics = {
-                        "episodes": len(recent), "mean_score": float(np.mean([s for s, _ in recent])) if recent else 0.0,
-                        "win_rate": float(np.mean([w for _, w in recent])) if recent else 0.0,
+                        **recent.summary(),
                         "loss": float(np.mean(losses)) if losses else 0.0,
                         "steps_per_s": (self.env_steps - start_steps) / (time.perf_counter() - started),
                         "epsilon": self.epsilon(),
@@ -275,8 +272,3 @@ class DRRNAgent(Agent):
         self.target.load_state_dict(state["target"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.updates, self.env_steps = state["updates"], state["env_steps"]
-
-
-def info_row(infos: dict, i: int) -> dict[str, Any]:
-    """Env ``i``'s info out of a vector env's dict of arrays."""
-    return {k: v[i] for k, v in infos.items() if not k.startswith("_") and k not in ("final_info", "final_obs")}

@@ -22,7 +22,6 @@ import json
 import random
 import shutil
 import time
-from collections import deque
 from dataclasses import asdict, dataclass, fields
 from importlib import resources
 from pathlib import Path
@@ -32,8 +31,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from .base import Agent, useful_commands
-from .drrn import info_row, resolve_device
+from .base import Agent, RecentEpisodes, info_row, useful_commands, vector_env
+from .drrn import resolve_device
 from .llm import Prompter
 
 
@@ -212,16 +211,14 @@ class LLMRLAgent(Agent):
         out.mkdir(parents=True, exist_ok=True)
         if (out / "trainer.pt").exists():
             self.load(out)
-        vector = gym.vector.AsyncVectorEnv if c.envs > 1 else gym.vector.SyncVectorEnv
-        kwargs = {"shared_memory": False} if c.envs > 1 else {}
-        envs = vector([make_env] * c.envs, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP, **kwargs)
+        envs = vector_env(make_env, c.envs)
         curve = open(out / "learning_curve.csv", "a", newline="")
         log = csv.writer(curve)
         if curve.tell() == 0:
             log.writerow(["step", "episodes", "mean_score", "win_rate", "loss", "kl", "entropy", "steps_per_s", "tokens_per_s"])
         prompters = [Prompter(history=c.history, max_commands=0) for _ in range(c.envs)]
         last: list[tuple[str, str] | None] = [None] * c.envs
-        recent: deque = deque(maxlen=50)
+        recent = RecentEpisodes()
         obs, infos = envs.reset(seed=c.seed + self.env_steps)
         started, start_steps, start_tokens, metrics = time.perf_counter(), self.env_steps, self.scorer.tokens, {}
         try:
@@ -248,16 +245,13 @@ class LLMRLAgent(Agent):
                         last[i] = None if done else (obs[i], sent[i])
                         if done:
                             prompters[i].reset()
-                            final = info_row(infos["final_info"], i)
-                            recent.append((final["score"] / max(1, final["max_score"]), bool(final["won"])))
+                            recent.add(info_row(infos["final_info"], i))
                     obs = next_obs
                     self.env_steps += c.envs
                 loss, kl, entropy = self.update(lanes)
                 elapsed = time.perf_counter() - started
                 metrics = {
-                    "episodes": len(recent), "mean_score": float(np.mean([s for s, _ in recent])) if recent else 0.0,
-                    "win_rate": float(np.mean([w for _, w in recent])) if recent else 0.0,
-                    "loss": loss, "kl": kl, "entropy": entropy,
+                    **recent.summary(), "loss": loss, "kl": kl, "entropy": entropy,
                     "steps_per_s": (self.env_steps - start_steps) / elapsed,
                     "tokens_per_s": (self.scorer.tokens - start_tokens) / elapsed,
                 }
