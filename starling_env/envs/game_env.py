@@ -22,7 +22,49 @@ def text_space(max_length: int) -> spaces.Text:
     return spaces.Text(max_length=max_length, min_length=0, charset=CHARSET)
 
 
-class StarlingEnv(gym.Env):
+class TextGameEnv(gym.Env):
+    """What every text-game env here shares: the options' checks, Text spaces, and rendering the transcript.
+
+    Subclasses keep ``self.transcript`` as (command, observation) pairs ("" command for the reset) and call
+    :meth:`_render_step` after each reset and step.
+    """
+
+    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
+
+    def _configure(self, extra_info: tuple[str, ...] | list[str], valid_extra_info: tuple[str, ...],
+                   max_episode_steps: int | None, render_mode: str | None) -> None:
+        """Check and set the options every env takes (a clear ValueError for each bad one), and the spaces."""
+        unknown = sorted(set(extra_info) - set(valid_extra_info))
+        if unknown:
+            raise ValueError(f"unknown extra_info {unknown}; valid names: {list(valid_extra_info)}")
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, not {render_mode!r}")
+        if max_episode_steps is not None and max_episode_steps < 1:
+            raise ValueError("max_episode_steps must be at least 1")
+        self.extra_info = tuple(extra_info)
+        self.max_episode_steps = max_episode_steps
+        self.render_mode = render_mode
+        self.observation_space = text_space(MAX_OBSERVATION_CHARS)
+        self.action_space = text_space(MAX_COMMAND_CHARS * 4)
+        self.transcript: list[tuple[str, str]] = []  # (command, observation); "" command for the reset
+
+    def render(self) -> str | None:
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
+            return None
+        command, obs = self.transcript[-1] if self.transcript else ("", "")
+        text = (f"> {command}\n" if command else "") + obs + "\n"
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text
+
+    def _render_step(self) -> None:
+        if self.render_mode == "human":
+            self.render()
+
+
+class StarlingEnv(TextGameEnv):
     """A STARLING game: observations and actions are text, the reward is the score gained.
 
     Args:
@@ -36,18 +78,11 @@ class StarlingEnv(gym.Env):
         render_mode: ``"ansi"`` (``render()`` returns the last exchange) or ``"human"`` (printed).
     """
 
-    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
     valid_extra_info: tuple[str, ...] = EXTRA_INFO  # envs over other engines may offer fewer
 
     def __init__(self, game: str | Path, max_episode_steps: int | None = 100, extra_info: tuple[str, ...] | list[str] = (),
                  admissible: bool = True, render_mode: str | None = None):
-        unknown = sorted(set(extra_info) - set(self.valid_extra_info))
-        if unknown:
-            raise ValueError(f"unknown extra_info {unknown}; valid names: {list(self.valid_extra_info)}")
-        if render_mode not in (None, *self.metadata["render_modes"]):
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, not {render_mode!r}")
-        if max_episode_steps is not None and max_episode_steps < 1:
-            raise ValueError("max_episode_steps must be at least 1")
+        self._configure(extra_info, self.valid_extra_info, max_episode_steps, render_mode)
         from ..registration import find_game  # late import: registration imports this module lazily
 
         self.game_dir: Path | None = None  # the game's folder in a collection (None for a bare story file)
@@ -57,14 +92,8 @@ class StarlingEnv(gym.Env):
         else:
             self.game_dir = find_game(game)
             self.story_file, self.game_id = self.game_dir / "game.z8", self.game_dir.name
-        self.extra_info = tuple(extra_info)
         self.admissible = admissible
-        self.max_episode_steps = max_episode_steps
-        self.render_mode = render_mode
-        self.observation_space = text_space(MAX_OBSERVATION_CHARS)
-        self.action_space = text_space(MAX_COMMAND_CHARS * 4)
         self.engine = self._make_engine()
-        self.transcript: list[tuple[str, str]] = []  # (command, observation); "" command for the reset
         self._steps = 0
         self._done = True
         self._policy_length: int | None = None
@@ -93,17 +122,6 @@ class StarlingEnv(gym.Env):
         info = self._info(intermediate_reward=self._intermediate_reward())
         self._render_step()
         return self._clip(obs), float(self.engine.score - previous), terminated, truncated, info
-
-    def render(self) -> str | None:
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
-            return None
-        command, obs = self.transcript[-1] if self.transcript else ("", "")
-        text = (f"> {command}\n" if command else "") + obs + "\n"
-        if self.render_mode == "human":
-            print(text)
-            return None
-        return text
 
     def close(self) -> None:
         self.engine.close()
@@ -188,10 +206,6 @@ class StarlingEnv(gym.Env):
     @staticmethod
     def _length(policy: tuple | None) -> int | None:
         return None if policy is None else len(policy)
-
-    def _render_step(self) -> None:
-        if self.render_mode == "human":
-            self.render()
 
     @staticmethod
     def _clip(obs: str) -> str:

@@ -33,8 +33,8 @@ from typing import Any
 
 import gymnasium as gym
 
-from ..envs.engine import MAX_COMMAND_CHARS, clean_command
-from ..envs.game_env import CHARSET, MAX_OBSERVATION_CHARS, text_space
+from ..envs.engine import clean_command
+from ..envs.game_env import CHARSET, MAX_OBSERVATION_CHARS, TextGameEnv
 
 ENV_ID = "starling/ScienceWorld-v0"
 MAX_SCORE = 100
@@ -200,7 +200,7 @@ class ScienceWorldState:
     moves: int
 
 
-class ScienceWorldEnv(gym.Env):
+class ScienceWorldEnv(TextGameEnv):
     """One ScienceWorld task as a ``gymnasium.Env``: text observations and actions, reward = score gained.
 
     Args:
@@ -244,19 +244,11 @@ class ScienceWorldEnv(gym.Env):
     The reset observation is the task description, a blank line, then what "look around" shows.
     """
 
-    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
-
     def __init__(self, task: str = "boil", split: str = "test", variation: int | None = None,
                  simplification: str = "easy", max_episode_steps: int | None = 100,
                  extra_info: tuple[str, ...] | list[str] = (), admissible: bool = True,
                  render_mode: str | None = None, deterministic: bool = True):
-        unknown = sorted(set(extra_info) - set(EXTRA_INFO))
-        if unknown:
-            raise ValueError(f"unknown extra_info {unknown}; valid names: {list(EXTRA_INFO)}")
-        if render_mode not in (None, *self.metadata["render_modes"]):
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, not {render_mode!r}")
-        if max_episode_steps is not None and max_episode_steps < 1:
-            raise ValueError("max_episode_steps must be at least 1")
+        self._configure(extra_info, EXTRA_INFO, max_episode_steps, render_mode)
         if split not in SPLITS:
             raise ValueError(f"split must be one of {list(SPLITS)}, not {split!r}")
         parts = [p.strip() for p in str(simplification or "").split(",") if p.strip()]
@@ -274,13 +266,8 @@ class ScienceWorldEnv(gym.Env):
         self.split = split
         self.fixed_variation = None if variation is None else int(variation)
         self.simplification = ",".join(parts)
-        self.extra_info = tuple(extra_info)
         self.admissible = admissible
-        self.max_episode_steps = max_episode_steps
-        self.render_mode = render_mode
         self.deterministic = deterministic
-        self.observation_space = text_space(MAX_OBSERVATION_CHARS)
-        self.action_space = text_space(MAX_COMMAND_CHARS * 4)
 
         self._sw: Any = None  # scienceworld.ScienceWorldEnv: started on the first reset, reused after
         self._random: _SimulatorRandom | None = None
@@ -290,7 +277,6 @@ class ScienceWorldEnv(gym.Env):
         self.startup_s: float | None = None  # seconds the JVM took to start (measured)
         self.variation: int | None = None
         self.objective = ""
-        self.transcript: list[tuple[str, str]] = []  # (command, observation); "" command for the reset
         self._commands: list[str] = []
         self._steps = 0
         self._done = True
@@ -388,17 +374,6 @@ class ScienceWorldEnv(gym.Env):
         info = self._info()
         self._render_step()
         return obs, float(self._score - previous), terminated, truncated, info
-
-    def render(self) -> str | None:
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
-            return None
-        command, obs = self.transcript[-1] if self.transcript else ("", "")
-        text = (f"> {command}\n" if command else "") + obs + "\n"
-        if self.render_mode == "human":
-            print(text)
-            return None
-        return text
 
     def close(self) -> None:
         """Shut the JVM down (waits for the java process to exit). The env can be reset again after."""
@@ -513,7 +488,3 @@ class ScienceWorldEnv(gym.Env):
                 elif name == "goal_progress":
                     info[name] = clean_text(server.getGoalProgressStr())
         return info
-
-    def _render_step(self) -> None:
-        if self.render_mode == "human":
-            self.render()
