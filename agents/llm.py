@@ -151,8 +151,6 @@ class LLMAgent(Agent):
         self.mode = mode
         self.rng = random.Random(seed)
         self.counts: Counter = Counter()
-        self._last_command: str | None = None
-        self._previous = ""
 
     @property
     def tokens(self) -> int:
@@ -161,11 +159,8 @@ class LLMAgent(Agent):
     def reset(self, observation: str, info: dict[str, Any]) -> None:
         self.prompter.reset()
         self.counts = Counter()
-        self._last_command, self._previous = None, observation
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
-        if self._last_command is not None:
-            self.prompter.record(self._previous, self._last_command)
         admissible = list(info.get("admissible_commands") or [])
         reply = self.client.chat(self.prompter.messages(observation, info, admissible))
         self.counts["calls"] += 1
@@ -181,7 +176,7 @@ class LLMAgent(Agent):
         if command is None:
             self.counts["fallbacks"] += 1
             command = self.rng.choice(admissible) if admissible else "look"
-        self._last_command, self._previous = command, observation
+        self.prompter.record(observation, command)  # the next prompt shows this turn in its history
         return command
 
     def episode_stats(self) -> dict[str, float]:

@@ -165,7 +165,6 @@ class LLMRLAgent(Agent):
         self.rng = random.Random(self.config.seed)
         self.generator = torch.Generator().manual_seed(self.config.seed)
         self.env_steps = self.updates = 0
-        self._last: str | None = None
 
     # -- the policy -----------------------------------------------------------------------------------
     def candidates(self, commands: list[str]) -> list[str]:
@@ -189,18 +188,15 @@ class LLMRLAgent(Agent):
 
     def reset(self, observation: str, info: dict[str, Any]) -> None:
         self.prompter.reset()
-        self._last = None
 
     def act(self, observation: str, info: dict[str, Any]) -> str:
-        if self._last is not None:
-            self.prompter.record(*self._last)
         commands = self.candidates(info["admissible_commands"])
         self.model.eval()
         with torch.no_grad():
             (log_policy,) = self.log_policies([self.prompt(self.prompter, observation, info)],
                                               [[self.scorer.encode_command(c) for c in commands]])
         index = self.choose(log_policy) if self.sample else int(log_policy.argmax())
-        self._last = (observation, commands[index])
+        self.prompter.record(observation, commands[index])
         return commands[index]
 
     # -- learning -------------------------------------------------------------------------------------
@@ -217,7 +213,6 @@ class LLMRLAgent(Agent):
         if curve.tell() == 0:
             log.writerow(["step", "episodes", "mean_score", "win_rate", "loss", "kl", "entropy", "steps_per_s", "tokens_per_s"])
         prompters = [Prompter(history=c.history, max_commands=0) for _ in range(c.envs)]
-        last: list[tuple[str, str] | None] = [None] * c.envs
         recent = RecentEpisodes()
         obs, infos = envs.reset(seed=c.seed + self.env_steps)
         started, start_steps, start_tokens, metrics = time.perf_counter(), self.env_steps, self.scorer.tokens, {}
@@ -226,9 +221,6 @@ class LLMRLAgent(Agent):
                 lanes: list[list[Decision]] = [[] for _ in range(c.envs)]
                 for _ in range(max(1, c.rollout_steps // c.envs)):
                     rows = [info_row(infos, i) for i in range(c.envs)]
-                    for i in range(c.envs):
-                        if last[i] is not None:
-                            prompters[i].record(*last[i])
                     commands = [self.candidates(row["admissible_commands"]) for row in rows]
                     prompts = [self.prompt(prompters[i], obs[i], rows[i]) for i in range(c.envs)]
                     encoded = [[self.scorer.encode_command(cmd) for cmd in cmds] for cmds in commands]
@@ -242,7 +234,7 @@ class LLMRLAgent(Agent):
                         done = bool(terminated[i] or truncated[i])
                         lanes[i].append(Decision(prompts[i], encoded[i], choices[i], float(policies[i][choices[i]]),
                                                  float(rewards[i]), done))
-                        last[i] = None if done else (obs[i], sent[i])
+                        prompters[i].record(obs[i], sent[i])
                         if done:
                             prompters[i].reset()
                             recent.add(info_row(infos["final_info"], i))
