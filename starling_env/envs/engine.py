@@ -29,9 +29,14 @@ _END_PROMPT = re.compile(r"\n*Would you like to RESTART.*$", re.DOTALL)
 _CLAUSES = re.compile(r"[.,;:!?]|\bthen\b", re.IGNORECASE)  # games run "look. restart" as two commands
 
 
+def ascii_fold(text: str) -> str:
+    """Text as ASCII: accents dropped ("é" -> "e"), other non-ASCII characters removed."""
+    return unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+
+
 def clean_command(command: str) -> str:
     """One line of printable ASCII, at most 200 characters: what the game can safely be sent."""
-    text = unicodedata.normalize("NFKD", str(command)).encode("ascii", "ignore").decode()
+    text = ascii_fold(command)
     text = "".join(c if c.isprintable() and c != "\\" else " " for c in text)  # "\\" escapes dumb-frotz
     return " ".join(text.split())[:MAX_COMMAND_CHARS].strip()
 
@@ -56,7 +61,7 @@ def seed_frotz(frotz: jericho.FrotzEnv, seed: int) -> None:
 
 def clean_output(text: str) -> str:
     """Game text (printable ASCII) without the prompt, status line residue or the end-of-game menu."""
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()  # "é" -> "e": fits CHARSET
+    text = ascii_fold(text)  # fits CHARSET
     text = _END_PROMPT.sub("", text)
     text = _STATUS_RESIDUE.sub("", text)
     text = "".join(c for c in text if c.isprintable() or c == "\n")

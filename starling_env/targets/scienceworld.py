@@ -26,14 +26,13 @@ import numbers
 import os
 import shutil
 import subprocess
-import unicodedata
 import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 
-from ..envs.engine import clean_command
+from ..envs.engine import ascii_fold, clean_command
 from ..envs.game_env import CHARSET, MAX_OBSERVATION_CHARS, TextGameEnv
 
 ENV_ID = "starling/ScienceWorld-v0"
@@ -89,7 +88,7 @@ def resolve_task(task: str) -> str:
 
 def clean_text(text: str) -> str:
     """Simulator text restricted to the observation space's charset (printable ASCII, tabs and newlines)."""
-    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    text = ascii_fold(text)
     return "".join(c for c in text if c in _ALLOWED).strip()[:MAX_OBSERVATION_CHARS]
 
 
