@@ -31,7 +31,8 @@ _CLAUSES = re.compile(r"[.,;:!?]|\bthen\b", re.IGNORECASE)  # games run "look. r
 
 def ascii_fold(text: str) -> str:
     """Text as ASCII: accents dropped ("é" -> "e"), other non-ASCII characters removed."""
-    return unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    text = str(text)
+    return text if text.isascii() else unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
 def clean_command(command: str) -> str:
