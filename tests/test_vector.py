@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 
@@ -88,10 +89,10 @@ def test_a_failing_env_function_leaves_no_worker_behind():
     def broken():
         raise FileNotFoundError("no such game")
 
-    before = set(p.pid for p in __import__("multiprocessing").active_children())
+    before = {p.pid for p in multiprocessing.active_children()}
     with pytest.raises(FileNotFoundError, match="no such game"):
         StarlingVectorEnv([broken, broken], workers=2)
-    assert set(p.pid for p in __import__("multiprocessing").active_children()) <= before
+    assert {p.pid for p in multiprocessing.active_children()} <= before
 
 
 def test_a_dead_worker_is_a_clear_error(seed_ids):
@@ -133,7 +134,7 @@ def test_workers_are_pinned_to_distinct_cpus(seed_ids):
 
 
 def test_numeric_wrapped_view(seed_ids):
-    fn = lambda: EncodedObservation(AdmissibleActions(gym.make("starling/boil-water-example-v1"), max_actions=16))  # noqa: E731
+    fn = lambda: EncodedObservation(AdmissibleActions(gym.make("starling/boil-water-example-v1"), max_actions=16))
     envs = StarlingVectorEnv([fn] * 3, workers=2)
     obs, _ = envs.reset(seed=0)
     assert obs.shape == (3, 256) and obs.dtype == np.int64

@@ -14,8 +14,10 @@ and ``AsyncVectorEnv``, whatever the number of workers.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import pickle
 import traceback
 from collections.abc import Callable, Sequence
 from copy import deepcopy
@@ -25,7 +27,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
-from gymnasium.vector.utils import CloudpickleWrapper, batch_space, concatenate, create_empty_array, iterate
+from gymnasium.vector.utils import (
+    CloudpickleWrapper,
+    batch_space,
+    concatenate,
+    create_empty_array,
+    iterate,
+)
 
 
 def available_cpus() -> list[int]:
@@ -160,10 +168,8 @@ class StarlingVectorEnv(VectorEnv):
             pipe.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # at interpreter shutdown there may be nothing left to release
             self.close_extras()
-        except Exception:  # interpreter shutdown: nothing left to release cleanly
-            pass
 
     # -- plumbing -------------------------------------------------------------------------------
     def _batch(self, observations: list[Any]) -> Any:
@@ -216,7 +222,7 @@ def _worker(pipe: Connection, parent: Connection, env_fns: list[CloudpickleWrapp
         envs = [fn() for fn in env_fns]
         env = envs[0]
         pipe.send((True, (deepcopy(env.metadata), env.render_mode, env.observation_space, env.action_space)))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
         pipe.send((False, (_picklable(exc), traceback.format_exc())))
         return
     observations: list[Any] = [None] * len(envs)
@@ -272,19 +278,17 @@ def _worker(pipe: Connection, parent: Connection, env_fns: list[CloudpickleWrapp
             else:
                 raise ValueError(f"unknown StarlingVectorEnv command {command!r}")
             pipe.send((True, result))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - an env's error: sent to the parent, which raises it
             pipe.send((False, (_picklable(exc), traceback.format_exc())))
     pipe.close()
 
 
 def _picklable(exc: Exception) -> Exception:
     """``exc`` itself when it survives pickling, else a RuntimeError with its text."""
-    import pickle
-
     try:
         pickle.loads(pickle.dumps(exc))
         return exc
-    except Exception:
+    except Exception:  # noqa: BLE001 - any pickling failure
         return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
