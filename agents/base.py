@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import gymnasium as gym
 
+from starling_env.envs.vector import StarlingVectorEnv
 from starling_env.records import EpisodeRecord, Step
 
 
@@ -21,10 +22,11 @@ def useful_commands(commands: list[str]) -> list[str]:
 
 
 def vector_env(make_env: Callable[[], gym.Env], n: int) -> gym.vector.VectorEnv:
-    """``n`` envs stepped together for a learner (processes when ``n > 1``); an ended episode resets in the same step."""
-    vector = gym.vector.AsyncVectorEnv if n > 1 else gym.vector.SyncVectorEnv
-    kwargs = {"shared_memory": False} if n > 1 else {}
-    return vector([make_env] * n, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP, **kwargs)
+    """``n`` envs stepped together for a learner (in one worker process per CPU when ``n > 1``); an ended
+    episode resets in the same step."""
+    if n == 1:
+        return gym.vector.SyncVectorEnv([make_env], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+    return StarlingVectorEnv([make_env] * n, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
 
 
 def info_row(infos: dict, i: int) -> dict[str, Any]:

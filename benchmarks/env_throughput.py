@@ -2,11 +2,13 @@
 
 On one game and the same seeded random admissible actions, prints the steps/s of raw
 ``textworld.start`` (requesting the same infos StarlingEnv returns by default) and of StarlingEnv,
-and their ratio (target >= 0.85); then the steps/s of an AsyncVectorEnv with 1 and 2 workers and
-their ratio (target >= 1.6 on 2 cores); then the time of ``import starling_env`` with a 150-game
-collection registered (target < 1 s). Last line: a JSON object of the figures.
+and their ratio (target >= 0.85); then the steps/s of vector envs with 1 and 2 workers: StarlingVectorEnv
+with ``--vector-envs`` envs (default 8) in 1 and in 2 worker processes (target >= 1.6x on 2 cores), and
+for reference Gymnasium's AsyncVectorEnv with one env per process (1 and 2 envs); then the time of
+``import starling_env`` with a 150-game collection registered (target < 1 s). Each throughput is the best
+of ``--repeats`` runs (the development machine is a shared VM). Last line: a JSON object of the figures.
 
-    python benchmarks/env_throughput.py [--collection DIR] [--game ID] [--steps N]
+    python benchmarks/env_throughput.py [--collection DIR] [--game ID] [--steps N] [--vector-envs N] [--repeats N]
 
 Without --collection it builds the seed examples into a temporary collection first.
 """
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import gymnasium as gym
@@ -28,7 +31,7 @@ import numpy as np
 import textworld
 
 import starling_env  # noqa: F401  (registers the ids)
-from starling_env.envs import StarlingEnv
+from starling_env.envs import StarlingEnv, StarlingVectorEnv
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,17 +62,32 @@ def starling(game: Path, steps: int, seed: int) -> float:
     return steps / (time.perf_counter() - started)
 
 
-def vector(game: Path, workers: int, steps_per_env: int, seed: int) -> float:
-    envs = gym.vector.AsyncVectorEnv([lambda: StarlingEnv(game, max_episode_steps=None)] * workers, shared_memory=False)
+def vector(envs: gym.vector.VectorEnv, steps: int, seed: int) -> float:
+    """Steps/s of ``envs`` over about ``steps`` env steps in all (random admissible commands)."""
     rng = np.random.default_rng(seed)
     _, infos = envs.reset(seed=seed)
+    vector_steps = max(1, steps // envs.num_envs)
     started = time.perf_counter()
-    for _ in range(steps_per_env):
+    for _ in range(vector_steps):
         actions = [cmds[rng.integers(len(cmds))] for cmds in infos["admissible_commands"]]
         _, _, _, _, infos = envs.step(actions)  # finished episodes reset automatically
     elapsed = time.perf_counter() - started
     envs.close()
-    return steps_per_env * workers / elapsed
+    return vector_steps * envs.num_envs / elapsed
+
+
+def starling_vector(game: Path, num_envs: int, workers: int, steps: int, seed: int) -> float:
+    return vector(StarlingVectorEnv([lambda: StarlingEnv(game, max_episode_steps=None)] * num_envs, workers),
+                  steps, seed)
+
+
+def async_vector(game: Path, num_envs: int, steps: int, seed: int) -> float:
+    return vector(gym.vector.AsyncVectorEnv([lambda: StarlingEnv(game, max_episode_steps=None)] * num_envs,
+                                            shared_memory=False), steps, seed)
+
+
+def best(repeats: int, measure: Callable[[], float]) -> float:
+    return max(measure() for _ in range(repeats))
 
 
 def import_time(games: int = 150) -> float:
@@ -88,6 +106,8 @@ def main() -> None:
     parser.add_argument("--collection", type=Path, help="a built collection (default: build the seeds)")
     parser.add_argument("--game", default="boil-water-example")
     parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--vector-envs", type=int, default=8, help="envs in the StarlingVectorEnv runs")
+    parser.add_argument("--repeats", type=int, default=2, help="runs per throughput figure; the best counts")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         collection = args.collection
@@ -96,19 +116,27 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "starling_env.cli", "build", str(ROOT / "game_seeds"), "--out", tmp],
                            check=True, capture_output=True)
         game = collection / args.game
-        raw = raw_textworld(game / "game.z8", args.steps, seed=0)
-        ours = starling(game, args.steps, seed=0)
+        raw = best(args.repeats, lambda: raw_textworld(game / "game.z8", args.steps, seed=0))
+        ours = best(args.repeats, lambda: starling(game, args.steps, seed=0))
         print(f"raw textworld : {raw:8.0f} steps/s")
         print(f"StarlingEnv   : {ours:8.0f} steps/s  ({ours / raw:.2f}x raw; target >= 0.85)")
-        one = vector(game, 1, args.steps // 2, seed=0)
-        two = vector(game, 2, args.steps // 2, seed=0)
-        print(f"AsyncVectorEnv: {one:8.0f} steps/s with 1 worker, {two:.0f} with 2 ({two / one:.2f}x; target >= 1.6 on 2 cores)")
+        n = args.vector_envs
+        one = best(args.repeats, lambda: starling_vector(game, n, 1, args.steps, seed=0))
+        two = best(args.repeats, lambda: starling_vector(game, n, 2, args.steps, seed=0))
+        print(f"StarlingVectorEnv, {n} envs: {one:8.0f} steps/s in 1 worker, {two:.0f} in 2 "
+              f"({two / one:.2f}x; target >= 1.6 on 2 cores)")
+        async_one = best(args.repeats, lambda: async_vector(game, 1, args.steps, seed=0))
+        async_two = best(args.repeats, lambda: async_vector(game, 2, args.steps, seed=0))
+        print(f"AsyncVectorEnv (1 env per process): {async_one:8.0f} steps/s with 1 env, {async_two:.0f} with 2 "
+              f"({async_two / async_one:.2f}x)")
     imported = import_time()
     print(f"import starling_env with 150 registered games: {imported * 1000:.0f} ms (target < 1000)")
     print(json.dumps({
         "game": args.game, "raw_textworld_steps_per_s": round(raw), "starling_steps_per_s": round(ours),
-        "starling_over_raw": round(ours / raw, 3), "vector_1_worker_steps_per_s": round(one),
-        "vector_2_workers_steps_per_s": round(two), "vector_2_over_1": round(two / one, 3),
+        "starling_over_raw": round(ours / raw, 3), "vector_envs": n,
+        "vector_1_worker_steps_per_s": round(one), "vector_2_workers_steps_per_s": round(two),
+        "vector_2_over_1": round(two / one, 3), "async_1_env_steps_per_s": round(async_one),
+        "async_2_envs_steps_per_s": round(async_two), "async_2_over_1": round(async_two / async_one, 3),
         "import_s_150_games": round(imported, 3), "cores": os.cpu_count(),
     }))
 

@@ -2,6 +2,7 @@
 
 from .game_env import EXTRA_INFO, StarlingEnv
 from .suite_env import StarlingSuiteEnv
+from .vector import StarlingVectorEnv, make_vec
 from .wrappers import AdmissibleActions, EncodedObservation
 
-__all__ = ["EXTRA_INFO", "AdmissibleActions", "EncodedObservation", "StarlingEnv", "StarlingSuiteEnv"]
+__all__ = ["EXTRA_INFO", "AdmissibleActions", "EncodedObservation", "StarlingEnv", "StarlingSuiteEnv", "StarlingVectorEnv", "make_vec"]
