@@ -55,6 +55,16 @@ def test_same_episodes_as_sync_vector_env(seed_ids, mode):
     assert rollout(StarlingVectorEnv(fns, workers=3, autoreset_mode=mode), 20) == expected
 
 
+def test_suite_env_in_spawned_workers(seed_collection, seed_ids):
+    fns = [lambda: gym.make("starling/Suite-v0", collection=seed_collection, max_episode_steps=4)] * 3
+    expected = rollout(gym.vector.SyncVectorEnv(fns), 12)
+    assert rollout(StarlingVectorEnv(fns, workers=2, context="spawn"), 12) == expected
+    assert len({game for step in expected[1:] for game in step[4]["game_id"]}) > 1  # resets drew other games
+    spawned = make_vec("starling/boil-water-example-v1", num_envs=2, context="spawn")  # registered at run time
+    assert spawned.reset(seed=0)[1]["game_id"][0] == "boil-water-example"
+    spawned.close()
+
+
 def test_make_vec_applies_the_registered_time_limit(seed_ids):
     envs = make_vec("starling/boil-water-example-v1", num_envs=3, workers=2, max_episode_steps=2)
     assert envs.num_envs == 3 and envs.groups == [[0, 1], [2]]

@@ -21,6 +21,7 @@ import pickle
 import traceback
 from collections.abc import Callable, Sequence
 from copy import deepcopy
+from functools import partial
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -293,13 +294,10 @@ def _picklable(exc: Exception) -> Exception:
 
 
 def make_vec(env_id: str, num_envs: int, workers: int | None = None, *, pin_cpus: bool = True,
-             autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP, **kwargs: Any) -> StarlingVectorEnv:
+             autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP, context: str | None = None,
+             **kwargs: Any) -> StarlingVectorEnv:
     """``num_envs`` copies of ``gymnasium.make(env_id, **kwargs)`` (with its TimeLimit) in a StarlingVectorEnv."""
-    gym.spec(env_id)  # an unknown id fails here, with Gymnasium's suggestions, not in a worker
-
-    def make_env() -> gym.Env:
-        import starling_env  # noqa: F401  (registers the ids in a spawned worker)
-
-        return gym.make(env_id, **kwargs)
-
-    return StarlingVectorEnv([make_env] * num_envs, workers, pin_cpus=pin_cpus, autoreset_mode=autoreset_mode)
+    spec = gym.spec(env_id)  # an unknown id fails here, with Gymnasium's suggestions, not in a worker
+    # Workers make the env from the spec itself: ids registered at run time exist in spawned workers too.
+    return StarlingVectorEnv([partial(gym.make, spec, **kwargs)] * num_envs, workers, pin_cpus=pin_cpus,
+                             autoreset_mode=autoreset_mode, context=context)
