@@ -12,7 +12,6 @@ import gymnasium as gym
 from starling_env.envs.vector import StarlingVectorEnv
 from starling_env.records import EpisodeRecord, Step
 
-
 NOOPS = ("look", "inventory", "examine ")  # commands that change nothing; learners may leave them out
 
 
