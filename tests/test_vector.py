@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 
 import gymnasium as gym
 import numpy as np
@@ -108,6 +109,8 @@ def test_a_failing_env_function_leaves_no_worker_behind():
 def test_a_dead_worker_is_a_clear_error(seed_ids):
     envs = StarlingVectorEnv([maker("boil-water-example")] * 2, workers=2)
     envs.reset(seed=0)
+    os.kill(envs._processes[0].pid, signal.SIGINT)  # Ctrl-C reaches workers too: they leave it to the parent
+    envs.step(["look", "look"])
     os.kill(envs._processes[1].pid, signal.SIGKILL)
     envs._processes[1].join(5)
     with pytest.raises(RuntimeError, match="worker 1 died"):
@@ -115,6 +118,26 @@ def test_a_dead_worker_is_a_clear_error(seed_ids):
     assert envs.closed
     with pytest.raises(RuntimeError, match="closed"):
         envs.step(["look", "look"])
+
+
+class HangsOn(gym.Wrapper):
+    """A real game whose interpreter never answers one command (as a game stuck in a loop would)."""
+
+    def step(self, action):
+        if action == "hang":
+            time.sleep(60)
+        return self.env.step(action)
+
+
+def test_a_hung_worker_times_out_and_is_killed(seed_ids):
+    envs = StarlingVectorEnv([lambda: HangsOn(gym.make("starling/boil-water-example-v1"))] * 2, workers=2, timeout=2)
+    envs.reset(seed=0)
+    envs.step(["look", "look"])
+    started = time.monotonic()
+    with pytest.raises(TimeoutError, match="worker 1 did not answer within 2"):
+        envs.step(["look", "hang"])
+    assert time.monotonic() - started < 10
+    assert envs.closed and not any(p.is_alive() for p in envs._processes)
 
 
 def test_call_attributes_render_and_branching(seed_ids):

@@ -18,6 +18,8 @@ import contextlib
 import multiprocessing
 import os
 import pickle
+import signal
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from copy import deepcopy
@@ -51,13 +53,15 @@ class StarlingVectorEnv(VectorEnv):
     ``pin_cpus`` pins each worker to one CPU (Linux; ignored elsewhere and with a single worker); the
     first CPU is offset by the process id so that several programs on one machine spread out.
     ``autoreset_mode`` is Gymnasium's (``NEXT_STEP`` by default, ``SAME_STEP`` and ``DISABLED`` too);
-    ``context`` is a multiprocessing start method (default: the platform's). Errors in an env are
+    ``context`` is a multiprocessing start method (default: the platform's). ``timeout`` (seconds) bounds
+    every call: a worker that does not answer in time (a game stuck in a loop) is killed, the vector env
+    closes and ``TimeoutError`` is raised; the default waits forever. Errors in an env are
     raised here with the worker's traceback attached; the other envs are unaffected.
     """
 
     def __init__(self, env_fns: Sequence[Callable[[], gym.Env]], workers: int | None = None, *,
                  pin_cpus: bool = True, autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
-                 context: str | None = None):
+                 context: str | None = None, timeout: float | None = None):
         if not env_fns:
             raise ValueError("StarlingVectorEnv needs at least one env function")
         self.num_envs = len(env_fns)
@@ -66,6 +70,7 @@ class StarlingVectorEnv(VectorEnv):
         if workers < 1:
             raise ValueError(f"workers must be at least 1, not {workers}")
         self.autoreset_mode = AutoresetMode(autoreset_mode)
+        self.timeout = timeout
         self.groups = [[int(i) for i in group] for group in np.array_split(np.arange(self.num_envs), workers)]
         pin = pin_cpus and workers > 1 and hasattr(os, "sched_setaffinity")
         offset = os.getpid() % len(cpus)
@@ -197,7 +202,14 @@ class StarlingVectorEnv(VectorEnv):
     def _gather(self) -> list[Any]:
         """Every worker's answer, in worker order; the first worker error is raised once all have answered."""
         answers, error = [], None
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
         for w, pipe in enumerate(self._pipes):
+            if deadline is not None and not pipe.poll(max(0.0, deadline - time.monotonic())):
+                for process in self._processes:
+                    process.kill()
+                self.close_extras()
+                raise TimeoutError(f"StarlingVectorEnv worker {w} did not answer within {self.timeout} s; "
+                                   f"its workers are killed and the vector env is closed")
             try:
                 ok, payload = pipe.recv()
             except (EOFError, ConnectionResetError):
@@ -217,6 +229,7 @@ def _worker(pipe: Connection, parent: Connection, env_fns: list[CloudpickleWrapp
             autoreset_mode: AutoresetMode) -> None:
     """One worker process: make its envs, then answer the parent's commands until it says close."""
     parent.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it then closes us cleanly
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
     try:
@@ -255,7 +268,7 @@ def _worker(pipe: Connection, parent: Connection, env_fns: list[CloudpickleWrapp
     while True:
         try:
             command, data = pipe.recv()
-        except (EOFError, KeyboardInterrupt):
+        except EOFError:  # the parent is gone
             break
         try:
             if command == "step":
@@ -295,9 +308,9 @@ def _picklable(exc: Exception) -> Exception:
 
 def make_vec(env_id: str, num_envs: int, workers: int | None = None, *, pin_cpus: bool = True,
              autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP, context: str | None = None,
-             **kwargs: Any) -> StarlingVectorEnv:
+             timeout: float | None = None, **kwargs: Any) -> StarlingVectorEnv:
     """``num_envs`` copies of ``gymnasium.make(env_id, **kwargs)`` (with its TimeLimit) in a StarlingVectorEnv."""
     spec = gym.spec(env_id)  # an unknown id fails here, with Gymnasium's suggestions, not in a worker
     # Workers make the env from the spec itself: ids registered at run time exist in spawned workers too.
     return StarlingVectorEnv([partial(gym.make, spec, **kwargs)] * num_envs, workers, pin_cpus=pin_cpus,
-                             autoreset_mode=autoreset_mode, context=context)
+                             autoreset_mode=autoreset_mode, context=context, timeout=timeout)
