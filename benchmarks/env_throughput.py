@@ -3,12 +3,13 @@
 On one game and the same seeded random admissible actions, prints the steps/s of raw
 ``textworld.start`` (requesting the same infos StarlingEnv returns by default) and of StarlingEnv,
 and their ratio (target >= 0.85); then the steps/s of vector envs with 1 and 2 workers: StarlingVectorEnv
-with ``--vector-envs`` envs (default 8) in 1 and in 2 worker processes (target >= 1.6x on 2 cores), and
-for reference Gymnasium's AsyncVectorEnv with one env per process (1 and 2 envs); then the time of
+with each of ``--vector-envs`` (default 2, 8 and 16 envs) in 1 and in 2 worker processes (target >= 1.6x
+on 2 cores, checked at the largest: a learner on 2 cores runs 8-32 envs), and for reference Gymnasium's
+AsyncVectorEnv with one env per process (1 and 2 envs); then the time of
 ``import starling_env`` with a 150-game collection registered (target < 1 s). Each throughput is the best
 of ``--repeats`` runs (the development machine is a shared VM). Last line: a JSON object of the figures.
 
-    python benchmarks/env_throughput.py [--collection DIR] [--game ID] [--steps N] [--vector-envs N] [--repeats N]
+    python benchmarks/env_throughput.py [--collection DIR] [--game ID] [--steps N] [--vector-envs 2,8,16] [--repeats N]
 
 Without --collection it builds the seed examples into a temporary collection first.
 """
@@ -86,8 +87,8 @@ def async_vector(game: Path, num_envs: int, steps: int, seed: int) -> float:
                                             shared_memory=False), steps, seed)
 
 
-def best(repeats: int, measure: Callable[[], float]) -> float:
-    return max(measure() for _ in range(repeats))
+def best(repeats: int, measure: Callable[..., float], *args: object) -> float:
+    return max(measure(*args) for _ in range(repeats))
 
 
 def import_time(games: int = 150) -> float:
@@ -106,7 +107,7 @@ def main() -> None:
     parser.add_argument("--collection", type=Path, help="a built collection (default: build the seeds)")
     parser.add_argument("--game", default="boil-water-example")
     parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--vector-envs", type=int, default=8, help="envs in the StarlingVectorEnv runs")
+    parser.add_argument("--vector-envs", default="2,8,16", help="comma-separated env counts for StarlingVectorEnv")
     parser.add_argument("--repeats", type=int, default=2, help="runs per throughput figure; the best counts")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,17 +117,21 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "starling_env.cli", "build", str(ROOT / "game_seeds"), "--out", tmp],
                            check=True, capture_output=True)
         game = collection / args.game
-        raw = best(args.repeats, lambda: raw_textworld(game / "game.z8", args.steps, seed=0))
-        ours = best(args.repeats, lambda: starling(game, args.steps, seed=0))
+        raw = best(args.repeats, raw_textworld, game / "game.z8", args.steps, 0)
+        ours = best(args.repeats, starling, game, args.steps, 0)
         print(f"raw textworld : {raw:8.0f} steps/s")
         print(f"StarlingEnv   : {ours:8.0f} steps/s  ({ours / raw:.2f}x raw; target >= 0.85)")
-        n = args.vector_envs
-        one = best(args.repeats, lambda: starling_vector(game, n, 1, args.steps, seed=0))
-        two = best(args.repeats, lambda: starling_vector(game, n, 2, args.steps, seed=0))
-        print(f"StarlingVectorEnv, {n} envs: {one:8.0f} steps/s in 1 worker, {two:.0f} in 2 "
-              f"({two / one:.2f}x; target >= 1.6 on 2 cores)")
-        async_one = best(args.repeats, lambda: async_vector(game, 1, args.steps, seed=0))
-        async_two = best(args.repeats, lambda: async_vector(game, 2, args.steps, seed=0))
+        scaling = {}
+        for n in map(int, args.vector_envs.split(",")):
+            one = best(args.repeats, starling_vector, game, n, 1, args.steps, 0)
+            two = best(args.repeats, starling_vector, game, n, 2, args.steps, 0)
+            scaling[n] = (one, two)
+            print(f"StarlingVectorEnv, {n:2d} envs: {one:8.0f} steps/s in 1 worker, {two:.0f} in 2 ({two / one:.2f}x)")
+        n = max(scaling)
+        one, two = scaling[n]
+        print(f"  {n} envs: 2 workers at {two / one:.2f}x 1 worker (target >= 1.6 on 2 cores)")
+        async_one = best(args.repeats, async_vector, game, 1, args.steps, 0)
+        async_two = best(args.repeats, async_vector, game, 2, args.steps, 0)
         print(f"AsyncVectorEnv (1 env per process): {async_one:8.0f} steps/s with 1 env, {async_two:.0f} with 2 "
               f"({async_two / async_one:.2f}x)")
     imported = import_time()
@@ -135,7 +140,8 @@ def main() -> None:
         "game": args.game, "raw_textworld_steps_per_s": round(raw), "starling_steps_per_s": round(ours),
         "starling_over_raw": round(ours / raw, 3), "vector_envs": n,
         "vector_1_worker_steps_per_s": round(one), "vector_2_workers_steps_per_s": round(two),
-        "vector_2_over_1": round(two / one, 3), "async_1_env_steps_per_s": round(async_one),
+        "vector_2_over_1": round(two / one, 3),
+        "vector_2_over_1_by_envs": {k: round(b / a, 3) for k, (a, b) in scaling.items()}, "async_1_env_steps_per_s": round(async_one),
         "async_2_envs_steps_per_s": round(async_two), "async_2_over_1": round(async_two / async_one, 3),
         "import_s_150_games": round(imported, 3), "cores": os.cpu_count(),
     }))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
 import signal
@@ -116,22 +117,15 @@ class StarlingVectorEnv(VectorEnv):
         if mask.shape != (self.num_envs,) or not mask.any():
             raise ValueError(f"reset_mask must be {self.num_envs} booleans with at least one True")
         self._send("reset", [[(seeds[i], options, bool(mask[i])) for i in group] for group in self.groups])
-        results = self._gather()
-        observations, infos = [], {}
-        for i, (obs, info) in enumerate(r for worker in results for r in worker):
-            observations.append(obs)
-            infos = self._add_info(infos, info, i)
-        return self._batch(observations), infos
+        results, infos = self._collect()
+        return self._batch([obs for obs, _ in results]), infos
 
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         actions = list(iterate(self.action_space, actions))
         if len(actions) != self.num_envs:
             raise ValueError(f"{len(actions)} actions for {self.num_envs} envs")
         self._send("step", [[actions[i] for i in group] for group in self.groups])
-        results = [r for worker in self._gather() for r in worker]
-        infos: dict[str, Any] = {}
-        for i, result in enumerate(results):
-            infos = self._add_info(infos, result[4], i)
+        results, infos = self._collect()
         return (self._batch([r[0] for r in results]), np.array([r[1] for r in results], dtype=np.float64),
                 np.array([r[2] for r in results], dtype=np.bool_), np.array([r[3] for r in results], dtype=np.bool_),
                 infos)
@@ -199,30 +193,60 @@ class StarlingVectorEnv(VectorEnv):
         self.close_extras()
         raise RuntimeError(f"StarlingVectorEnv worker {w} died (exit code {exitcode}); the vector env is closed")
 
-    def _gather(self) -> list[Any]:
-        """Every worker's answer, in worker order; the first worker error is raised once all have answered."""
-        answers, error = [], None
+    def _collect(self) -> tuple[list[tuple], dict[str, Any]]:
+        """Each env's reset or step result, by env index, and their infos merged Gymnasium's way.
+
+        A worker's infos are merged as soon as it answers, while slower workers are still stepping.
+        """
+        results: list[tuple] = [()] * self.num_envs
+        infos: dict[str, Any] = {}
+
+        def merge(w: int, answer: list[tuple]) -> None:
+            nonlocal infos
+            for i, result in zip(self.groups[w], answer):
+                results[i] = result
+                infos = self._add_info(infos, result[-1], i)
+
+        self._gather(merge)
+        return results, infos
+
+    def _gather(self, on_answer: Callable[[int, Any], None] | None = None) -> list[Any]:
+        """Every worker's answer, by worker; ``on_answer(w, answer)`` runs for each as it arrives.
+
+        The first error is raised once every worker has answered (so none is left out of step).
+        """
+        answers: list[Any] = [None] * len(self._pipes)
+        waiting = {pipe: w for w, pipe in enumerate(self._pipes)}
+        error = None
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        for w, pipe in enumerate(self._pipes):
-            if deadline is not None and not pipe.poll(max(0.0, deadline - time.monotonic())):
-                for process in self._processes:
-                    process.kill()
-                self.close_extras()
-                raise TimeoutError(f"StarlingVectorEnv worker {w} did not answer within {self.timeout} s; "
-                                   f"its workers are killed and the vector env is closed")
-            try:
-                ok, payload = pipe.recv()
-            except (EOFError, ConnectionResetError):
-                self._worker_died(w)
-            if not ok and error is None:
-                error = payload
-            answers.append(payload)
+        while waiting:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready = multiprocessing.connection.wait(list(waiting), remaining)
+            if not ready:
+                self._timed_out(min(waiting.values()))
+            for pipe in ready:
+                w = waiting.pop(pipe)
+                try:
+                    ok, answers[w] = pipe.recv()
+                except (EOFError, ConnectionResetError):
+                    self._worker_died(w)
+                if not ok:
+                    error = error or answers[w]
+                elif on_answer is not None and error is None:
+                    on_answer(w, answers[w])
         if error is not None:
             exc, trace = error
             if hasattr(exc, "add_note"):
                 exc.add_note(f"raised in a StarlingVectorEnv worker:\n{trace}")
             raise exc
         return answers
+
+    def _timed_out(self, w: int) -> None:
+        for process in self._processes:
+            process.kill()
+        self.close_extras()
+        raise TimeoutError(f"StarlingVectorEnv worker {w} did not answer within {self.timeout} s; "
+                           f"its workers are killed and the vector env is closed")
 
 
 def _worker(pipe: Connection, parent: Connection, env_fns: list[CloudpickleWrapper], cpu: int | None,
