@@ -8,15 +8,21 @@ policy is lost, and commands that cannot desynchronise the logic from the game.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import unicodedata
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jericho
-from textworld.envs.wrappers.tw_inform7 import _detect_extra_infos, _detect_i7_events_debug_tags
-from textworld.generator.game import Game, GameProgression
+from textworld.envs.wrappers.tw_inform7 import (
+    _detect_extra_infos,
+    _detect_i7_events_debug_tags,
+)
+from textworld.generator.game import Game, GameProgression, QuestProgression
 from textworld.generator.inform7 import Inform7Game
 
 MAX_COMMAND_CHARS = 190  # jericho's input buffer takes 198 bytes
@@ -69,21 +75,47 @@ def clean_output(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
+StateCache = dict[frozenset, tuple[list, list[str]]]  # logic state -> (valid actions, their sorted commands)
+MAX_CACHED_GAMES = 32
+_state_caches: OrderedDict[str, StateCache] = OrderedDict()
+
+
+def state_cache(game_json: bytes) -> StateCache:
+    """The valid-action memo of one game, shared by every Engine of this process that plays it.
+
+    Keyed by the game's content, so a game rebuilt at the same path gets a fresh memo; the least
+    recently opened games' memos are dropped beyond MAX_CACHED_GAMES.
+    """
+    key = hashlib.blake2b(game_json, digest_size=16).hexdigest()
+    cache = _state_caches.pop(key, None)
+    _state_caches[key] = cache = {} if cache is None else cache
+    while len(_state_caches) > MAX_CACHED_GAMES:
+        _state_caches.popitem(last=False)
+    return cache
+
+
 class Progression(GameProgression):
     """TextWorld's GameProgression with valid actions computed on demand and memoised per state.
 
     The stock class recomputes every applicable action after each step and on every copy (its
     copy runs the constructor); branching agents and the verifier step and copy far more often
-    than they look at the valid actions of the state they land in.
+    than they look at the valid actions of the state they land in. The memo (``cache``) is shared
+    by the episodes and envs of a process that play the same game (see :func:`state_cache`); the
+    actions are kept in a canonical order, so what a state's memo holds never depends on the path
+    that first reached it.
     """
 
-    MAX_CACHED_STATES = 50_000
+    MAX_CACHED_STATES = 5_000  # per game: each state holds its actions and commands, about 7-30 kB
 
-    def __init__(self, game: Game, track_quests: bool = False):
-        super().__init__(game, track_quests)
-        self._cache: dict[frozenset, tuple[list, list[str]]] = {}  # state -> (valid actions, their commands)
+    def __init__(self, game: Game, inform7: Inform7Game, cache: StateCache, track_quests: bool = False):
+        # The stock constructor, less its eager valid actions: they come from the memo when asked for.
+        self.game, self.state = game, game.world.state.copy()
+        self.quest_progressions = [QuestProgression(q, game.kb) for q in game.quests] if track_quests else []
+        for quest_progression in self.quest_progressions:
+            quest_progression.update(action=None, state=self.state)
+        self._valid_actions: list | None = None
         self._commands: list[str] | None = None
-        self._inform7 = Inform7Game(game)
+        self._cache, self._inform7 = cache, inform7
 
     def _lookup(self) -> tuple[list, list[str]]:
         key = frozenset(self.state.facts)
@@ -91,7 +123,7 @@ class Progression(GameProgression):
             if len(self._cache) >= self.MAX_CACHED_STATES:
                 self._cache.clear()
             rules = self.game.kb.rules.values()
-            actions = list(self.state.all_applicable_actions(rules, self.game.kb.types.constants_mapping))
+            actions = sorted(self.state.all_applicable_actions(rules, self.game.kb.types.constants_mapping), key=str)
             self._cache[key] = (actions, sorted(set(self._inform7.gen_commands_from_actions(actions))))
         return self._cache[key]
 
@@ -141,8 +173,10 @@ class Engine:
 
     def __init__(self, z8: str | Path, *, track_quests: bool = False, extras: tuple[str, ...] = ()):
         self.z8 = Path(z8)
-        self.game = Game.load(str(self.z8.with_suffix(".json")))
+        game_json = self.z8.with_suffix(".json").read_bytes()
+        self.game = Game.deserialize(json.loads(game_json))
         self.inform7 = Inform7Game(self.game)
+        self._states = state_cache(game_json)
         self.track_quests = track_quests  # needed for policy_commands / intermediate_reward
         self.extras = tuple(extras)  # Inform 7 extra infos printed every turn: "description", "inventory"
         with warnings.catch_warnings():  # every generated game is "unsupported": jericho knows only Infocom titles
@@ -170,7 +204,7 @@ class Engine:
         self._frotz.step("tw-extra-infos score")  # print <score> and <moves> every turn
         for extra in self.extras:
             self._frotz.step(f"tw-extra-infos {extra}")
-        self.progression = Progression(self.game, track_quests=self.track_quests)
+        self.progression = Progression(self.game, self.inform7, self._states, track_quests=self.track_quests)
         self.policy = self.progression.winning_policy if self.track_quests else None
         self.score = self.moves = 0
         self.won = self.lost = False
