@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import shutil
 import subprocess
 import sys
 
@@ -69,6 +70,38 @@ def test_same_seed_gives_the_same_transcript(game_id, seed_ids):
     env = make(game_id)
     assert random_transcript(env, 7) == random_transcript(env, 7)
     env.close()
+
+
+def test_valid_action_memo_is_shared_per_game_and_changes_nothing(seed_collection, seed_ids, tmp_path):
+    from starling_env.envs import engine
+
+    first, second, other = make("boil-water-example"), make("boil-water-example"), make("make-tea-example")
+    for env in (first, second, other):
+        env.reset(seed=0)
+    assert first.unwrapped.engine._states is second.unwrapped.engine._states
+    assert first.unwrapped.engine._states is not other.unwrapped.engine._states
+    rebuilt = tmp_path / "boil-water-example"  # same game files, one byte more: a different game, a fresh memo
+    shutil.copytree(seed_collection / "boil-water-example", rebuilt)
+    (rebuilt / "game.json").write_text((rebuilt / "game.json").read_text() + " ")
+    assert StarlingEnv(rebuilt).engine._states is not first.unwrapped.engine._states
+
+    def transcript_with_commands(seed: int) -> list:
+        env = make("boil-water-example")
+        rng = random.Random(seed)
+        obs, info = env.reset(seed=seed)
+        steps = [(obs, info["admissible_commands"])]
+        for _ in range(40):
+            obs, _, terminated, truncated, info = env.step(rng.choice(info["admissible_commands"]))
+            steps.append((obs, info["admissible_commands"]))
+            if terminated or truncated:
+                break
+        return steps
+
+    for seed in range(1, 6):  # warm the shared memo along other paths first
+        transcript_with_commands(seed)
+    warm = transcript_with_commands(11)
+    engine._state_caches.clear()
+    assert transcript_with_commands(11) == warm
 
 
 def test_info_keys_and_no_walkthrough_by_default(seed_ids):

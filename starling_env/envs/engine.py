@@ -76,7 +76,7 @@ def clean_output(text: str) -> str:
 
 
 StateCache = dict[frozenset, tuple[list, list[str]]]  # logic state -> (valid actions, their sorted commands)
-MAX_CACHED_GAMES = 32
+MAX_CACHED_GAMES = 16  # with MAX_CACHED_STATES, at most about 80,000 states (~400 MB) memoised in all
 _state_caches: OrderedDict[str, StateCache] = OrderedDict()
 
 
@@ -105,7 +105,7 @@ class Progression(GameProgression):
     that first reached it.
     """
 
-    MAX_CACHED_STATES = 5_000  # per game: each state holds its actions and commands, about 7-30 kB
+    MAX_CACHED_STATES = 5_000  # per game (a memo that fills is emptied); a state holds its actions and commands, ~5 kB
 
     def __init__(self, game: Game, inform7: Inform7Game, cache: StateCache, track_quests: bool = False):
         # The stock constructor, less its eager valid actions: they come from the memo when asked for.
