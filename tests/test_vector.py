@@ -59,6 +59,7 @@ def test_same_episodes_as_sync_vector_env(seed_ids, mode):
 def test_suite_env_in_spawned_workers(seed_collection, seed_ids):
     fns = [lambda: gym.make("starling/Suite-v0", collection=seed_collection, max_episode_steps=4)] * 3
     expected = rollout(gym.vector.SyncVectorEnv(fns), 12)
+    assert rollout(gym.vector.AsyncVectorEnv(fns, shared_memory=False), 12) == expected  # Gymnasium's, too
     assert rollout(StarlingVectorEnv(fns, workers=2, context="spawn"), 12) == expected
     assert len({game for step in expected[1:] for game in step[4]["game_id"]}) > 1  # resets drew other games
     spawned = make_vec("starling/boil-water-example-v1", num_envs=2, context="spawn")  # registered at run time
