@@ -261,7 +261,7 @@ def _worker(pipe: Connection, parent: Connection, env_fns: list[CloudpickleWrapp
         env = envs[0]
         pipe.send((True, (deepcopy(env.metadata), env.render_mode, env.observation_space, env.action_space)))
     except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
-        pipe.send((False, (_picklable(exc), traceback.format_exc())))
+        pipe.send(_error_answer(exc))
         return
     observations: list[Any] = [None] * len(envs)
     autoreset = [False] * len(envs)
@@ -317,17 +317,19 @@ def _worker(pipe: Connection, parent: Connection, env_fns: list[CloudpickleWrapp
                 raise ValueError(f"unknown StarlingVectorEnv command {command!r}")
             pipe.send((True, result))
         except Exception as exc:  # noqa: BLE001 - an env's error: sent to the parent, which raises it
-            pipe.send((False, (_picklable(exc), traceback.format_exc())))
+            pipe.send(_error_answer(exc))
     pipe.close()
 
 
-def _picklable(exc: Exception) -> Exception:
-    """``exc`` itself when it survives pickling, else a RuntimeError with its text."""
+def _error_answer(exc: Exception) -> tuple[bool, tuple[Exception, str]]:
+    """A worker's answer for an error: the exception (a RuntimeError with its text if it cannot be
+    pickled) and the worker's traceback; called inside the ``except`` block that caught it."""
+    trace = traceback.format_exc()
     try:
         pickle.loads(pickle.dumps(exc))
-        return exc
     except Exception:  # noqa: BLE001 - any pickling failure
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
+        exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+    return False, (exc, trace)
 
 
 def make_vec(env_id: str, num_envs: int, workers: int | None = None, *, pin_cpus: bool = True,
