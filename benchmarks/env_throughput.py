@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import gymnasium as gym
@@ -78,12 +79,12 @@ def vector(envs: gym.vector.VectorEnv, steps: int, seed: int) -> float:
 
 
 def starling_vector(game: Path, num_envs: int, workers: int, steps: int, seed: int) -> float:
-    return vector(StarlingVectorEnv([lambda: StarlingEnv(game, max_episode_steps=None)] * num_envs, workers),
+    return vector(StarlingVectorEnv([partial(StarlingEnv, game, max_episode_steps=None)] * num_envs, workers),
                   steps, seed)
 
 
 def async_vector(game: Path, num_envs: int, steps: int, seed: int) -> float:
-    return vector(gym.vector.AsyncVectorEnv([lambda: StarlingEnv(game, max_episode_steps=None)] * num_envs,
+    return vector(gym.vector.AsyncVectorEnv([partial(StarlingEnv, game, max_episode_steps=None)] * num_envs,
                                             shared_memory=False), steps, seed)
 
 
@@ -141,8 +142,9 @@ def main() -> None:
         "starling_over_raw": round(ours / raw, 3), "vector_envs": n,
         "vector_1_worker_steps_per_s": round(one), "vector_2_workers_steps_per_s": round(two),
         "vector_2_over_1": round(two / one, 3),
-        "vector_2_over_1_by_envs": {k: round(b / a, 3) for k, (a, b) in scaling.items()}, "async_1_env_steps_per_s": round(async_one),
-        "async_2_envs_steps_per_s": round(async_two), "async_2_over_1": round(async_two / async_one, 3),
+        "vector_2_over_1_by_envs": {k: round(b / a, 3) for k, (a, b) in scaling.items()},
+        "async_1_env_steps_per_s": round(async_one), "async_2_envs_steps_per_s": round(async_two),
+        "async_2_over_1": round(async_two / async_one, 3),
         "import_s_150_games": round(imported, 3), "cores": os.cpu_count(),
     }))
 
