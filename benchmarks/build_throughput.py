@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from starling_env.verify import Limits, verify_spec
+from starling_env.builder.verify import Limits, verify_spec
 
 SEEDS = sorted((Path(__file__).resolve().parents[1] / "game_seeds").glob("*/example.json"))
 TARGET_S = 5.0

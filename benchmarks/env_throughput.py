@@ -115,7 +115,7 @@ def main() -> None:
         collection = args.collection
         if collection is None:
             collection = Path(tmp)
-            subprocess.run([sys.executable, "-m", "starling_env.cli", "build", str(ROOT / "game_seeds"), "--out", tmp],
+            subprocess.run([sys.executable, "-m", "starling_env.lab.cli", "build", str(ROOT / "game_seeds"), "--out", tmp],
                            check=True, capture_output=True)
         game = collection / args.game
         raw = best(args.repeats, raw_textworld, game / "game.z8", args.steps, 0)

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from starling_env.evaluate import EvalConfig, evaluate, split_env_ids
+from starling_env.lab.evaluate import EvalConfig, evaluate, split_env_ids
 
 TARGET_S = 120.0
 

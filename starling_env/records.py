@@ -44,21 +44,6 @@ class EpisodeRecord(BaseModel):
     objective: str = ""
 
 
-def game_card(game_dir: Path) -> dict:
-    """The record fields that describe a game: env id, game id, skills, difficulty, split."""
-    def read(path: Path) -> dict:
-        try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-
-    game_dir = Path(game_dir)
-    spec, manifest = read(game_dir / "spec.json"), read(game_dir.parent / "manifest.json")
-    entry = next((g for g in manifest.get("games", []) if g.get("id") == game_dir.name), {})
-    return {"env_id": f"starling/{game_dir.name}-v{manifest.get('version', 1)}", "game_id": game_dir.name,
-            "skills": list(spec.get("skills", [])), "difficulty": spec.get("difficulty"), "split": entry.get("split")}
-
-
 def append_records(path: Path, records: Iterable[EpisodeRecord]) -> None:
     """Append records as JSON lines, each line written whole and flushed to disk."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,48 +10,41 @@ register on ``import starling_env``; :func:`register_games` adds a collection at
 
 from __future__ import annotations
 
-import json
 import os
-from importlib import resources
 from pathlib import Path
 
 import gymnasium as gym
 
+from .collection.manifest import NAMESPACE, load_manifest, shipped_collection
+from .envs.text_env import DEFAULT_MAX_STEPS
+
 GAME_ENTRY = "starling_env.envs.game_env:StarlingEnv"
 SUITE_ENTRY = "starling_env.envs.suite_env:StarlingSuiteEnv"
 ENV_VAR = "STARLING_COLLECTIONS"
-DEFAULT_MAX_STEPS = 100
 
 _collections: list[Path] = []
 
 
-def shipped_collection() -> Path:
-    """The benchmark installed with the package (``generated_games/``)."""
-    return Path(str(resources.files("starling_env.generated_games")))
-
-
-def read_manifest(collection: Path) -> dict:
-    path = Path(collection) / "manifest.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{collection} is not a game collection: it has no manifest.json")
-    return json.loads(path.read_text(encoding="utf-8"))
+def register(env_id: str, entry_point: str, **kwargs: object) -> None:
+    """Register an id whose episodes ``gymnasium.make`` truncates at ``DEFAULT_MAX_STEPS`` (Gymnasium's TimeLimit;
+    ``gym.make(id, max_episode_steps=N)`` changes it), with the env's own step limit off."""
+    gym.register(env_id, entry_point=entry_point, max_episode_steps=DEFAULT_MAX_STEPS,
+                 kwargs={**kwargs, "max_episode_steps": None})
 
 
 def register_games(collection: str | Path) -> list[str]:
     """Register every game of a collection folder as ``starling/<game-id>-v<version>``; return the ids."""
     collection = Path(collection).resolve()
-    manifest = read_manifest(collection)
+    manifest = load_manifest(collection)
     ids = []
-    for game in manifest["games"]:
-        env_id = f"starling/{game['id']}-v{manifest['version']}"
-        folder = str(collection / game["id"])
+    for game in manifest.games:
+        env_id = manifest.env_id(game.id)
+        folder = str(collection / game.id)
         existing = gym.registry.get(env_id)
         if existing is not None and existing.kwargs.get("game") != folder:
             gym.logger.warn(f"{env_id} is already registered from {existing.kwargs.get('game')}; keeping that one")
             continue
-        # gym.make applies max_episode_steps as Gymnasium's TimeLimit; the env's own limit is then off.
-        gym.register(env_id, entry_point=GAME_ENTRY, max_episode_steps=DEFAULT_MAX_STEPS,
-                     kwargs={"game": folder, "max_episode_steps": None})
+        register(env_id, GAME_ENTRY, game=folder)
         ids.append(env_id)
     if collection not in _collections:
         _collections.append(collection)
@@ -80,14 +73,11 @@ def find_game(game: str | Path, collections: list[Path] | None = None) -> Path:
 
 def register_all() -> None:
     """Register the shipped benchmark, the suite entry points and ``$STARLING_COLLECTIONS``."""
-    gym.register("starling/Suite-v0", entry_point=SUITE_ENTRY, max_episode_steps=DEFAULT_MAX_STEPS,
-                 kwargs={"max_episode_steps": None})
+    register(f"{NAMESPACE}/Suite-v0", SUITE_ENTRY)
     shipped = shipped_collection()
     if (shipped / "manifest.json").is_file():
-        version = read_manifest(shipped)["version"]
         register_games(shipped)
-        gym.register(f"starling/Benchmark-v{version}", entry_point=SUITE_ENTRY, max_episode_steps=DEFAULT_MAX_STEPS,
-                     kwargs={"collection": str(shipped), "max_episode_steps": None})
+        register(f"{NAMESPACE}/Benchmark-v{load_manifest(shipped).version}", SUITE_ENTRY, collection=str(shipped))
     for folder in filter(None, os.environ.get(ENV_VAR, "").split(os.pathsep)):
         try:
             register_games(folder)

@@ -12,8 +12,9 @@ import gymnasium as gym
 import pytest
 
 import starling_env  # noqa: F401  (registers the ids)
-from starling_env.card import render_card
-from starling_env.collection import content_hash, load_manifest
+from starling_env.lab.card import render_card
+from starling_env.collection import load_manifest
+from starling_env.collection.publish import content_hash
 from starling_env.generate.offline import OfflineBackend
 from starling_env.generate.pipeline import Generator, plan_tasks
 from starling_env.generate.recipe import Recipe
@@ -144,7 +145,7 @@ def test_card_is_generated_from_the_manifest():
 
 
 def test_list_and_show_commands():
-    cli = [sys.executable, "-m", "starling_env.cli"]
+    cli = [sys.executable, "-m", "starling_env.lab.cli"]
     listed = subprocess.run([*cli, "list", "--split", "test-compose"], capture_output=True, text=True, check=True).stdout
     assert "15 of 100 games" in listed
     game = next(g for g in GAMES if g.difficulty == "hard")

@@ -13,14 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from starling_env.collection import content_hash, load_manifest
-from starling_env.report import FailureKind
+from starling_env.collection import load_manifest
+from starling_env.collection.publish import content_hash
+from starling_env.builder.failures import FailureKind
 from starling_env.spec import GameSpec
-from starling_env.verify import Limits, verify_game_dir, verify_spec
+from starling_env.builder.verify import Limits, verify_game_dir, verify_spec
 
 from .conftest import BOIL, SEED_EXAMPLES, as_text
 
-STARLING = [sys.executable, "-m", "starling_env.cli"]
+STARLING = [sys.executable, "-m", "starling_env.lab.cli"]
 
 
 def starling(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -180,7 +181,7 @@ def test_verifier_catches_a_score_the_game_counts_differently(boil_data, tmp_pat
 
 
 def test_content_hash_is_stable_across_hash_seeds():
-    code = "from starling_env.spec import GameSpec; from starling_env.collection import content_hash; " \
+    code = "from starling_env.spec import GameSpec; from starling_env.collection.publish import content_hash; " \
            f"print(content_hash(GameSpec.load({str(BOIL)!r})))"
     hashes = {
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -12,7 +12,7 @@ import time
 import pytest
 from PIL import Image
 
-from starling_env.evaluate import EvalConfig, evaluate, mean_ci, split_env_ids, summarize
+from starling_env.lab.evaluate import EvalConfig, evaluate, mean_ci, split_env_ids, summarize
 from starling_env.records import EpisodeRecord, read_records
 from starling_env.registration import shipped_collection
 
@@ -38,7 +38,7 @@ def test_two_workers_give_the_same_records_as_one(config, tmp_path):
 
 def test_a_killed_run_resumes_without_duplicates(tmp_path):
     out = tmp_path / "run"
-    cli = [sys.executable, "-m", "starling_env.cli", "evaluate", "--agent", "random", "--split", "test",
+    cli = [sys.executable, "-m", "starling_env.lab.cli", "evaluate", "--agent", "random", "--split", "test",
            "--episodes", "2", "--max-steps", "40", "--workers", "1", "--out", str(out)]
     proc = subprocess.Popen(cli, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     episodes = out / "episodes.jsonl"
@@ -77,7 +77,7 @@ def test_report_writes_tables_and_valid_pngs(config, tmp_path):
     evaluate(config, tmp_path / "random", workers=2)
     oracle = EvalConfig(agent="walkthrough", env_ids=config.env_ids, episodes=1, seed=5, max_steps=60)
     evaluate(oracle, tmp_path / "walkthrough", workers=2)
-    result = subprocess.run([sys.executable, "-m", "starling_env.cli", "report", str(tmp_path / "random"),
+    result = subprocess.run([sys.executable, "-m", "starling_env.lab.cli", "report", str(tmp_path / "random"),
                              str(tmp_path / "walkthrough"), "--out", str(tmp_path / "report")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "report" / "report.json").read_text())
@@ -96,7 +96,7 @@ def test_a_different_evaluation_in_the_same_folder_is_refused(config, tmp_path):
 
 def test_agent_options_pass_through_the_command_line(tmp_path):
     env_id = split_env_ids("test")[0]
-    cli = [sys.executable, "-m", "starling_env.cli", "evaluate", "--agent", "random", "--env", env_id, "--episodes", "1",
+    cli = [sys.executable, "-m", "starling_env.lab.cli", "evaluate", "--agent", "random", "--env", env_id, "--episodes", "1",
            "--max-steps", "5", "--out", str(tmp_path)]
     assert subprocess.run([*cli, "--option", "seed=7"], capture_output=True, text=True).returncode == 0
     assert json.loads((tmp_path / "header.json").read_text())["agent_options"] == {"seed": 7}
@@ -109,10 +109,10 @@ def test_human_recordings_join_the_report(config, tmp_path):
     walkthrough = json.loads((shipped_collection() / game_id / "spec.json").read_text())["walkthrough"]
     humans = tmp_path / "humans"
     humans.mkdir()
-    subprocess.run([sys.executable, "-m", "starling_env.cli", "play", game_id, "--record", str(humans / "ann.jsonl")],
+    subprocess.run([sys.executable, "-m", "starling_env.lab.cli", "play", game_id, "--record", str(humans / "ann.jsonl")],
                    input="\n".join(walkthrough) + "\n", capture_output=True, text=True, check=True)
     evaluate(config, tmp_path / "random", workers=2)
-    result = subprocess.run([sys.executable, "-m", "starling_env.cli", "report", str(tmp_path / "random"), str(humans),
+    result = subprocess.run([sys.executable, "-m", "starling_env.lab.cli", "report", str(tmp_path / "random"), str(humans),
                              "--out", str(tmp_path / "report")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     rows = json.loads((tmp_path / "report" / "report.json").read_text())

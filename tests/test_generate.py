@@ -16,7 +16,7 @@ from starling_env.generate.pipeline import Generator, plan_tasks
 from starling_env.generate.seeds import load_seeds
 from starling_env.llm import LLMClient, LLMConfig
 from starling_env.spec import GameSpec
-from starling_env.verify import Limits
+from starling_env.builder.verify import Limits
 
 from .conftest import BOIL, SEEDS
 from .openai_server import ScriptedOpenAIServer
@@ -30,7 +30,7 @@ def seeds():
 
 
 def generate_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "starling_env.cli", "generate", *args],
+    return subprocess.run([sys.executable, "-m", "starling_env.lab.cli", "generate", *args],
                           capture_output=True, text=True, timeout=900, env=env)
 
 
@@ -183,7 +183,7 @@ def test_llm_reply_that_never_becomes_valid_publishes_nothing(tmp_path):
     assert result.returncode == 1 and "failed" in result.stdout
     report = json.loads((tmp_path / "games" / "generation_report.json").read_text())
     assert report["counts"]["failed"] == 1 and len(report["tasks"][0]["failures"]) == 3
-    assert load_manifest(tmp_path / "games").games == []
+    assert load_manifest(tmp_path / "games", missing_ok=True).games == []
     assert not [p for p in (tmp_path / "games").iterdir() if p.is_dir() and not p.name.startswith(".")]
     everything = result.stdout + result.stderr + (tmp_path / "games" / "generation_report.json").read_text()
     assert "sk-secret-test-key" not in everything
@@ -206,7 +206,7 @@ def test_llm_server_errors_are_retried_and_the_cache_makes_reruns_free(seeds, tm
 
 def test_review_keeps_or_drops_each_verified_game(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "starling_env.cli", "generate", "--n", "2", "--skill", "boil_water", "--skill", "make_tea",
+        [sys.executable, "-m", "starling_env.lab.cli", "generate", "--n", "2", "--skill", "boil_water", "--skill", "make_tea",
          "--review", "--workers", "1", "--walks", "1", "--out", str(tmp_path), "--seed", "3"],
         input="n\ny\n", capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr

@@ -136,7 +136,7 @@ def test_the_shared_cache_replays_an_episode_without_requests(tmp_path):
 
 def test_starling_evaluate_runs_the_llm_agent(tmp_path):
     with ScriptedOpenAIServer([lambda request: WALKTHROUGH[len(re.findall("^> ", request["messages"][-1]["content"], re.M))]] * 5) as server:
-        cli = [sys.executable, "-m", "starling_env.cli", "evaluate", "--agent", "llm", "--model", "scripted-model",
+        cli = [sys.executable, "-m", "starling_env.lab.cli", "evaluate", "--agent", "llm", "--model", "scripted-model",
                "--base-url", server.base_url, "--env", ENV_ID, "--episodes", "1", "--workers", "1",
                "--option", f"cache_dir={tmp_path / 'cache'}", "--out", str(tmp_path / "run")]
         result = subprocess.run(cli, capture_output=True, text=True, timeout=300)

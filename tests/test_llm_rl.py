@@ -71,7 +71,7 @@ def test_bad_options_are_clear_errors(tiny_model, tmp_path):
 
 def test_cli_init_train_resume_and_evaluate(tmp_path):
     def starling(*args: str) -> str:
-        result = subprocess.run([sys.executable, "-m", "starling_env.cli", *args], capture_output=True, text=True,
+        result = subprocess.run([sys.executable, "-m", "starling_env.lab.cli", *args], capture_output=True, text=True,
                                 timeout=600)
         assert result.returncode == 0, result.stderr + result.stdout
         return result.stdout

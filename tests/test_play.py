@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from starling_env.play import play
+from starling_env.lab.play import play
 from starling_env.records import EpisodeRecord, read_records
 from starling_env.registration import shipped_collection
 
@@ -30,7 +30,7 @@ def game() -> dict:
 
 
 def run_play(args: list[str], lines: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "starling_env.cli", "play", *args],
+    return subprocess.run([sys.executable, "-m", "starling_env.lab.cli", "play", *args],
                           input="".join(line + "\n" for line in lines), capture_output=True, text=True, timeout=timeout)
 
 

@@ -8,10 +8,11 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from starling_env.collection import build_and_publish, load_manifest
-from starling_env.report import FailureKind
+from starling_env.collection import load_manifest
+from starling_env.collection.publish import build_and_publish
+from starling_env.builder.failures import FailureKind
 from starling_env.spec import GameSpec, SpecError
-from starling_env.verify import Limits
+from starling_env.builder.verify import Limits
 
 from .conftest import SEED_EXAMPLES
 

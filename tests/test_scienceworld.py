@@ -261,7 +261,7 @@ def test_jvm_is_shut_down_at_interpreter_exit(tmp_path):
 def test_cli_evaluate_end_to_end(tmp_path):
     out = tmp_path / "swx"
     result = subprocess.run(
-        [sys.executable, "-m", "starling_env.cli", "evaluate", "--agent", "random", "--env", "starling/ScienceWorld-v0",
+        [sys.executable, "-m", "starling_env.lab.cli", "evaluate", "--agent", "random", "--env", "starling/ScienceWorld-v0",
          "--episodes", "1", "--workers", "1", "--max-steps", "10", "--out", str(out)],
         capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -233,7 +233,7 @@ def test_zmachine_reads_score_and_end_of_an_inform_game(twc):
 
 def test_evaluate_cli_runs_on_twc(twc, tmp_path):
     out = tmp_path / "eval"
-    result = subprocess.run([sys.executable, "-m", "starling_env.cli", "evaluate", "--agent", "random", "--env",
+    result = subprocess.run([sys.executable, "-m", "starling_env.lab.cli", "evaluate", "--agent", "random", "--env",
                              "starling/TWC-easy-v0", "--episodes", "1", "--workers", "1", "--out", str(out)],
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr

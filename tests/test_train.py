@@ -54,7 +54,7 @@ def test_drrn_checkpoint_reloads_the_same_policy(trained):
 
 
 def test_train_command_resumes_from_its_checkpoint(tmp_path):
-    cli = [sys.executable, "-m", "starling_env.cli", "train", "--agent", "drrn", "--env", GAME, "--out", str(tmp_path)]
+    cli = [sys.executable, "-m", "starling_env.lab.cli", "train", "--agent", "drrn", "--env", GAME, "--out", str(tmp_path)]
     subprocess.run([*cli, "--steps", "150"], check=True, capture_output=True)
     subprocess.run([*cli, "--steps", "250"], check=True, capture_output=True)
     steps = [int(row["step"]) for row in csv.DictReader(open(tmp_path / "learning_curve.csv"))]

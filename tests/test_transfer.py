@@ -15,11 +15,11 @@ import torch
 from typer.testing import CliRunner
 
 import starling_env  # noqa: F401  (registers the ids)
-from starling_env.cli import app
-from starling_env.evaluate import mean_ci
+from starling_env.lab.cli import app
+from starling_env.lab.evaluate import mean_ci
 from starling_env.records import EpisodeRecord, append_records
 from starling_env.targets import data_dir
-from starling_env.transfer import (
+from starling_env.lab.transfer import (
     ARMS,
     Target,
     TransferConfig,
@@ -47,7 +47,7 @@ def test_target_kwargs_per_target_or_for_all():
 
 
 def test_targets_sort_by_name_and_twc_level():
-    from starling_env.transfer import _slug_order
+    from starling_env.lab.transfer import _slug_order
 
     slugs = ["TWC-hard-v0", "TWC-easy-v0", "ScienceWorld-v0-task-boil", "TWC-medium-v0"]
     assert sorted(slugs, key=_slug_order) == ["ScienceWorld-v0-task-boil", "TWC-easy-v0", "TWC-medium-v0", "TWC-hard-v0"]
@@ -85,7 +85,7 @@ def test_a_unit_folder_holding_another_run_is_refused(tmp_path):
 def test_pretrained_arm_differs_from_scratch_only_in_its_weights(tmp_path):
     from starling_agents.drrn import DRRNAgent
 
-    from starling_env.transfer import drrn_config
+    from starling_env.lab.transfer import drrn_config
 
     config = TransferConfig(targets=(Target(TWC_EASY),), steps=300, device="cpu")
     pretrained = DRRNAgent(drrn_config(1000, seed=7, config=config))
@@ -188,22 +188,22 @@ def test_finished_units_are_skipped_on_rerun(fake_run, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("a finished unit was run again")
 
-    monkeypatch.setattr("starling_env.transfer.train_drrn", no_training)
-    monkeypatch.setattr("starling_env.transfer.evaluate", no_training)
-    monkeypatch.setattr("starling_env.transfer.check_targets", no_training)
+    monkeypatch.setattr("starling_env.lab.transfer.train_drrn", no_training)
+    monkeypatch.setattr("starling_env.lab.transfer.evaluate", no_training)
+    monkeypatch.setattr("starling_env.lab.transfer.check_targets", no_training)
     results = run_transfer(config, out)
     assert {r["slug"] for r in results["rows"]} == {"TWC-easy-v0", "ScienceWorld-v0-task-boil"}  # every finished unit
     assert not (out / "pretrain").exists()  # not needed: every pre-trained arm is done
 
 
 def test_a_pretrained_arm_needs_the_pretrained_checkpoint(tmp_path, monkeypatch):
-    from starling_env.transfer import pretrain_unit
+    from starling_env.lab.transfer import pretrain_unit
 
     config = TransferConfig(targets=(Target(TWC_EASY),), pretrain_steps=100, steps=100, episodes=1)
     pretrain = pretrain_unit(tmp_path, 0, config)
     pretrain.claim()
     pretrain.finish({})  # finished, but its checkpoint was deleted (as in the committed results)
-    monkeypatch.setattr("starling_env.transfer.check_targets", lambda *args: None)
+    monkeypatch.setattr("starling_env.lab.transfer.check_targets", lambda *args: None)
     with pytest.raises(TransferError, match="checkpoint.pt is gone"):
         run_transfer(config, tmp_path)
 

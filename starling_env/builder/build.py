@@ -1,7 +1,7 @@
 """GameSpec -> TextWorld world and quests -> ``game.z8`` + ``game.json``.
 
 Everything here runs in-process and can take unbounded time or memory on a hostile spec (TextWorld
-itself can loop); call it through :func:`starling_env.verify.verify_spec`, which runs it in a
+itself can loop); call it through :func:`starling_env.builder.verify.verify_spec`, which runs it in a
 subprocess under limits.
 """
 
@@ -20,7 +20,7 @@ from textworld.generator.maker import FailedConstraintsError
 from textworld.generator.world import World
 from textworld.logic import Proposition
 
-from ..report import BuildFailed, FailureKind
+from .failures import BuildFailed, FailureKind
 from ..spec import Fact, GameSpec, ObjectKind
 from ..spec.model import OPPOSITE
 from .kb import referenced_ids, render_kb

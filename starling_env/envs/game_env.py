@@ -2,67 +2,14 @@
 
 from __future__ import annotations
 
-import string
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
-from gymnasium import spaces
 
-from .engine import MAX_COMMAND_CHARS, Engine, Snapshot
-
-MAX_OBSERVATION_CHARS = 1 << 15
-CHARSET = string.printable  # game text is printable ASCII (newlines included)
-DEFAULT_INFO = ("admissible_commands", "score", "max_score", "won", "lost", "moves", "objective", "game_id")
-EXTRA_INFO = ("walkthrough", "facts", "inventory", "location", "description", "intermediate_reward", "policy_commands")
-
-
-def text_space(max_length: int) -> spaces.Text:
-    return spaces.Text(max_length=max_length, min_length=0, charset=CHARSET)
-
-
-class TextGameEnv(gym.Env):
-    """What every text-game env here shares: the options' checks, Text spaces, and rendering the transcript.
-
-    Subclasses keep ``self.transcript`` as (command, observation) pairs ("" command for the reset) and call
-    :meth:`_render_step` after each reset and step.
-    """
-
-    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
-
-    def _configure(self, extra_info: tuple[str, ...] | list[str], valid_extra_info: tuple[str, ...],
-                   max_episode_steps: int | None, render_mode: str | None) -> None:
-        """Check and set the options every env takes (a clear ValueError for each bad one), and the spaces."""
-        unknown = sorted(set(extra_info) - set(valid_extra_info))
-        if unknown:
-            raise ValueError(f"unknown extra_info {unknown}; valid names: {list(valid_extra_info)}")
-        if render_mode not in (None, *self.metadata["render_modes"]):
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, not {render_mode!r}")
-        if max_episode_steps is not None and max_episode_steps < 1:
-            raise ValueError("max_episode_steps must be at least 1")
-        self.extra_info = tuple(extra_info)
-        self.max_episode_steps = max_episode_steps
-        self.render_mode = render_mode
-        self.observation_space = text_space(MAX_OBSERVATION_CHARS)
-        self.action_space = text_space(MAX_COMMAND_CHARS * 4)
-        self.transcript: list[tuple[str, str]] = []  # (command, observation); "" command for the reset
-
-    def render(self) -> str | None:
-        if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
-            return None
-        command, obs = self.transcript[-1] if self.transcript else ("", "")
-        text = (f"> {command}\n" if command else "") + obs + "\n"
-        if self.render_mode == "human":
-            print(text)
-            return None
-        return text
-
-    def _render_step(self) -> None:
-        if self.render_mode == "human":
-            self.render()
-
+from .engine import Engine, Snapshot
+from .text_env import DEFAULT_MAX_STEPS, MAX_OBSERVATION_CHARS, TextGameEnv
 
 class StarlingEnv(TextGameEnv):
     """A STARLING game: observations and actions are text, the reward is the score gained.
@@ -72,17 +19,19 @@ class StarlingEnv(TextGameEnv):
             collection (the shipped benchmark, ``register_games`` paths, ``$STARLING_COLLECTIONS``),
             or a TextWorld story file (``<name>.z8`` beside its ``<name>.json``).
         max_episode_steps: steps after which an episode is truncated (None: never). Through
-            ``gymnasium.make`` this is Gymnasium's own ``max_episode_steps`` (a TimeLimit, default 100).
-        extra_info: more ``info`` keys, from ``EXTRA_INFO`` (the walkthrough only when asked for).
+            ``gymnasium.make`` this is Gymnasium's own ``max_episode_steps`` (a TimeLimit, default
+            ``DEFAULT_MAX_STEPS``) and the env's own limit is off.
+        extra_info: more ``info`` keys, from ``valid_extra_info`` (the walkthrough only when asked for).
         admissible: include ``info["admissible_commands"]`` (turn off for speed).
         render_mode: ``"ansi"`` (``render()`` returns the last exchange) or ``"human"`` (printed).
     """
 
-    valid_extra_info: tuple[str, ...] = EXTRA_INFO  # envs over other engines may offer fewer
+    valid_extra_info: tuple[str, ...] = ("walkthrough", "facts", "inventory", "location", "description",
+                                         "intermediate_reward", "policy_commands")
 
-    def __init__(self, game: str | Path, max_episode_steps: int | None = 100, extra_info: tuple[str, ...] | list[str] = (),
-                 admissible: bool = True, render_mode: str | None = None):
-        self._configure(extra_info, self.valid_extra_info, max_episode_steps, render_mode)
+    def __init__(self, game: str | Path, max_episode_steps: int | None = DEFAULT_MAX_STEPS,
+                 extra_info: tuple[str, ...] | list[str] = (), admissible: bool = True, render_mode: str | None = None):
+        self._configure(extra_info, max_episode_steps, render_mode, admissible)
         from ..registration import find_game  # late import: registration imports this module lazily
 
         self.game_dir: Path | None = None  # the game's folder in a collection (None for a bare story file)
@@ -92,11 +41,9 @@ class StarlingEnv(TextGameEnv):
         else:
             self.game_dir = find_game(game)
             self.story_file, self.game_id = self.game_dir / "game.z8", self.game_dir.name
-        self.admissible = admissible
         self.engine = self._make_engine()
-        self._steps = 0
-        self._done = True
         self._policy_length: int | None = None
+        self._intermediate_reward = 0
 
     # -- gymnasium API -------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
@@ -104,22 +51,21 @@ class StarlingEnv(TextGameEnv):
         obs = self.engine.reset(seed=self._engine_seed(seed))
         self._steps, self._done = 0, False
         self._policy_length = self._length(self.engine.policy)
+        self._intermediate_reward = 0
         self.transcript = [("", obs)]
-        info = self._info(intermediate_reward=0)
+        info = self._info()
         self._render_step()
         return self._clip(obs), info
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict]:
-        if self._done:
-            raise gym.error.ResetNeeded("the episode has ended (terminated or truncated): call reset() before step()")
+        self._check_running()
         previous = self.engine.score
         obs = self.engine.step(str(action))
-        self._steps += 1
         terminated = self.engine.won or self.engine.lost
-        truncated = not terminated and self.max_episode_steps is not None and self._steps >= self.max_episode_steps
-        self._done = terminated or truncated
+        truncated = self._end_step(terminated)
         self.transcript.append((str(action), obs))
-        info = self._info(intermediate_reward=self._intermediate_reward())
+        self._intermediate_reward = self._shaping_signal()
+        info = self._info()
         self._render_step()
         return self._clip(obs), float(self.engine.score - previous), terminated, truncated, info
 
@@ -130,7 +76,7 @@ class StarlingEnv(TextGameEnv):
     @property
     def card(self) -> dict[str, Any]:
         """The EpisodeRecord fields that describe this game (env id, game id, skills, difficulty, split)."""
-        from ..records import game_card
+        from ..collection.manifest import game_card
 
         if self.game_dir is None:
             return {"env_id": getattr(self.spec, "id", None) or f"starling/{self.game_id}", "game_id": self.game_id,
@@ -169,30 +115,23 @@ class StarlingEnv(TextGameEnv):
             extras=tuple(e for e in ("description", "inventory") if e in self.extra_info),
         )
 
-    def _info(self, intermediate_reward: int) -> dict[str, Any]:
+    def _base_info(self) -> dict[str, Any]:
         engine = self.engine
-        info: dict[str, Any] = {
-            "score": engine.score, "max_score": engine.max_score, "won": engine.won, "lost": engine.lost,
-            "moves": engine.moves, "objective": engine.objective, "game_id": self.game_id,
-        }
-        if self.admissible:
-            info["admissible_commands"] = engine.admissible_commands()
-        for name in self.extra_info:
-            if name == "walkthrough":
-                info[name] = self.walkthrough()
-            elif name == "facts":
-                info[name] = engine.facts()
-            elif name == "location":
-                info[name] = engine.location()
-            elif name in ("description", "inventory"):
-                info[name] = engine.extra_values.get(name)
-            elif name == "policy_commands":
-                info[name] = engine.policy_commands()
-            elif name == "intermediate_reward":
-                info[name] = intermediate_reward
-        return info
+        return {"score": engine.score, "max_score": engine.max_score, "won": engine.won, "lost": engine.lost,
+                "moves": engine.moves, "objective": engine.objective, "game_id": self.game_id}
 
-    def _intermediate_reward(self) -> int:
+    def _admissible_commands(self) -> list[str]:
+        return self.engine.admissible_commands()
+
+    def _extra_sources(self) -> dict[str, Callable[[], Any]]:
+        engine = self.engine
+        return {"walkthrough": self.walkthrough, "facts": lambda: engine.facts(), "location": lambda: engine.location(),
+                "description": lambda: engine.extra_values.get("description"),
+                "inventory": lambda: engine.extra_values.get("inventory"),
+                "policy_commands": lambda: engine.policy_commands(),
+                "intermediate_reward": lambda: self._intermediate_reward}
+
+    def _shaping_signal(self) -> int:
         """TextWorld's shaping signal, without its crash when the winning policy is lost."""
         if self.engine.won:
             return 1

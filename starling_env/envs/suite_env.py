@@ -8,9 +8,9 @@ from typing import Any
 
 import gymnasium as gym
 
-from ..registration import read_manifest, shipped_collection
-from .game_env import MAX_OBSERVATION_CHARS, StarlingEnv, text_space
-from .engine import MAX_COMMAND_CHARS
+from ..collection.manifest import load_manifest, shipped_collection
+from .game_env import StarlingEnv
+from .text_env import MAX_ACTION_CHARS, MAX_OBSERVATION_CHARS, text_space
 
 MAX_OPEN_GAMES = 8  # interpreters kept open between resets (least recently used are closed)
 
@@ -31,13 +31,7 @@ class StarlingSuiteEnv(gym.Env):
     def __init__(self, collection: str | Path | None = None, split: str | list[str] | None = None,
                  skills: list[str] | None = None, difficulty: str | list[str] | None = None, **env_kwargs: Any):
         self.collection = Path(collection) if collection is not None else shipped_collection()
-        manifest = read_manifest(self.collection)
-        wanted = lambda value, allowed: allowed is None or value in ([allowed] if isinstance(allowed, str) else allowed)  # noqa: E731
-        game_ids = sorted(
-            g["id"] for g in manifest["games"]
-            if wanted(g["split"], split) and wanted(g["difficulty"], difficulty)
-            and (skills is None or set(skills) & set(g["skills"]))
-        )
+        game_ids = sorted(g.id for g in load_manifest(self.collection).select(split, skills, difficulty))
         if not game_ids:
             raise ValueError(f"no game in {self.collection} matches split={split}, skills={skills}, difficulty={difficulty}")
         self._start(game_ids, env_kwargs)
@@ -48,7 +42,7 @@ class StarlingSuiteEnv(gym.Env):
         self.env_kwargs = env_kwargs
         self.render_mode = env_kwargs.get("render_mode")
         self.observation_space = text_space(MAX_OBSERVATION_CHARS)
-        self.action_space = text_space(MAX_COMMAND_CHARS * 4)
+        self.action_space = text_space(MAX_ACTION_CHARS)
         self._open: OrderedDict[str, StarlingEnv] = OrderedDict()
         self.current: StarlingEnv | None = None
         self._env(self.game_ids[0])  # fail fast on bad kwargs (and keep the game open for the first reset)

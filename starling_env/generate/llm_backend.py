@@ -15,7 +15,7 @@ from typing import Any
 import jinja2
 
 from ..llm import LLMClient, extract_json
-from ..report import Failure
+from ..builder.failures import Failure
 from ..spec import FACTS, json_schema
 from ..spec.model import RESERVED_VERBS, known_skills
 from .seeds import Seed

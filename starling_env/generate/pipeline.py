@@ -18,10 +18,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 
-from ..collection import content_hash, load_manifest, locked, new_staging_dir, publish, write_atomic
-from ..report import Failure, FailureKind, VerificationReport
+from ..builder.failures import Failure, FailureKind, VerificationReport
+from ..builder.verify import Limits, verify_spec
+from ..collection import MANIFEST, load_manifest
+from ..collection.publish import content_hash, new_staging_dir, publish
+from ..files import locked, write_atomic
 from ..spec import GameSpec, SpecError
-from ..verify import Limits, verify_spec
 from .seeds import Seed
 
 
@@ -192,7 +194,7 @@ class Generator:
         return outcome
 
     def _already_published(self, text: str, game_id: str) -> bool:
-        entry = load_manifest(self.out).get(game_id)
+        entry = load_manifest(self.out, missing_ok=True).get(game_id)
         if entry is None:
             return False
         try:
@@ -225,7 +227,7 @@ def _spec_id(text: str) -> str | None:
 
 def _set_suite(collection: Path, suite: str | None, version: int | None) -> None:
     with locked(collection):
-        manifest = load_manifest(collection)
+        manifest = load_manifest(collection, missing_ok=True)
         manifest.suite = suite or manifest.suite
         manifest.version = version or manifest.version
-        write_atomic(collection / "manifest.json", manifest.model_dump_json(indent=2) + "\n")
+        write_atomic(collection / MANIFEST, manifest.to_json())

@@ -14,10 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import gymnasium as gym
-
 DATA_ENV_VAR = "STARLING_DATA"
-DEFAULT_MAX_STEPS = 100
 TWC_LEVELS = ("easy", "medium", "hard")
 
 
@@ -43,10 +40,9 @@ def data_dir(name: str, override: str | Path | None = None) -> Path:
 
 
 def register_targets() -> None:
+    from ..registration import register
+
     for level in TWC_LEVELS:
-        gym.register(f"starling/TWC-{level}-v0", entry_point="starling_env.targets.twc:TWCEnv",
-                     max_episode_steps=DEFAULT_MAX_STEPS, kwargs={"level": level, "max_episode_steps": None})
-    gym.register("starling/ScienceWorld-v0", entry_point="starling_env.targets.scienceworld:ScienceWorldEnv",
-                 max_episode_steps=DEFAULT_MAX_STEPS, kwargs={"max_episode_steps": None})
-    gym.register("starling/ZMachine-v0", entry_point="starling_env.targets.zmachine:ZMachineEnv",
-                 max_episode_steps=DEFAULT_MAX_STEPS, kwargs={"max_episode_steps": None})
+        register(f"starling/TWC-{level}-v0", "starling_env.targets.twc:TWCEnv", level=level)
+    register("starling/ScienceWorld-v0", "starling_env.targets.scienceworld:ScienceWorldEnv")
+    register("starling/ZMachine-v0", "starling_env.targets.zmachine:ZMachineEnv")

@@ -27,19 +27,19 @@ import os
 import shutil
 import subprocess
 import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 
 from ..envs.engine import ascii_fold, clean_command
-from ..envs.game_env import CHARSET, MAX_OBSERVATION_CHARS, TextGameEnv
+from ..envs.text_env import CHARSET, DEFAULT_MAX_STEPS, MAX_OBSERVATION_CHARS, TextGameEnv
 
 ENV_ID = "starling/ScienceWorld-v0"
 MAX_SCORE = 100
 SPLITS = ("train", "dev", "test", "all")
 SIMPLIFICATIONS = ("easy", "teleportAction", "selfWateringFlowerPots", "openContainers", "openDoors", "noElectricalAction")
-DEFAULT_INFO = ("admissible_commands", "score", "max_score", "won", "lost", "moves", "objective", "game_id")
 EXTRA_INFO = ("walkthrough", "description", "inventory", "goal_progress")
 INSTALL_HINT = ("ScienceWorld needs the 'targets' extra and Java: pip install 'starling-env[targets]' "
                 "(or pip install 'scienceworld>=1.1'), and a Java runtime 1.8+ on PATH "
@@ -213,7 +213,7 @@ class ScienceWorldEnv(TextGameEnv):
             noElectricalAction. "" plays the full game.
         max_episode_steps: steps after which an episode is truncated (None: never). Through ``gymnasium.make``
             this is Gymnasium's own TimeLimit (default 100).
-        extra_info: more ``info`` keys, from ``EXTRA_INFO``: ``walkthrough`` (ScienceWorld's gold action sequence
+        extra_info: more ``info`` keys, from ``EXTRA_INFO`` (= ``valid_extra_info``): ``walkthrough`` (ScienceWorld's gold action sequence
             for the variation; generating it costs 0.1-6 s per new variation, cached per env), ``description``
             (look around), ``inventory``, ``goal_progress`` (ScienceWorld's subgoal table).
         admissible: include ``info["admissible_commands"]``: ScienceWorld's valid action-object combinations,
@@ -243,11 +243,13 @@ class ScienceWorldEnv(TextGameEnv):
     The reset observation is the task description, a blank line, then what "look around" shows.
     """
 
+    valid_extra_info = EXTRA_INFO
+
     def __init__(self, task: str = "boil", split: str = "test", variation: int | None = None,
-                 simplification: str = "easy", max_episode_steps: int | None = 100,
+                 simplification: str = "easy", max_episode_steps: int | None = DEFAULT_MAX_STEPS,
                  extra_info: tuple[str, ...] | list[str] = (), admissible: bool = True,
                  render_mode: str | None = None, deterministic: bool = True):
-        self._configure(extra_info, EXTRA_INFO, max_episode_steps, render_mode)
+        self._configure(extra_info, max_episode_steps, render_mode, admissible)
         if split not in SPLITS:
             raise ValueError(f"split must be one of {list(SPLITS)}, not {split!r}")
         parts = [p.strip() for p in str(simplification or "").split(",") if p.strip()]
@@ -265,7 +267,6 @@ class ScienceWorldEnv(TextGameEnv):
         self.split = split
         self.fixed_variation = None if variation is None else int(variation)
         self.simplification = ",".join(parts)
-        self.admissible = admissible
         self.deterministic = deterministic
 
         self._sw: Any = None  # scienceworld.ScienceWorldEnv: started on the first reset, reused after
@@ -277,8 +278,6 @@ class ScienceWorldEnv(TextGameEnv):
         self.variation: int | None = None
         self.objective = ""
         self._commands: list[str] = []
-        self._steps = 0
-        self._done = True
         self._score = self._initial_score = self._moves = 0
         self._won = self._lost = False
 
@@ -358,17 +357,14 @@ class ScienceWorldEnv(TextGameEnv):
         return obs, info
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict]:
-        if self._done:
-            raise gym.error.ResetNeeded("the episode has ended (terminated or truncated): call reset() before step()")
+        self._check_running()
         command = clean_command(action)
         previous = self._score
         obs = clean_text(self._send(command))
         self._commands.append(command)
         self._read_score()
-        self._steps += 1
         terminated = self._won or self._lost
-        truncated = not terminated and self.max_episode_steps is not None and self._steps >= self.max_episode_steps
-        self._done = terminated or truncated
+        truncated = self._end_step(terminated)
         self.transcript.append((str(action), obs))
         info = self._info()
         self._render_step()
@@ -462,28 +458,25 @@ class ScienceWorldEnv(TextGameEnv):
         """ScienceWorld's valid action-object combinations in this state, deduplicated and sorted."""
         if self._sw is None:
             raise RuntimeError("call reset() first")
-        with self._random.fixed():
-            return self._admissible()
+        with self._reading_info():
+            return self._admissible_commands()
 
-    def _admissible(self) -> list[str]:
+    # -- the info contract (TextGameEnv) -----------------------------------------------------------
+    def _base_info(self) -> dict[str, Any]:
+        return {"score": self._score, "max_score": MAX_SCORE, "won": self._won, "lost": self._lost,
+                "moves": self._moves, "objective": self.objective, "game_id": self.game_id}
+
+    def _admissible_commands(self) -> list[str]:
         return sorted({clean_command(c) for c in self._sw.server.getValidActionObjectCombinations()} - {""})
 
-    def _info(self) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "score": self._score, "max_score": MAX_SCORE, "won": self._won, "lost": self._lost,
-            "moves": self._moves, "objective": self.objective, "game_id": self.game_id,
-        }
+    def _extra_sources(self) -> dict[str, Callable[[], Any]]:
         server = self._sw.server
-        with self._random.fixed():  # nothing asked for here may change the episode
-            if self.admissible:
-                info["admissible_commands"] = self._admissible()
-            for name in self.extra_info:
-                if name == "walkthrough":
-                    info[name] = list(self._gold[(self.task, self.variation, self.simplification)])
-                elif name == "description":
-                    info[name] = clean_text(server.freeActionLook())
-                elif name == "inventory":
-                    info[name] = clean_text(server.freeActionInventory())
-                elif name == "goal_progress":
-                    info[name] = clean_text(server.getGoalProgressStr())
-        return info
+        return {"walkthrough": lambda: list(self._gold[(self.task, self.variation, self.simplification)]),
+                "description": lambda: clean_text(server.freeActionLook()),
+                "inventory": lambda: clean_text(server.freeActionInventory()),
+                "goal_progress": lambda: clean_text(server.getGoalProgressStr())}
+
+    @contextlib.contextmanager
+    def _reading_info(self) -> Iterator[None]:
+        with self._random.fixed():  # nothing read for the info may change the episode
+            yield

@@ -1,4 +1,4 @@
-"""Game folders and collections: ``<dir>/manifest.json`` + ``<dir>/<game-id>/{spec,game}.*``.
+"""Publishing into a collection: build + verify a spec, then add the game to ``<dir>/<game-id>/`` and the manifest.
 
 Publishing is atomic: a game is built in a staging folder inside the collection, renamed into
 place, and only then added to the manifest, which is itself replaced atomically under a file lock.
@@ -8,7 +8,6 @@ partial game or a broken manifest.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import shutil
@@ -20,40 +19,17 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import textworld
-from pydantic import BaseModel, Field
 
-from . import __version__
-from .report import VerificationReport
-from .spec import GameSpec
-from .verify import Limits, verify_spec
+from .. import __version__
+from ..builder.failures import VerificationReport
+from ..builder.verify import Limits, verify_spec
+from ..files import locked, write_atomic
+from ..spec import GameSpec
+from .manifest import MANIFEST, ManifestEntry, load_manifest
 
-MANIFEST = "manifest.json"
 STAGING = ".staging"
 BUILDER_VERSION = "1"  # bump when the builder's output for the same spec changes
 
-
-class ManifestEntry(BaseModel):
-    id: str
-    title: str
-    skills: list[str]
-    difficulty: str
-    split: str
-    max_score: int
-    walkthrough_length: int
-    rooms: int
-    objects: int
-    provenance: dict[str, Any]
-    verification: dict[str, Any]
-    content_hash: str
-
-
-class Manifest(BaseModel):
-    suite: str
-    version: int = 1
-    games: list[ManifestEntry] = Field(default_factory=list)
-
-    def get(self, game_id: str) -> ManifestEntry | None:
-        return next((g for g in self.games if g.id == game_id), None)
 
 
 def content_hash(spec: GameSpec) -> str:
@@ -72,34 +48,6 @@ def content_hash(spec: GameSpec) -> str:
                 digest.update(item.name.encode() + b"\0" + item.read_bytes())
     return "sha256:" + digest.hexdigest()
 
-
-def load_manifest(collection: Path) -> Manifest:
-    path = collection / MANIFEST
-    if not path.exists():
-        return Manifest(suite=collection.resolve().name)
-    return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
-
-
-def write_atomic(path: Path, data: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-@contextmanager
-def locked(collection: Path) -> Iterator[None]:
-    """Serialise manifest updates between processes publishing into the same collection."""
-    collection.mkdir(parents=True, exist_ok=True)
-    with open(collection / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def new_staging_dir(collection: Path) -> Path:
@@ -152,9 +100,9 @@ def publish(
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(staged, target)
-        manifest = load_manifest(collection)
+        manifest = load_manifest(collection, missing_ok=True)
         manifest.games = sorted([g for g in manifest.games if g.id != spec.id] + [entry], key=lambda g: g.id)
-        write_atomic(collection / MANIFEST, manifest.model_dump_json(indent=2) + "\n")
+        write_atomic(collection / MANIFEST, manifest.to_json())
     return entry
 
 

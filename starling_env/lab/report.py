@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .collection import write_atomic
+from ..files import write_atomic
+from ..records import EpisodeRecord, read_records
 from .evaluate import summarize, walkthrough_lengths
-from .records import EpisodeRecord, read_records
 
 TIERS = ("easy", "medium", "hard")
 

@@ -20,10 +20,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from . import __version__
-from .collection import write_atomic
-from .records import EpisodeRecord, append_records, read_records
-from .registration import read_manifest, shipped_collection
+from .. import __version__
+from ..files import write_atomic
+from ..records import EpisodeRecord, append_records, read_records
+from ..collection import load_manifest, shipped_collection
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,10 @@ class EvalConfig:
 
 def split_env_ids(split: str, collection: Path | None = None) -> list[str]:
     """Env ids of the shipped benchmark (or ``collection``) in ``split`` (``all`` for every game)."""
-    collection = collection or shipped_collection()
-    manifest = read_manifest(collection)
-    ids = [f"starling/{g['id']}-v{manifest['version']}" for g in manifest["games"] if split in ("all", g["split"])]
+    manifest = load_manifest(collection or shipped_collection())
+    ids = [manifest.env_id(g.id) for g in manifest.select(split=None if split == "all" else split)]
     if not ids:
-        splits = sorted({g["split"] for g in manifest["games"]})
+        splits = sorted({g.split for g in manifest.games})
         raise ValueError(f"no game in split {split!r}; splits: {splits} or 'all'")
     return ids
 
@@ -78,8 +77,8 @@ def _play(config: EvalConfig, env_id: str, seed: int) -> EpisodeRecord:
 
 
 def header(config: EvalConfig) -> dict[str, Any]:
-    manifest = read_manifest(shipped_collection()) if (shipped_collection() / "manifest.json").exists() else {}
-    return {"starling_version": __version__, "suite": manifest.get("suite"), "suite_version": manifest.get("version"),
+    manifest = load_manifest(shipped_collection(), missing_ok=True)
+    return {"starling_version": __version__, "suite": manifest.suite, "suite_version": manifest.version,
             **asdict(config), "env_ids": list(config.env_ids)}
 
 
@@ -148,5 +147,4 @@ def summarize(records: Iterable[EpisodeRecord], walkthrough_lengths: dict[str, i
 
 
 def walkthrough_lengths(collection: Path | None = None) -> dict[str, int]:
-    manifest = read_manifest(collection or shipped_collection())
-    return {g["id"]: g["walkthrough_length"] for g in manifest["games"]}
+    return {g.id: g.walkthrough_length for g in load_manifest(collection or shipped_collection(), missing_ok=True).games}

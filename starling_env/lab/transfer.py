@@ -40,9 +40,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .collection import write_atomic
+from ..files import write_atomic
+from ..records import read_records
 from .evaluate import EvalConfig, evaluate, mean_ci, summarize
-from .records import read_records
 
 ARMS = ("pretrained", "scratch")
 PRETRAIN_SPLIT = "train"
@@ -232,7 +232,7 @@ def run_transfer(config: TransferConfig, out: Path, reporter: Reporter | None = 
 
     import starling_env  # noqa: F401  (registers the ids)
 
-    from .registration import shipped_collection
+    from ..registration import shipped_collection
 
     reporter = reporter or Reporter()
     if config.agent not in AGENTS:
@@ -437,7 +437,7 @@ def plot_curves(results: dict[str, Any], out: Path) -> list[Path]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .compare import _save
+    from .report import _save
 
     paths = []
     for slug, arms in sorted(results["curves"].items(), key=lambda kv: _slug_order(kv[0])):

@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .envs.game_env import StarlingEnv
-from .records import EpisodeRecord, Step, append_records, game_card
+from ..envs.game_env import StarlingEnv
+from ..collection import game_card
+from ..records import EpisodeRecord, Step, append_records
 
 META_COMMANDS = {
     "help": "how to play, these meta commands and the objective",

@@ -19,11 +19,13 @@ from rich.markup import escape
 from rich.progress import Progress, TextColumn
 from rich.table import Table
 
-from .collection import ManifestEntry, build_and_publish, load_manifest, write_atomic
-from .registration import find_game, shipped_collection
-from .report import VerificationReport
-from .spec import GameSpec, SpecError, json_schema
-from .verify import Limits, verify_game_dir
+from ..builder.failures import VerificationReport
+from ..builder.verify import Limits, verify_game_dir
+from ..collection import ManifestEntry, load_manifest
+from ..collection.publish import build_and_publish
+from ..files import write_atomic
+from ..registration import find_game, shipped_collection
+from ..spec import GameSpec, SpecError, json_schema
 
 app = typer.Typer(help="STARLING: text-game RL environments grown from seed ideas.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -164,14 +166,14 @@ def generate(
     walks: WalksOpt = Limits.walks, walk_length: WalkLengthOpt = Limits.walk_length, probes: ProbesOpt = Limits.probes,
 ) -> None:
     """Grow new verified games from seed ideas, offline or with an LLM; publish them into OUT."""
-    from .generate.pipeline import Generator, plan_tasks
-    from .generate.recipe import Batch, Recipe
-    from .generate.seeds import load_seeds
+    from ..generate.pipeline import Generator, plan_tasks
+    from ..generate.recipe import Batch, Recipe
+    from ..generate.seeds import load_seeds
 
     _guard_shipped(out, into_shipped)
     try:
         seed_ideas = load_seeds(seeds or Path(str(resources.files("starling_env.game_seeds"))))
-        existing = load_manifest(out)
+        existing = load_manifest(out, missing_ok=True)
         plan = Recipe.load(recipe) if recipe else Recipe(
             suite=existing.suite, version=existing.version, max_attempts=max_attempts or 3,
             batches=[Batch(name="cli", skills=skill, difficulty=difficulty, compose=compose or (2 if difficulty == "hard" else 1),
@@ -216,12 +218,12 @@ def generate(
 
 def _generation_backend(name: str, seeds: dict, model: str, base_url: str | None, api_key_env: str):
     if name == "offline":
-        from .generate.offline import OfflineBackend
+        from ..generate.offline import OfflineBackend
 
         return OfflineBackend(seeds)
     if name == "openai":
-        from .generate.llm_backend import LLMBackend
-        from .llm import LLMClient, LLMConfig
+        from ..generate.llm_backend import LLMBackend
+        from ..llm import LLMClient, LLMConfig
 
         return LLMBackend(seeds, LLMClient(LLMConfig(model=model, base_url=base_url, api_key_env=api_key_env)))
     raise ValueError(f"unknown backend {name!r}: use offline or openai")
@@ -275,7 +277,7 @@ def show(
         err.print(str(exc))
         raise typer.Exit(2)
     spec = GameSpec.load(folder / "spec.json")
-    manifest = load_manifest(folder.parent)
+    manifest = load_manifest(folder.parent, missing_ok=True)
     entry, version = manifest.get(spec.id), manifest.version
     console.rule(f"{spec.id}: {spec.title}")
     rows = [("env id", f"starling/{spec.id}-v{version}"), ("objective", spec.objective), ("skills", ", ".join(spec.skills)),
@@ -428,7 +430,7 @@ def evaluate(
     base_url: Annotated[Optional[str], typer.Option(help="llm: an OpenAI-compatible server (default OpenAI; key from $OPENAI_API_KEY)")] = None,
 ) -> None:
     """Evaluate an agent on every game of a split, K seeded episodes each; print the summary table."""
-    from .compare import comparison
+    from .report import comparison
     from .evaluate import EvalConfig, evaluate as run_evaluation, split_env_ids
 
     try:
@@ -482,7 +484,7 @@ def report(
     out: Annotated[Path, typer.Option(help="where report.md/.csv/.json and the PNG plots go")] = Path("runs/report"),
 ) -> None:
     """Compare evaluation runs: a table here, and Markdown, CSV, JSON and PNG plots in OUT."""
-    from .compare import comparison, load_run, write_report
+    from .report import comparison, load_run, write_report
 
     try:
         loaded = [load_run(folder) for folder in runs]

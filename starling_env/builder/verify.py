@@ -1,7 +1,7 @@
 """The verifier: the gate a spec passes to become a benchmark game.
 
 :func:`verify_spec` builds a spec and checks the result in a subprocess under a time and a memory
-limit, returning a :class:`~starling_env.report.VerificationReport`. The checks:
+limit, returning a :class:`~starling_env.builder.failures.VerificationReport`. The checks:
 
 1. the spec validates and compiles (Inform 7 + Inform 6) into a z8 under 512 KB;
 2. the walkthrough, played in the compiled game, wins with score == max score;
@@ -29,8 +29,8 @@ import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .report import BuildFailed, Failure, FailureKind, VerificationReport
-from .spec import GameSpec, SpecError
+from .failures import BuildFailed, Failure, FailureKind, VerificationReport
+from ..spec import GameSpec, SpecError
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Limits:
 # -- checks on a compiled game (in process) -----------------------------------------------------
 def check_game(z8: Path, limits: Limits) -> dict:
     """Run the walkthrough and the random-walk agreement checks; raise BuildFailed on a failure."""
-    from .envs.engine import Engine
+    from ..envs.engine import Engine
 
     engine = Engine(z8)
     try:
@@ -145,7 +145,7 @@ def _compare(engine, expected_state, history: list[str], said: str) -> None:
 
 def build_and_check(spec_text: str, out_dir: Path, limits: Limits) -> VerificationReport:
     """Validate, build and check in this process (what the sandboxed worker runs)."""
-    from .builder.build import build_game
+    from .build import build_game
 
     started = time.perf_counter()
     try:
@@ -210,7 +210,7 @@ def _run_worker(job: dict, limits: Limits) -> VerificationReport:
         job_file, result_file = Path(tmp) / "job.json", Path(tmp) / "report.json"
         job_file.write_text(json.dumps(job))
         proc = subprocess.Popen(
-            [sys.executable, "-m", "starling_env.verify", str(job_file), str(result_file)],
+            [sys.executable, "-m", "starling_env.builder.verify", str(job_file), str(result_file)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
             env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},  # no BLAS thread pools inside the memory limit
         )

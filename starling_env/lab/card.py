@@ -6,7 +6,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from .collection import Manifest, load_manifest
+from ..collection import Manifest, load_manifest
 
 SPLITS = ("train", "test", "test-compose")
 TIERS = ("easy", "medium", "hard")
