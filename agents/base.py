@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import gymnasium as gym
 
+from starling_env.envs.text_env import step_limit
 from starling_env.envs.vector import StarlingVectorEnv
 from starling_env.records import EpisodeRecord, Step
 
@@ -80,8 +81,15 @@ class Agent:
         raise NotImplementedError(f"{type(self).__name__} has nothing to load")
 
 
-def run_episode(agent: Agent, env: gym.Env, seed: int | None = None, max_steps: int = 100) -> EpisodeRecord:
-    """Play one episode of ``env`` with ``agent``; return its EpisodeRecord."""
+def run_episode(agent: Agent, env: gym.Env, seed: int | None = None) -> EpisodeRecord:
+    """Play one episode of ``env`` with ``agent`` to its end; return its EpisodeRecord.
+
+    The env's step limit ends an episode that is neither won nor lost (``gym.make(id, max_episode_steps=N)``);
+    an env without one is refused, since its episode might never end.
+    """
+    if step_limit(env) is None:
+        raise ValueError("the env has no step limit, so an episode might never end: make it with "
+                         "gymnasium.make(id, max_episode_steps=N) or max_episode_steps=N")
     started = time.perf_counter()
     tokens_before = agent.tokens
     obs, info = env.reset(seed=seed)
@@ -89,7 +97,7 @@ def run_episode(agent: Agent, env: gym.Env, seed: int | None = None, max_steps: 
     transcript = [Step(command="", observation=obs, reward=0.0)]
     invalid = steps = 0
     done = False
-    while not done and steps < max_steps:
+    while not done:
         command = agent.act(obs, info)
         invalid += "admissible_commands" in info and command not in info["admissible_commands"]
         obs, reward, terminated, truncated, info = env.step(command)

@@ -17,8 +17,8 @@ pytestmark = pytest.mark.skipif(MANIFEST is None, reason="the shipped benchmark 
 SAMPLE = [g["id"] for g in (MANIFEST or {"games": []})["games"]][::20]
 
 
-def make(agent, game_id: str) -> gym.Env:
-    return gym.make(f"starling/{game_id}-v1", extra_info=list(agent.extra_info))
+def make(agent, game_id: str, max_episode_steps: int = 100) -> gym.Env:
+    return gym.make(f"starling/{game_id}-v1", extra_info=list(agent.extra_info), max_episode_steps=max_episode_steps)
 
 
 @pytest.mark.parametrize("game_id", SAMPLE)
@@ -29,8 +29,8 @@ def test_walkthrough_agent_wins_and_random_agent_plays(game_id):
     assert record.env_id == f"starling/{game_id}-v1" and record.skills and record.difficulty and record.split
     assert len(record.transcript) == record.steps + 1 and record.transcript[0].command == ""
     rand = load_agent("random", seed=1)
-    first = run_episode(rand, make(rand, game_id), seed=0, max_steps=20)
-    again = run_episode(load_agent("random", seed=1), make(rand, game_id), seed=0, max_steps=20)
+    first = run_episode(rand, make(rand, game_id, 20), seed=0)
+    again = run_episode(load_agent("random", seed=1), make(rand, game_id, 20), seed=0)
     assert first.transcript == again.transcript and 0 <= first.normalized_score <= 1
 
 

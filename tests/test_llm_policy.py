@@ -62,8 +62,8 @@ def test_llm_agent_wins_with_well_formed_and_sloppy_replies(tmp_path):
                "Switch on stove", "boil water in casserole"]
     with ScriptedOpenAIServer(replies) as server:
         agent = agent_for(server, tmp_path)
-        env = gym.make(ENV_ID)
-        record = run_episode(agent, env, seed=0, max_steps=10)
+        env = gym.make(ENV_ID, max_episode_steps=10)
+        record = run_episode(agent, env, seed=0)
         env.close()
         requests = list(server.requests)
     assert record.won and record.score == record.max_score == 4 and record.steps == 5
@@ -94,8 +94,8 @@ def test_bad_replies_rate_limits_and_timeouts_are_counted_not_fatal(tmp_path):
     ]
     with ScriptedOpenAIServer(script) as server:
         agent = agent_for(server, tmp_path, mode="react", seed=3)
-        env = gym.make(ENV_ID)
-        record = run_episode(agent, env, seed=0, max_steps=6)
+        env = gym.make(ENV_ID, max_episode_steps=6)
+        record = run_episode(agent, env, seed=0)
         env.close()
         assert server.pending == 0
     stats = record.agent_stats
@@ -109,9 +109,9 @@ def test_bad_replies_rate_limits_and_timeouts_are_counted_not_fatal(tmp_path):
 def test_a_server_that_never_answers_raises_a_clear_error(tmp_path):
     with ScriptedOpenAIServer([{"status": 500}] * 3) as server:
         agent = agent_for(server, tmp_path)
-        env = gym.make(ENV_ID)
+        env = gym.make(ENV_ID, max_episode_steps=3)
         with pytest.raises(LLMError, match="scripted-model"):
-            run_episode(agent, env, seed=0, max_steps=3)
+            run_episode(agent, env, seed=0)
         env.close()
 
 
@@ -126,9 +126,9 @@ def test_the_shared_cache_replays_an_episode_without_requests(tmp_path):
         return admissible_in(request)[0]
 
     with ScriptedOpenAIServer([first_admissible] * 4) as server:
-        first = run_episode(agent_for(server, tmp_path), gym.make(ENV_ID), seed=1, max_steps=4)
+        first = run_episode(agent_for(server, tmp_path), gym.make(ENV_ID, max_episode_steps=4), seed=1)
         assert len(server.requests) == 4
-        again = run_episode(agent_for(server, tmp_path), gym.make(ENV_ID), seed=1, max_steps=4)
+        again = run_episode(agent_for(server, tmp_path), gym.make(ENV_ID, max_episode_steps=4), seed=1)
         assert len(server.requests) == 4  # all four answers came from the cache
     assert [s.command for s in first.transcript] == [s.command for s in again.transcript]
     assert again.tokens == 0

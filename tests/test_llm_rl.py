@@ -27,7 +27,7 @@ def tiny_model(tmp_path_factory):
 
 def mean_return(agent: LLMRLAgent, episodes: int = 12) -> float:
     env = gym.make(ENV_ID, max_episode_steps=MAX_STEPS)
-    scores = [run_episode(agent, env, seed=s, max_steps=MAX_STEPS).score for s in range(episodes)]
+    scores = [run_episode(agent, env, seed=s).score for s in range(episodes)]
     env.close()
     return float(np.mean(scores))
 

@@ -34,7 +34,7 @@ def trained(tmp_path_factory):
 def test_drrn_learns_a_one_room_game(trained):
     agent, out = trained
     env = make(agent)()
-    scores = [run_episode(agent, env, seed=seed, max_steps=30).normalized_score for seed in range(5)]
+    scores = [run_episode(agent, env, seed=seed).normalized_score for seed in range(5)]
     assert sum(scores) / len(scores) >= 0.9
     rows = list(csv.DictReader(open(out / "learning_curve.csv")))
     assert rows and {"step", "mean_score", "win_rate", "loss", "steps_per_s"} <= set(rows[0])
@@ -71,7 +71,7 @@ def test_maskable_ppo_trains_saves_and_reloads(tmp_path):
     env = gym.make(GAME, max_episode_steps=30)
     obs, info = env.reset(seed=0)
     assert clone.act(obs, info) == agent.act(obs, info) and agent.act(obs, info) in info["admissible_commands"]
-    record = run_episode(agent, env, seed=0, max_steps=30)
+    record = run_episode(agent, env, seed=0)
     assert record.agent == "ppo" and record.steps > 0
 
 

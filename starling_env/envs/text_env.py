@@ -44,6 +44,17 @@ EXTRA_INFO: dict[str, str] = {
 }
 
 
+def step_limit(env: gym.Env) -> int | None:
+    """The steps after which ``env`` truncates an episode: its TimeLimit's (``gym.make``) or its own; None if none."""
+    limits = []
+    while True:
+        limits.append(getattr(env, "_max_episode_steps", None) or getattr(env, "max_episode_steps", None))
+        if not isinstance(env, gym.Wrapper):
+            break
+        env = env.env
+    return min((n for n in limits if n), default=None)
+
+
 def text_space(max_length: int) -> spaces.Text:
     return spaces.Text(max_length=max_length, min_length=0, charset=CHARSET)
 

@@ -70,7 +70,7 @@ def _play(config: EvalConfig, env_id: str, seed: int) -> EpisodeRecord:
     agent.name = config.agent
     env = gym.make(env_id, **config.env_kwargs, extra_info=list(agent.extra_info), max_episode_steps=config.max_steps)
     try:
-        record = run_episode(agent, env, seed=seed, max_steps=config.max_steps)
+        record = run_episode(agent, env, seed=seed)
         return record.model_copy(update={"env_id": env_id})  # the job's key, also for suites of games
     finally:
         env.close()
