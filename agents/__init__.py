@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import importlib
 
-from .base import Agent, run_episode
+from .base import Agent, StopEpisode, run_episode
 
 BUILTIN = {
     "random": "starling_agents.simple:RandomAgent",
@@ -38,4 +38,4 @@ def load_agent(name: str, **options) -> Agent:
     return agent
 
 
-__all__ = ["BUILTIN", "Agent", "agent_class", "load_agent", "run_episode"]
+__all__ = ["BUILTIN", "Agent", "StopEpisode", "agent_class", "load_agent", "run_episode"]

@@ -49,6 +49,15 @@ class RecentEpisodes:
                 "win_rate": sum(w for _, w in self.episodes) / n if n else 0.0}
 
 
+class StopEpisode(Exception):
+    """Raised by ``act`` to end the episode before the game or the step limit does (a player who quits)."""
+
+
+def canonical(command: str) -> str:
+    """How a command compares to the admissible list: case and spacing do not matter."""
+    return " ".join(command.lower().split())
+
+
 class Agent:
     """Reset for a new episode, then act on (observation, info) -> command.
 
@@ -58,6 +67,7 @@ class Agent:
 
     name = "agent"
     extra_info: tuple[str, ...] = ()
+    can_stop = False  # act may raise StopEpisode, so an env without a step limit is fine
 
     def reset(self, observation: str, info: dict[str, Any]) -> None:
         """A new episode starts."""
@@ -87,7 +97,7 @@ def run_episode(agent: Agent, env: gym.Env, seed: int | None = None) -> EpisodeR
     The env's step limit ends an episode that is neither won nor lost (``gym.make(id, max_episode_steps=N)``);
     an env without one is refused, since its episode might never end.
     """
-    if step_limit(env) is None:
+    if step_limit(env) is None and not agent.can_stop:
         raise ValueError("the env has no step limit, so an episode might never end: make it with "
                          "gymnasium.make(id, max_episode_steps=N) or max_episode_steps=N")
     started = time.perf_counter()
@@ -98,8 +108,11 @@ def run_episode(agent: Agent, env: gym.Env, seed: int | None = None) -> EpisodeR
     invalid = steps = 0
     done = False
     while not done:
-        command = agent.act(obs, info)
-        invalid += "admissible_commands" in info and command not in info["admissible_commands"]
+        try:
+            command = agent.act(obs, info)
+        except StopEpisode:
+            break
+        invalid += "admissible_commands" in info and canonical(command) not in map(canonical, info["admissible_commands"])
         obs, reward, terminated, truncated, info = env.step(command)
         transcript.append(Step(command=command, observation=obs, reward=float(reward)))
         steps += 1

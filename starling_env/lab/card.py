@@ -6,7 +6,7 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from ..collection import Manifest, load_manifest
+from ..collection import Manifest, env_id, load_manifest
 
 SPLITS = ("train", "test", "test-compose")
 TIERS = ("easy", "medium", "hard")
@@ -35,7 +35,7 @@ def render_card(collection: Path, recipe: str = "game_seeds/starling100.recipe.j
         "and checked by the verifier (the walkthrough wins at max score; TextWorld's logic and",
         "the Inform 7 code agree on every admissible command along seeded random walks, and the game refuses",
         "commands the logic forbids). Each is a Gymnasium environment, "
-        f"`starling/<game-id>-v{manifest.version}`; the suite is `starling/Benchmark-v{manifest.version}`.",
+        f"`{env_id('<game-id>', manifest.version)}`; the suite is `{env_id('Benchmark', manifest.version)}`.",
         "",
         "## Tiers and splits",
         "",

@@ -24,6 +24,7 @@ from ..builder.verify import Limits, verify_game_dir
 from ..collection import ManifestEntry, load_manifest
 from ..collection.publish import build_and_publish
 from ..files import write_atomic
+from ..envs.text_env import DEFAULT_MAX_STEPS
 from ..registration import find_game, shipped_collection
 from ..spec import GameSpec, SpecError, json_schema
 
@@ -254,9 +255,12 @@ def list_games(
     difficulty: Annotated[Optional[str], typer.Option(help="only this tier")] = None,
 ) -> None:
     """List the games of a collection (default: the shipped benchmark)."""
-    manifest = load_manifest(collection or shipped_collection())
-    games = [g for g in manifest.games if (split is None or g.split == split) and (difficulty is None or g.difficulty == difficulty)
-             and (skill is None or skill in g.skills)]
+    try:
+        manifest = load_manifest(collection or shipped_collection())
+    except (FileNotFoundError, ValueError) as exc:
+        err.print(escape(str(exc)))
+        raise typer.Exit(2)
+    games = manifest.select(split, skill, difficulty)
     table = Table(title=f"{manifest.suite} v{manifest.version}: {len(games)} of {len(manifest.games)} games")
     for column in ("id", "skills", "difficulty", "split", "rooms", "walkthrough", "max score"):
         table.add_column(column)
@@ -278,9 +282,9 @@ def show(
         raise typer.Exit(2)
     spec = GameSpec.load(folder / "spec.json")
     manifest = load_manifest(folder.parent, missing_ok=True)
-    entry, version = manifest.get(spec.id), manifest.version
+    entry = manifest.get(spec.id)
     console.rule(f"{spec.id}: {spec.title}")
-    rows = [("env id", f"starling/{spec.id}-v{version}"), ("objective", spec.objective), ("skills", ", ".join(spec.skills)),
+    rows = [("env id", manifest.env_id(spec.id)), ("objective", spec.objective), ("skills", ", ".join(spec.skills)),
             ("difficulty", spec.difficulty), ("split", entry.split if entry else "-"),
             ("rooms", ", ".join(r.name for r in spec.rooms)), ("objects", ", ".join(o.name for o in spec.objects)),
             ("custom actions", ", ".join(a.command for a in spec.actions) or "-"),
@@ -299,7 +303,11 @@ def card(
     from .card import render_card
 
     folder = collection or shipped_collection()
-    text = render_card(folder)
+    try:
+        text = render_card(folder)
+    except (FileNotFoundError, ValueError) as exc:
+        err.print(escape(str(exc)))
+        raise typer.Exit(2)
     if write:
         write_atomic(folder / "README.md", text)
         console.print(f"wrote {folder / 'README.md'}")
@@ -313,7 +321,7 @@ def play(
     collection: Annotated[Optional[list[Path]], typer.Option(help="collection folder(s) to look ids up in")] = None,
     record: Annotated[Optional[Path], typer.Option(help="append the episode (an EpisodeRecord, agent 'human') to this JSONL file")] = None,
     seed: Annotated[Optional[int], typer.Option(help="seed passed to reset")] = None,
-    max_steps: Annotated[int, typer.Option(help="commands before the episode is truncated (0: no limit)")] = 100,
+    max_steps: Annotated[int, typer.Option(help="commands before the episode is truncated (0: no limit)")] = DEFAULT_MAX_STEPS,
 ) -> None:
     """Play a game yourself at the terminal (type 'help' in the game); optionally record the episode."""
     from .play import play as play_game
@@ -420,7 +428,7 @@ def evaluate(
     env: Annotated[Optional[list[str]], typer.Option(help="Gymnasium id(s) to evaluate on instead of a split")] = None,
     episodes: Annotated[int, typer.Option(help="seeded episodes per game")] = 3,
     seed: Annotated[int, typer.Option(help="first seed; episode k uses seed + k on every game")] = 0,
-    max_steps: Annotated[int, typer.Option(help="step limit per episode")] = 100,
+    max_steps: Annotated[int, typer.Option(help="step limit per episode")] = DEFAULT_MAX_STEPS,
     checkpoint: Annotated[Optional[Path], typer.Option(help="trained agent to load (drrn: checkpoint.pt, ppo: model.zip)")] = None,
     workers: Annotated[int, typer.Option(help="parallel processes")] = os.cpu_count() or 1,
     out: Annotated[Optional[Path], typer.Option(help="run folder (default runs/eval/<agent>-<split>); rerun to resume")] = None,

@@ -24,6 +24,7 @@ from .. import __version__
 from ..files import write_atomic
 from ..records import EpisodeRecord, append_records, read_records
 from ..collection import load_manifest, shipped_collection
+from ..envs.text_env import DEFAULT_MAX_STEPS
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class EvalConfig:
     env_ids: tuple[str, ...]
     episodes: int = 3
     seed: int = 0
-    max_steps: int = 100
+    max_steps: int = DEFAULT_MAX_STEPS  # the episodes' TimeLimit
     checkpoint: str | None = None
     agent_options: dict[str, Any] = field(default_factory=dict)
     env_kwargs: dict[str, Any] = field(default_factory=dict)  # extra gymnasium.make kwargs (e.g. split, task)

@@ -1,4 +1,4 @@
-"""Human play: a STARLING game at the terminal, recorded as an :class:`EpisodeRecord` (agent ``human``).
+"""Human play: a person is one more agent (``human``), driven by the same ``run_episode`` loop as every agent.
 
 ``starling play GAME`` calls :func:`play`. Meta commands (``help``, ``commands``, ``objective``,
 ``score``, ``quit``/``exit``) are answered here and never reach the game; everything else is a
@@ -9,13 +9,15 @@ stdlib ``readline`` when stdin is a terminal; piped input works the same without
 from __future__ import annotations
 
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Any
+
+from starling_agents import Agent, StopEpisode, run_episode
+from starling_agents.base import canonical
 
 from ..envs.game_env import StarlingEnv
-from ..collection import game_card
-from ..records import EpisodeRecord, Step, append_records
+from ..records import EpisodeRecord, append_records
 
 META_COMMANDS = {
     "help": "how to play, these meta commands and the objective",
@@ -27,9 +29,96 @@ META_COMMANDS = {
 QUIT = ("quit", "exit")
 
 
-def _canonical(command: str) -> str:
-    """How a typed command compares to the admissible list: case and spacing do not matter."""
-    return " ".join(command.lower().split())
+class HumanAgent(Agent):
+    """A person at the terminal: shows each observation, reads commands, answers meta commands itself."""
+
+    name = "human"
+    can_stop = True
+
+    def __init__(self, input_fn: Callable[[str], str] = input, print_fn: Callable[..., None] = print):
+        self.input_fn, self.print_fn = input_fn, print_fn
+        self.info: dict[str, Any] = {}
+        self.commands_sent = 0
+        self.stop_reason: str | None = None
+        if input_fn is input:
+            _enable_readline(lambda: sorted(set(self.info.get("admissible_commands", [])) | set(META_COMMANDS) | {"exit"}))
+
+    def reset(self, observation: str, info: dict[str, Any]) -> None:
+        self.info, self.commands_sent, self.stop_reason = info, 0, None
+        objective = info["objective"]
+        if observation.startswith(objective):  # the reset observation starts with the objective: say it once
+            observation = observation[len(objective):].lstrip("\n")
+        self.print_fn(f"Objective: {objective}")
+        self.print_fn("(type 'help' for help, 'commands' for what you can do now, 'quit' to stop)\n")
+        self.print_fn(observation)
+
+    def act(self, observation: str, info: dict[str, Any]) -> str:
+        if self.commands_sent:
+            self.print_fn(observation)
+        self.info = info
+        while True:
+            try:
+                self.print_fn("")  # a blank line before the prompt, not inside it: readline redraws one-line prompts well
+                line = self.input_fn(f"[score {info['score']}/{info['max_score']}, move {info['moves']}] > ")
+            except (EOFError, KeyboardInterrupt) as exc:
+                self.print_fn("")
+                self.stop("end of input" if isinstance(exc, EOFError) else "interrupted")
+            command = line.strip()
+            meta = canonical(command)
+            if not command:
+                continue  # a blank line is not a move
+            if meta in QUIT:
+                self.stop("quit")
+            if meta in META_COMMANDS:
+                self.answer(meta, info)
+                continue
+            self.commands_sent += 1
+            return command
+
+    def stop(self, reason: str) -> None:
+        self.stop_reason = reason
+        raise StopEpisode(reason)
+
+    def answer(self, meta: str, info: dict[str, Any]) -> None:
+        """A meta command, answered here."""
+        say = self.print_fn
+        if meta == "help":
+            say("Type what you want to do in plain English (e.g. 'open door', 'take key', 'go north') "
+                "and press Enter.\nMeta commands (not sent to the game):")
+            for name, what in META_COMMANDS.items():
+                say(f"  {name:<10} {what}")
+        if meta in ("help", "objective"):
+            say(f"Objective: {info['objective']}")
+        elif meta == "commands":
+            say("You can try: " + ", ".join(info.get("admissible_commands", [])))
+        elif meta == "score":
+            say(f"Score {info['score']} of {info['max_score']}, after {info['moves']} moves "
+                f"({self.commands_sent} commands sent to the game).")
+
+
+def play(game_dir: Path, *, record: Path | None, seed: int | None, max_steps: int | None,
+         input_fn: Callable[[str], str] = input, print_fn: Callable[..., None] = print) -> EpisodeRecord:
+    """Play one episode of the game in ``game_dir`` interactively; return (and optionally append) its record."""
+    human = HumanAgent(input_fn, print_fn)
+    env = StarlingEnv(Path(game_dir), max_episode_steps=max_steps)
+    try:
+        result = run_episode(human, env, seed=seed)
+        lost = env.engine.lost
+    finally:
+        env.close()
+    last = result.transcript[-1]
+    if last.command and human.stop_reason is None:
+        print_fn(last.observation)  # the game or the step limit ended the episode: show the last answer
+    if result.won:
+        print_fn(f"\n*** You won! *** Final score {result.score:g}/{result.max_score:g} in {result.steps} commands.")
+    else:
+        reason = human.stop_reason or ("lost" if lost else f"step limit ({max_steps}) reached")
+        print_fn(f"\nGame over ({reason}): final score {result.score:g}/{result.max_score:g} in {result.steps} commands; "
+                 "not won.")
+    if record is not None:
+        append_records(Path(record), [result])
+        print_fn(f"Recorded this episode to {record}")
+    return result
 
 
 def _enable_readline(completions: Callable[[], list[str]]) -> None:
@@ -56,97 +145,3 @@ def _enable_readline(completions: Callable[[], list[str]]) -> None:
         readline.parse_and_bind("tab: complete")
     except Exception:  # an unusual readline (libedit) may refuse a binding: editing still works
         pass
-
-
-def play(game_dir: Path, *, record: Path | None, seed: int | None, max_steps: int | None,
-         input_fn: Callable[[str], str] = input, print_fn: Callable[..., None] = print) -> EpisodeRecord:
-    """Play one episode of the game in ``game_dir`` interactively; return (and optionally append) its record."""
-    game_dir = Path(game_dir)
-    env = StarlingEnv(game_dir, max_episode_steps=max_steps)
-    try:
-        started = time.monotonic()
-        obs, info = env.reset(seed=seed)
-        objective = info["objective"]
-        transcript = [Step(command="", observation=obs, reward=0.0)]
-        steps = invalid = 0
-        won = lost = truncated = False
-        reason = "quit"
-
-        def show_commands() -> None:
-            print_fn("You can try: " + ", ".join(info.get("admissible_commands", [])))
-
-        def show_score() -> None:
-            print_fn(f"Score {info['score']} of {info['max_score']}, after {info['moves']} moves "
-                     f"({steps} commands sent to the game, {invalid} not admissible).")
-
-        def show_help() -> None:
-            print_fn("Type what you want to do in plain English (e.g. 'open door', 'take key', 'go north') "
-                     "and press Enter.\nMeta commands (not sent to the game):")
-            for name, what in META_COMMANDS.items():
-                print_fn(f"  {name:<10} {what}")
-            print_fn(f"Objective: {objective}")
-
-        if input_fn is input:
-            _enable_readline(lambda: sorted(set(info.get("admissible_commands", [])) | set(META_COMMANDS) | {"exit"}))
-
-        print_fn(f"Objective: {objective}")
-        print_fn("(type 'help' for help, 'commands' for what you can do now, 'quit' to stop)\n")
-        print_fn(obs)
-        while True:
-            try:
-                print_fn("")  # a blank line before the prompt, not inside it: readline redraws one-line prompts well
-                line = input_fn(f"[score {info['score']}/{info['max_score']}, move {info['moves']}] > ")
-            except EOFError:
-                print_fn("")
-                reason = "end of input"
-                break
-            except KeyboardInterrupt:
-                print_fn("")
-                reason = "interrupted"
-                break
-            command = line.strip()
-            meta = _canonical(command)
-            if not command:
-                continue  # a blank line is not a move
-            if meta in QUIT:
-                break
-            if meta == "help":
-                show_help()
-                continue
-            if meta == "commands":
-                show_commands()
-                continue
-            if meta == "objective":
-                print_fn(f"Objective: {objective}")
-                continue
-            if meta == "score":
-                show_score()
-                continue
-            admissible = {_canonical(c) for c in info.get("admissible_commands", [])}
-            invalid += meta not in admissible
-            obs, reward, terminated, truncated, info = env.step(command)
-            steps += 1
-            transcript.append(Step(command=command, observation=obs, reward=reward))
-            print_fn(obs)
-            if terminated or truncated:
-                won, lost = bool(info["won"]), bool(info["lost"])
-                reason = "won" if won else "lost" if lost else f"step limit ({max_steps}) reached"
-                break
-        wall = time.monotonic() - started
-    finally:
-        env.close()
-
-    score, max_score = float(info["score"]), float(info["max_score"])
-    if won:
-        print_fn(f"\n*** You won! *** Final score {info['score']}/{info['max_score']} in {steps} commands.")
-    else:
-        print_fn(f"\nGame over ({reason}): final score {info['score']}/{info['max_score']} in {steps} commands; not won.")
-    result = EpisodeRecord(
-        agent="human", **game_card(game_dir), seed=seed, score=score, max_score=max_score, normalized_score=score / max_score if max_score else 0.0, won=won,
-        steps=steps, invalid_commands=invalid, tokens=0, wall_time_s=round(wall, 3), transcript=transcript,
-        objective=objective,
-    )
-    if record is not None:
-        append_records(Path(record), [result])
-        print_fn(f"Recorded this episode to {record}")
-    return result
