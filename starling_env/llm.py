@@ -187,8 +187,7 @@ class LLMClient:
     def __init__(self, config: LLMConfig) -> None:
         self.config = config
         api_key = os.environ.get(config.api_key_env) or PLACEHOLDER_API_KEY
-        self._client = openai.OpenAI(base_url=config.base_url, api_key=api_key,
-                                     timeout=config.timeout_s, max_retries=0)
+        self._client = openai.OpenAI(base_url=config.base_url, api_key=api_key, timeout=config.timeout_s, max_retries=0)
         self.usage = Usage()
         self._lock = threading.Lock()
         self._rf_level = _RF_SCHEMA  # lowest structured-output level the server accepted so far
@@ -202,18 +201,23 @@ class LLMClient:
 
     # -- public ---------------------------------------------------------------------------
 
-    def cache_key(self, messages: list[dict], *, json_mode: bool = False,
-                  json_schema: dict | None = None) -> str:
+    def cache_key(self, messages: list[dict], *, json_mode: bool = False, json_schema: dict | None = None) -> str:
         """sha256 of the canonical JSON of everything that determines the reply (never the key)."""
         c = self.config
-        payload = {"model": c.model, "base_url": c.base_url, "messages": messages,
-                   "temperature": c.temperature, "max_tokens": c.max_tokens, "seed": c.seed,
-                   "json_mode": json_mode, "json_schema": json_schema}
+        payload = {
+            "model": c.model,
+            "base_url": c.base_url,
+            "messages": messages,
+            "temperature": c.temperature,
+            "max_tokens": c.max_tokens,
+            "seed": c.seed,
+            "json_mode": json_mode,
+            "json_schema": json_schema,
+        }
         canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
-    def chat(self, messages: list[dict], *, json_mode: bool = False,
-             json_schema: dict | None = None) -> ChatResult:
+    def chat(self, messages: list[dict], *, json_mode: bool = False, json_schema: dict | None = None) -> ChatResult:
         """Send one chat completion (or answer it from the cache).
 
         ``json_schema`` asks for structured output matching the schema; ``json_mode``
@@ -263,8 +267,9 @@ class LLMClient:
         prefix = f"HTTP {status}" if status is not None else type(exc).__name__
         return self._scrub(f"{prefix}: {_server_message(exc)}")
 
-    def _request_kwargs(self, messages: list[dict], json_mode: bool,
-                        json_schema: dict | None) -> tuple[dict[str, Any], int | None]:
+    def _request_kwargs(
+        self, messages: list[dict], json_mode: bool, json_schema: dict | None
+    ) -> tuple[dict[str, Any], int | None]:
         """The ``create`` arguments, and the structured-output level they use (None: none asked)."""
         c = self.config
         kwargs: dict[str, Any] = {"model": c.model, "messages": messages, "temperature": c.temperature}
@@ -279,14 +284,15 @@ class LLMClient:
                 return kwargs, None
             level = max(level, _RF_OBJECT)
         if level == _RF_SCHEMA:
-            kwargs["response_format"] = {"type": "json_schema",
-                                         "json_schema": {"name": SCHEMA_NAME, "schema": json_schema}}
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": SCHEMA_NAME, "schema": json_schema},
+            }
         elif level == _RF_OBJECT:
             kwargs["response_format"] = {"type": "json_object"}
         return kwargs, level
 
-    def _create_with_retries(self, messages: list[dict], *, json_mode: bool,
-                             json_schema: dict | None) -> Any:
+    def _create_with_retries(self, messages: list[dict], *, json_mode: bool, json_schema: dict | None) -> Any:
         attempt = 0
         while True:
             kwargs, level = self._request_kwargs(messages, json_mode, json_schema)
@@ -296,24 +302,37 @@ class LLMClient:
                 if level is not None and level < _RF_NONE and self._is_format_rejection(exc):
                     with self._lock:
                         self._rf_level = max(self._rf_level, level + 1)
-                    logger.info("%s: server rejected response_format %r (%s); falling back",
-                                self._where(), kwargs["response_format"]["type"], self._describe(exc))
+                    logger.info(
+                        "%s: server rejected response_format %r (%s); falling back",
+                        self._where(),
+                        kwargs["response_format"]["type"],
+                        self._describe(exc),
+                    )
                     continue
                 raise LLMError(f"{self._where()} failed: {self._describe(exc)}") from exc
             except openai.APIError as exc:
                 if not _is_retryable(exc):
                     raise LLMError(f"{self._where()} failed: {self._describe(exc)}") from exc
                 if attempt >= self.config.max_retries:
-                    raise LLMError(f"{self._where()} failed after {attempt + 1} attempts "
-                                   f"({self.config.max_retries} retries): {self._describe(exc)}") from exc
+                    raise LLMError(
+                        f"{self._where()} failed after {attempt + 1} attempts "
+                        f"({self.config.max_retries} retries): {self._describe(exc)}"
+                    ) from exc
                 retry_after = _retry_after_s(exc)
-                delay = retry_after if retry_after is not None else min(
-                    MAX_BACKOFF_S, self.config.backoff_s * (2 ** attempt))
+                delay = (
+                    retry_after if retry_after is not None else min(MAX_BACKOFF_S, self.config.backoff_s * (2**attempt))
+                )
                 attempt += 1
                 with self._lock:
                     self.usage.retries += 1
-                logger.warning("%s: %s; retry %d/%d in %.2fs", self._where(), self._describe(exc),
-                               attempt, self.config.max_retries, delay)
+                logger.warning(
+                    "%s: %s; retry %d/%d in %.2fs",
+                    self._where(),
+                    self._describe(exc),
+                    attempt,
+                    self.config.max_retries,
+                    delay,
+                )
                 self._sleep(delay)
 
     @staticmethod
@@ -334,9 +353,13 @@ class LLMClient:
             data = json.loads(path.read_text(encoding="utf-8"))
             if data.get("version") != CACHE_VERSION:
                 return None
-            return ChatResult(text=str(data["text"]), prompt_tokens=int(data["prompt_tokens"]),
-                              completion_tokens=int(data["completion_tokens"]), cached=True,
-                              finish_reason=data.get("finish_reason"))
+            return ChatResult(
+                text=str(data["text"]),
+                prompt_tokens=int(data["prompt_tokens"]),
+                completion_tokens=int(data["completion_tokens"]),
+                cached=True,
+                finish_reason=data.get("finish_reason"),
+            )
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             logger.warning("ignoring unreadable LLM cache entry %s: %s", path, exc)
             return None
@@ -345,14 +368,21 @@ class LLMClient:
         path = self._cache_path(key)
         if path is None:
             return
-        entry = {"version": CACHE_VERSION, "model": self.config.model, "text": result.text,
-                 "prompt_tokens": result.prompt_tokens, "completion_tokens": result.completion_tokens,
-                 "finish_reason": result.finish_reason, "created": time.time()}
+        entry = {
+            "version": CACHE_VERSION,
+            "model": self.config.model,
+            "text": result.text,
+            "prompt_tokens": result.prompt_tokens,
+            "completion_tokens": result.completion_tokens,
+            "finish_reason": result.finish_reason,
+            "created": time.time(),
+        }
         tmp_name: str | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{key[:16]}.",
-                                             suffix=".tmp", delete=False) as tmp:
+            with tempfile.NamedTemporaryFile(
+                "w", encoding="utf-8", dir=path.parent, prefix=f".{key[:16]}.", suffix=".tmp", delete=False
+            ) as tmp:
                 tmp_name = tmp.name
                 json.dump(entry, tmp, ensure_ascii=False)
             os.replace(tmp_name, path)
@@ -390,7 +420,7 @@ def _balanced_spans(text: str) -> Iterator[str]:
             elif c == "}":
                 depth -= 1
                 if depth == 0:
-                    yield text[start:i + 1]
+                    yield text[start : i + 1]
                     break
 
 

@@ -37,8 +37,11 @@ class EpisodeRecord(BaseModel):
     steps: int = Field(description="commands sent")
     invalid_commands: int = Field(default=0, description="commands that were not admissible when sent")
     tokens: int = Field(default=0, description="LLM tokens spent (LLM agents)")
-    agent_stats: dict[str, float] = Field(default_factory=dict, description="the agent's own counters for the episode "
-                                          "(LLM agents: replies matched exactly or fuzzily, invalid, unparseable, ...)")
+    agent_stats: dict[str, float] = Field(
+        default_factory=dict,
+        description="the agent's own counters for the episode "
+        "(LLM agents: replies matched exactly or fuzzily, invalid, unparseable, ...)",
+    )
     wall_time_s: float = Field(description="seconds the episode took")
     transcript: list[Step] = Field(default_factory=list, description="the reset observation, then every step")
     objective: str = ""

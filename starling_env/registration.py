@@ -28,8 +28,12 @@ _collections: list[Path] = []
 def register(env_id: str, entry_point: str, **kwargs: object) -> None:
     """Register an id whose episodes ``gymnasium.make`` truncates at ``DEFAULT_MAX_STEPS`` (Gymnasium's TimeLimit;
     ``gym.make(id, max_episode_steps=N)`` changes it), with the env's own step limit off."""
-    gym.register(env_id, entry_point=entry_point, max_episode_steps=DEFAULT_MAX_STEPS,
-                 kwargs={**kwargs, "max_episode_steps": None})
+    gym.register(
+        env_id,
+        entry_point=entry_point,
+        max_episode_steps=DEFAULT_MAX_STEPS,
+        kwargs={**kwargs, "max_episode_steps": None},
+    )
 
 
 def register_games(collection: str | Path) -> list[str]:

@@ -51,8 +51,13 @@ class VerificationReport(BaseModel):
 
     def summary(self) -> str:
         if self.passed:
-            shown = {"build_s": "build {}s", "verify_s": "checks {}s", "random_steps": "{} random steps",
-                     "commands_checked": "{} commands checked", "probes": "{} probes"}
+            shown = {
+                "build_s": "build {}s",
+                "verify_s": "checks {}s",
+                "random_steps": "{} random steps",
+                "commands_checked": "{} commands checked",
+                "probes": "{} probes",
+            }
             parts = [fmt.format(self.stats[k]) for k, fmt in shown.items() if k in self.stats]
             return f"{self.game_id}: verified ({', '.join(parts)})"
         return f"{self.game_id or 'spec'}: FAILED\n" + "\n".join(f"  {f}" for f in self.failures)

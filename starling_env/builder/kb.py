@@ -74,14 +74,18 @@ def render_kb(spec: GameSpec, entities: dict[str, Entity], dest: Path) -> list[C
     actions = compile_actions(spec, entities)
     states = state_values(spec)
     predicates = [
-        Predicate(f"{state_atom(s, v)}(t)", f"The {{t}} is {i7_state(s, v)}") for s, values in states.items() for v in values
+        Predicate(f"{state_atom(s, v)}(t)", f"The {{t}} is {i7_state(s, v)}")
+        for s, values in states.items()
+        for v in values
     ]
     for spec_id in sorted(referenced_ids(spec)):
         kind = "r" if entities[spec_id].tw_type == "r" else "t"
         predicates.append(Predicate(f"{tag_atom(spec_id)}({kind})", ""))
     descriptions = [
         (entities[o.id].tw_id, i7_state(s, value), text.replace("\n", "[line break]"))
-        for o in spec.objects for s, var in o.states.items() for value, text in var.describe.items()
+        for o in spec.objects
+        for s, var in o.states.items()
+        for value, text in var.describe.items()
     ]
     verbs = sorted({a.action.command.split()[0] for a in actions} - RESERVED_VERBS)
     context = dict(
@@ -94,5 +98,7 @@ def render_kb(spec: GameSpec, entities: dict[str, Entity], dest: Path) -> list[C
         new_verbs=verbs,
     )
     (dest / "logic" / "starling_game.twl").write_text(_TEMPLATES.get_template("game.twl.j2").render(context))
-    (dest / "text_grammars" / "house_starling_game.twg").write_text(_TEMPLATES.get_template("game.twg.j2").render(context))
+    (dest / "text_grammars" / "house_starling_game.twg").write_text(
+        _TEMPLATES.get_template("game.twg.j2").render(context)
+    )
     return actions

@@ -27,8 +27,14 @@ TW_TYPE = {
     ObjectKind.key: "k",
 }
 I7_KIND = {
-    "o": "object-like", "c": "container", "s": "supporter", "dv": "device",
-    "f": "food", "wr": "garment", "t": "thing", "k": "key",
+    "o": "object-like",
+    "c": "container",
+    "s": "supporter",
+    "dv": "device",
+    "f": "food",
+    "wr": "garment",
+    "t": "thing",
+    "k": "key",
 }
 PLAYER_ROOM = "pr"  # TextWorld variable for the player's room in generated rules.
 
@@ -146,8 +152,11 @@ def i7_reading(fact: Fact, ref: dict[str, str]) -> I7Reading:
         case "open":
             return I7Reading(f"{x} is open", f"{x} is not open", f"now {x} is unlocked; now {x} is open")
         case "closed":
-            return I7Reading(f"{x} is closed and {x} is unlocked", f"{x} is open or {x} is locked",
-                             f"now {x} is unlocked; now {x} is closed")
+            return I7Reading(
+                f"{x} is closed and {x} is unlocked",
+                f"{x} is open or {x} is locked",
+                f"now {x} is unlocked; now {x} is closed",
+            )
         case "locked":
             return I7Reading(f"{x} is locked", f"{x} is not locked", f"now {x} is closed; now {x} is locked")
         case "switched_on":
@@ -269,10 +278,17 @@ def compile_action(spec: GameSpec, action: Action, entities: dict[str, Entity]) 
         f" the {{{var[s]}}}" if i == 0 else f" with the {{{var[s]}}}" for i, s in enumerate(slots)
     )
     return CompiledAction(
-        action=action, i7_name=i7_name + (" it with" if len(slots) == 2 else ""),
-        i7_rule=i7_name + (" something with something" if len(slots) == 2 else ""), i7_grammar=grammar,
-        i7_applying=applying, event=event, tw_command=tw_command, checks=_dedupe(checks),
-        assignments=assignments, success=_i7_text(action.success, ref), variants=variants,
+        action=action,
+        i7_name=i7_name + (" it with" if len(slots) == 2 else ""),
+        i7_rule=i7_name + (" something with something" if len(slots) == 2 else ""),
+        i7_grammar=grammar,
+        i7_applying=applying,
+        event=event,
+        tw_command=tw_command,
+        checks=_dedupe(checks),
+        assignments=assignments,
+        success=_i7_text(action.success, ref),
+        variants=variants,
     )
 
 

@@ -64,7 +64,9 @@ def check_game(z8: Path, limits: Limits) -> dict:
             met: set[int] = set()
             for _ in range(limits.walk_length):
                 admissible = engine.admissible_commands()
-                others = [c for c in rng.sample(candidates, min(len(candidates), limits.probes * 3)) if c not in admissible]
+                others = [
+                    c for c in rng.sample(candidates, min(len(candidates), limits.probes * 3)) if c not in admissible
+                ]
                 for command in others[: limits.probes]:
                     probes += 1
                     unfollowed = engine.probe(command)
@@ -92,8 +94,12 @@ def check_game(z8: Path, limits: Limits) -> dict:
                 steps += 1
                 if engine.won or engine.lost:
                     break
-        return {"random_steps": steps, "commands_checked": commands_checked, "probes": probes,
-                "z8_bytes": z8.stat().st_size}
+        return {
+            "random_steps": steps,
+            "commands_checked": commands_checked,
+            "probes": probes,
+            "z8_bytes": z8.stat().st_size,
+        }
     finally:
         engine.close()
 
@@ -120,7 +126,9 @@ def _check_walkthrough(engine) -> None:
     walkthrough = engine.game.metadata["walkthrough"]
     for i, command in enumerate(walkthrough):
         if engine.won or engine.lost:
-            raise BuildFailed.one(FailureKind.walkthrough_invalid, f"the game ended before step {i + 1}", f"$.walkthrough[{i}]")
+            raise BuildFailed.one(
+                FailureKind.walkthrough_invalid, f"the game ended before step {i + 1}", f"$.walkthrough[{i}]"
+            )
         engine.step(command)
     if not engine.won or engine.score != engine.max_score:
         raise BuildFailed.one(
@@ -151,7 +159,11 @@ def build_and_check(spec_text: str, out_dir: Path, limits: Limits) -> Verificati
     try:
         spec = GameSpec.parse_text(spec_text)
     except SpecError as exc:
-        kind = FailureKind.invalid_json if exc.errors and exc.errors[0][1].startswith("not valid JSON") else FailureKind.schema
+        kind = (
+            FailureKind.invalid_json
+            if exc.errors and exc.errors[0][1].startswith("not valid JSON")
+            else FailureKind.schema
+        )
         return VerificationReport(passed=False, failures=[Failure(kind=kind, message=m, path=p) for p, m in exc.errors])
     try:
         built = build_game(spec, out_dir)
@@ -163,8 +175,13 @@ def build_and_check(spec_text: str, out_dir: Path, limits: Limits) -> Verificati
         return _failed(spec.id, FailureKind.out_of_memory, f"ran out of its {limits.memory_mb} MB memory limit")
     except Exception:  # noqa: BLE001 - every other error is a bug of ours; report it, never crash the caller
         return _failed(spec.id, FailureKind.internal_error, traceback.format_exc(limit=8))
-    stats |= {"build_s": round(build_s, 2), "verify_s": round(time.perf_counter() - started - build_s, 2),
-              "walks": limits.walks, "walk_length": limits.walk_length, "seed": limits.seed}
+    stats |= {
+        "build_s": round(build_s, 2),
+        "verify_s": round(time.perf_counter() - started - build_s, 2),
+        "walks": limits.walks,
+        "walk_length": limits.walk_length,
+        "seed": limits.seed,
+    }
     return VerificationReport(game_id=spec.id, passed=True, stats=stats)
 
 
@@ -175,8 +192,11 @@ def recheck(game_dir: Path, limits: Limits) -> VerificationReport:
         GameSpec.load(game_dir / "spec.json")
         stats = check_game(game_dir / "game.z8", limits)
     except SpecError as exc:
-        return VerificationReport(game_id=game_id, passed=False,
-                                  failures=[Failure(kind=FailureKind.schema, message=m, path=p) for p, m in exc.errors])
+        return VerificationReport(
+            game_id=game_id,
+            passed=False,
+            failures=[Failure(kind=FailureKind.schema, message=m, path=p) for p, m in exc.errors],
+        )
     except BuildFailed as exc:
         return VerificationReport(game_id=game_id, passed=False, failures=exc.failures)
     except Exception:  # noqa: BLE001
@@ -200,8 +220,15 @@ def verify_game_dir(game_dir: Path, limits: Limits = Limits()) -> VerificationRe
 
 
 # How running out of address space shows, from Python, C libraries and the dynamic loader (lowercased).
-_MEMORY_ERRORS = ("memoryerror", "memory allocation", "cannot allocate memory", "bad_alloc", "out of memory",
-                  "out of virtual memory", "failed to map segment")
+_MEMORY_ERRORS = (
+    "memoryerror",
+    "memory allocation",
+    "cannot allocate memory",
+    "bad_alloc",
+    "out of memory",
+    "out of virtual memory",
+    "failed to map segment",
+)
 
 
 def _run_worker(job: dict, limits: Limits) -> VerificationReport:
@@ -211,7 +238,9 @@ def _run_worker(job: dict, limits: Limits) -> VerificationReport:
         job_file.write_text(json.dumps(job))
         proc = subprocess.Popen(
             [sys.executable, "-m", "starling_env.builder.verify", str(job_file), str(result_file)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
             env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},  # no BLAS thread pools inside the memory limit
         )
         try:
@@ -226,7 +255,9 @@ def _run_worker(job: dict, limits: Limits) -> VerificationReport:
         tail = errors.strip().splitlines()[-5:]
         if proc.returncode in (-signal.SIGKILL, -signal.SIGSEGV) or any(m in errors.lower() for m in _MEMORY_ERRORS):
             return _failed(None, FailureKind.out_of_memory, f"the worker died past its {limits.memory_mb} MB limit")
-        return _failed(None, FailureKind.internal_error, f"the worker exited with {proc.returncode}: {' | '.join(tail)}")
+        return _failed(
+            None, FailureKind.internal_error, f"the worker exited with {proc.returncode}: {' | '.join(tail)}"
+        )
 
 
 def _worker_main(job_file: str, result_file: str) -> None:

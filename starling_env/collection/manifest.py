@@ -26,7 +26,13 @@ class ManifestError(ValueError):
     """A manifest that is not JSON or lacks a field or has one of the wrong type."""
 
 
-_TYPES: dict[str, type] = {"str": str, "int": int, "list[str]": list, "dict[str, Any]": dict, "list[ManifestEntry]": list}
+_TYPES: dict[str, type] = {
+    "str": str,
+    "int": int,
+    "list[str]": list,
+    "dict[str, Any]": dict,
+    "list[ManifestEntry]": list,
+}
 
 
 def _checked(cls: type, data: Any, where: str) -> dict[str, Any]:
@@ -75,7 +81,10 @@ class Manifest:
     @classmethod
     def from_dict(cls, data: Any, where: str = "manifest") -> Manifest:
         values = _checked(cls, data, where)
-        games = [ManifestEntry(**_checked(ManifestEntry, g, f"{where}.games[{i}]")) for i, g in enumerate(values.get("games", []))]
+        games = [
+            ManifestEntry(**_checked(ManifestEntry, g, f"{where}.games[{i}]"))
+            for i, g in enumerate(values.get("games", []))
+        ]
         return cls(**{**values, "games": games})
 
     def to_json(self) -> str:
@@ -88,17 +97,25 @@ class Manifest:
     def env_id(self, game_id: str) -> str:
         return env_id(game_id, self.version)
 
-    def select(self, split: str | Iterable[str] | None = None, skills: str | Iterable[str] | None = None,
-               difficulty: str | Iterable[str] | None = None) -> list[ManifestEntry]:
+    def select(
+        self,
+        split: str | Iterable[str] | None = None,
+        skills: str | Iterable[str] | None = None,
+        difficulty: str | Iterable[str] | None = None,
+    ) -> list[ManifestEntry]:
         """The games in any of the given splits and tiers that exercise any of the given skills (None: any)."""
 
         def allowed(value: str | Iterable[str] | None) -> set[str] | None:
             return None if value is None else {value} if isinstance(value, str) else set(value)
 
         splits, wanted_skills, tiers = allowed(split), allowed(skills), allowed(difficulty)
-        return [g for g in self.games
-                if (splits is None or g.split in splits) and (tiers is None or g.difficulty in tiers)
-                and (wanted_skills is None or wanted_skills & set(g.skills))]
+        return [
+            g
+            for g in self.games
+            if (splits is None or g.split in splits)
+            and (tiers is None or g.difficulty in tiers)
+            and (wanted_skills is None or wanted_skills & set(g.skills))
+        ]
 
 
 def load_manifest(collection: Path, *, missing_ok: bool = False) -> Manifest:
@@ -143,5 +160,10 @@ def game_card(game_dir: Path) -> dict[str, Any]:
         except (OSError, ValueError):
             spec = {}
         skills, difficulty = list(spec.get("skills", [])), spec.get("difficulty")
-    return {"env_id": manifest.env_id(game_dir.name), "game_id": game_dir.name, "skills": skills,
-            "difficulty": difficulty, "split": entry.split if entry else None}
+    return {
+        "env_id": manifest.env_id(game_dir.name),
+        "game_id": game_dir.name,
+        "skills": skills,
+        "difficulty": difficulty,
+        "split": entry.split if entry else None,
+    }

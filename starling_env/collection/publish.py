@@ -31,7 +31,6 @@ STAGING = ".staging"
 BUILDER_VERSION = "1"  # bump when the builder's output for the same spec changes
 
 
-
 def content_hash(spec: GameSpec) -> str:
     """sha256 over the canonical spec and every build input (templates, static KB, versions).
 
@@ -47,7 +46,6 @@ def content_hash(spec: GameSpec) -> str:
             if item.is_file():
                 digest.update(item.name.encode() + b"\0" + item.read_bytes())
     return "sha256:" + digest.hexdigest()
-
 
 
 def new_staging_dir(collection: Path) -> Path:
@@ -76,17 +74,28 @@ def staging_dir(collection: Path) -> Iterator[Path]:
 
 
 def publish(
-    collection: Path, staged: Path, spec: GameSpec, report: VerificationReport,
-    *, split: str = "train", provenance: dict[str, Any] | None = None,
+    collection: Path,
+    staged: Path,
+    spec: GameSpec,
+    report: VerificationReport,
+    *,
+    split: str = "train",
+    provenance: dict[str, Any] | None = None,
 ) -> ManifestEntry:
     """Move a verified, staged game into ``collection`` and record it in the manifest."""
     if not report.passed:
         raise ValueError(f"refusing to publish {spec.id}: it did not pass verification")
     write_atomic(staged / "spec.json", spec.to_json())
     entry = ManifestEntry(
-        id=spec.id, title=spec.title, skills=spec.skills, difficulty=spec.difficulty, split=split,
-        max_score=sum(g.points for g in spec.goals), walkthrough_length=len(spec.walkthrough),
-        rooms=len(spec.rooms), objects=len(spec.objects),
+        id=spec.id,
+        title=spec.title,
+        skills=spec.skills,
+        difficulty=spec.difficulty,
+        split=split,
+        max_score=sum(g.points for g in spec.goals),
+        walkthrough_length=len(spec.walkthrough),
+        rooms=len(spec.rooms),
+        objects=len(spec.objects),
         provenance={"starling_version": __version__, "date": _today(), **(provenance or {})},
         verification={"passed": True, **report.stats},
         content_hash=content_hash(spec),
@@ -107,16 +116,21 @@ def publish(
 
 
 def build_and_publish(
-    spec_text: str, collection: Path, limits: Limits = Limits(),
-    *, split: str = "train", provenance: dict[str, Any] | None = None,
+    spec_text: str,
+    collection: Path,
+    limits: Limits = Limits(),
+    *,
+    split: str = "train",
+    provenance: dict[str, Any] | None = None,
 ) -> tuple[VerificationReport, ManifestEntry | None]:
     """Build and verify a spec under limits; publish it into ``collection`` only if it passes."""
     with staging_dir(collection) as staged:
         report = verify_spec(spec_text, staged / "game", limits)
         if not report.passed:
             return report, None
-        return report, publish(collection, staged / "game", GameSpec.parse_text(spec_text), report,
-                               split=split, provenance=provenance)
+        return report, publish(
+            collection, staged / "game", GameSpec.parse_text(spec_text), report, split=split, provenance=provenance
+        )
 
 
 def _alive(pid: int) -> bool:

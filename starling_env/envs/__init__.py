@@ -10,9 +10,16 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "StarlingEnv": "game_env", "StarlingSuiteEnv": "suite_env", "StarlingVectorEnv": "vector", "make_vec": "vector",
-    "AdmissibleActions": "wrappers", "EncodedObservation": "wrappers", "TextGameEnv": "text_env",
-    "EXTRA_INFO": "text_env", "BASE_INFO": "text_env", "DEFAULT_MAX_STEPS": "text_env",
+    "StarlingEnv": "game_env",
+    "StarlingSuiteEnv": "suite_env",
+    "StarlingVectorEnv": "vector",
+    "make_vec": "vector",
+    "AdmissibleActions": "wrappers",
+    "EncodedObservation": "wrappers",
+    "TextGameEnv": "text_env",
+    "EXTRA_INFO": "text_env",
+    "BASE_INFO": "text_env",
+    "DEFAULT_MAX_STEPS": "text_env",
 }
 __all__ = sorted(_EXPORTS)
 

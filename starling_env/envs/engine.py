@@ -27,7 +27,9 @@ from textworld.generator.inform7 import Inform7Game
 
 MAX_COMMAND_CHARS = 190  # jericho's input buffer takes 198 bytes
 # Interpreter meta-commands would rewind or end the game behind the logic's back (or read and write files).
-BLOCKED_COMMANDS = frozenset("undo restart restore save quit q script unscript transcript noscript recording replay".split())
+BLOCKED_COMMANDS = frozenset(
+    "undo restart restore save quit q script unscript transcript noscript recording replay".split()
+)
 BLOCKED_REPLY = "That command is not available in this environment."
 NO_OP_EVENTS = ("looking", "examining", "taking inventory")  # change nothing the logic tracks
 _STATUS_RESIDUE = re.compile(r"\n?>[ \t]*(?:-= .*? =-\s*-?\d+/\d+)?\s*$")
@@ -55,8 +57,9 @@ def is_blocked(command: str) -> bool:
     """
     for clause in _CLAUSES.split(command.lower()):
         word = clause.split()[0] if clause.split() else ""
-        if word.startswith(("tw-", "#")) or any(word == b or (len(word) >= 6 and word[:6] == b[:6])
-                                                for b in BLOCKED_COMMANDS):
+        if word.startswith(("tw-", "#")) or any(
+            word == b or (len(word) >= 6 and word[:6] == b[:6]) for b in BLOCKED_COMMANDS
+        ):
             return True
     return False
 
@@ -291,8 +294,16 @@ class Engine:
 
     # -- branching ----------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
-        return Snapshot(self._frotz.get_state(), self.progression.copy(), self.score, self.moves,
-                        self.won, self.lost, self.policy, dict(self.extra_values))
+        return Snapshot(
+            self._frotz.get_state(),
+            self.progression.copy(),
+            self.score,
+            self.moves,
+            self.won,
+            self.lost,
+            self.policy,
+            dict(self.extra_values),
+        )
 
     def restore(self, snap: Snapshot) -> None:
         self._frotz.set_state(snap.frotz)

@@ -11,6 +11,7 @@ import numpy as np
 from .engine import Engine, Snapshot
 from .text_env import DEFAULT_MAX_STEPS, MAX_OBSERVATION_CHARS, TextGameEnv
 
+
 class StarlingEnv(TextGameEnv):
     """A STARLING game: observations and actions are text, the reward is the score gained.
 
@@ -26,11 +27,24 @@ class StarlingEnv(TextGameEnv):
         render_mode: ``"ansi"`` (``render()`` returns the last exchange) or ``"human"`` (printed).
     """
 
-    valid_extra_info: tuple[str, ...] = ("walkthrough", "facts", "inventory", "location", "description",
-                                         "intermediate_reward", "policy_commands")
+    valid_extra_info: tuple[str, ...] = (
+        "walkthrough",
+        "facts",
+        "inventory",
+        "location",
+        "description",
+        "intermediate_reward",
+        "policy_commands",
+    )
 
-    def __init__(self, game: str | Path, max_episode_steps: int | None = DEFAULT_MAX_STEPS,
-                 extra_info: tuple[str, ...] | list[str] = (), admissible: bool = True, render_mode: str | None = None):
+    def __init__(
+        self,
+        game: str | Path,
+        max_episode_steps: int | None = DEFAULT_MAX_STEPS,
+        extra_info: tuple[str, ...] | list[str] = (),
+        admissible: bool = True,
+        render_mode: str | None = None,
+    ):
         self._configure(extra_info, max_episode_steps, render_mode, admissible)
         from ..registration import find_game  # late import: registration imports this module lazily
 
@@ -79,8 +93,13 @@ class StarlingEnv(TextGameEnv):
         from ..collection.manifest import game_card
 
         if self.game_dir is None:
-            return {"env_id": getattr(self.spec, "id", None) or f"starling/{self.game_id}", "game_id": self.game_id,
-                    "skills": [], "difficulty": None, "split": None}
+            return {
+                "env_id": getattr(self.spec, "id", None) or f"starling/{self.game_id}",
+                "game_id": self.game_id,
+                "skills": [],
+                "difficulty": None,
+                "split": None,
+            }
         return game_card(self.game_dir)
 
     def walkthrough(self) -> list[str]:
@@ -117,19 +136,30 @@ class StarlingEnv(TextGameEnv):
 
     def _base_info(self) -> dict[str, Any]:
         engine = self.engine
-        return {"score": engine.score, "max_score": engine.max_score, "won": engine.won, "lost": engine.lost,
-                "moves": engine.moves, "objective": engine.objective, "game_id": self.game_id}
+        return {
+            "score": engine.score,
+            "max_score": engine.max_score,
+            "won": engine.won,
+            "lost": engine.lost,
+            "moves": engine.moves,
+            "objective": engine.objective,
+            "game_id": self.game_id,
+        }
 
     def _admissible_commands(self) -> list[str]:
         return self.engine.admissible_commands()
 
     def _extra_sources(self) -> dict[str, Callable[[], Any]]:
         engine = self.engine
-        return {"walkthrough": self.walkthrough, "facts": lambda: engine.facts(), "location": lambda: engine.location(),
-                "description": lambda: engine.extra_values.get("description"),
-                "inventory": lambda: engine.extra_values.get("inventory"),
-                "policy_commands": lambda: engine.policy_commands(),
-                "intermediate_reward": lambda: self._intermediate_reward}
+        return {
+            "walkthrough": self.walkthrough,
+            "facts": lambda: engine.facts(),
+            "location": lambda: engine.location(),
+            "description": lambda: engine.extra_values.get("description"),
+            "inventory": lambda: engine.extra_values.get("inventory"),
+            "policy_commands": lambda: engine.policy_commands(),
+            "intermediate_reward": lambda: self._intermediate_reward,
+        }
 
     def _shaping_signal(self) -> int:
         """TextWorld's shaping signal, without its crash when the winning policy is lost."""

@@ -28,12 +28,20 @@ class StarlingSuiteEnv(gym.Env):
 
     metadata = StarlingEnv.metadata
 
-    def __init__(self, collection: str | Path | None = None, split: str | list[str] | None = None,
-                 skills: list[str] | None = None, difficulty: str | list[str] | None = None, **env_kwargs: Any):
+    def __init__(
+        self,
+        collection: str | Path | None = None,
+        split: str | list[str] | None = None,
+        skills: list[str] | None = None,
+        difficulty: str | list[str] | None = None,
+        **env_kwargs: Any,
+    ):
         self.collection = Path(collection) if collection is not None else shipped_collection()
         game_ids = sorted(g.id for g in load_manifest(self.collection).select(split, skills, difficulty))
         if not game_ids:
-            raise ValueError(f"no game in {self.collection} matches split={split}, skills={skills}, difficulty={difficulty}")
+            raise ValueError(
+                f"no game in {self.collection} matches split={split}, skills={skills}, difficulty={difficulty}"
+            )
         self._start(game_ids, env_kwargs)
 
     def _start(self, game_ids: list[str], env_kwargs: dict[str, Any]) -> None:

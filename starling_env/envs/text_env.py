@@ -70,8 +70,13 @@ class TextGameEnv(gym.Env):
     metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
     valid_extra_info: tuple[str, ...] = ()  # the EXTRA_INFO names this env can fill
 
-    def _configure(self, extra_info: tuple[str, ...] | list[str], max_episode_steps: int | None,
-                   render_mode: str | None, admissible: bool = True) -> None:
+    def _configure(
+        self,
+        extra_info: tuple[str, ...] | list[str],
+        max_episode_steps: int | None,
+        render_mode: str | None,
+        admissible: bool = True,
+    ) -> None:
         """Check and set the options every env takes (a clear ValueError for each bad one), and the spaces."""
         unknown = sorted(set(extra_info) - set(self.valid_extra_info))
         if unknown:

@@ -60,9 +60,16 @@ class StarlingVectorEnv(VectorEnv):
     raised here with the worker's traceback attached; the other envs are unaffected.
     """
 
-    def __init__(self, env_fns: Sequence[Callable[[], gym.Env]], workers: int | None = None, *,
-                 pin_cpus: bool = True, autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
-                 context: str | None = None, timeout: float | None = None):
+    def __init__(
+        self,
+        env_fns: Sequence[Callable[[], gym.Env]],
+        workers: int | None = None,
+        *,
+        pin_cpus: bool = True,
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        context: str | None = None,
+        timeout: float | None = None,
+    ):
         if not env_fns:
             raise ValueError("StarlingVectorEnv needs at least one env function")
         self.num_envs = len(env_fns)
@@ -82,9 +89,12 @@ class StarlingVectorEnv(VectorEnv):
         for w, group in enumerate(self.groups):
             parent, child = ctx.Pipe()
             cpu = cpus[(offset + w) % len(cpus)] if pin else None
-            process = ctx.Process(target=_worker, name=f"StarlingVectorEnv-{w}", daemon=True,
-                                  args=(child, parent, [CloudpickleWrapper(env_fns[i]) for i in group], cpu,
-                                        self.autoreset_mode))
+            process = ctx.Process(
+                target=_worker,
+                name=f"StarlingVectorEnv-{w}",
+                daemon=True,
+                args=(child, parent, [CloudpickleWrapper(env_fns[i]) for i in group], cpu, self.autoreset_mode),
+            )
             process.start()
             child.close()
             self._pipes.append(parent)
@@ -103,8 +113,9 @@ class StarlingVectorEnv(VectorEnv):
         self.action_space = batch_space(self.single_action_space, self.num_envs)
 
     # -- Gymnasium's VectorEnv API --------------------------------------------------------------
-    def reset(self, *, seed: int | Sequence[int | None] | None = None,
-              options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | Sequence[int | None] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
         """Reset every env (``options["reset_mask"]``: only those marked True; the others keep their state)."""
         if seed is None or isinstance(seed, int):
             seeds = [None if seed is None else seed + i for i in range(self.num_envs)]
@@ -126,9 +137,13 @@ class StarlingVectorEnv(VectorEnv):
             raise ValueError(f"{len(actions)} actions for {self.num_envs} envs")
         self._send("step", [[actions[i] for i in group] for group in self.groups])
         results, infos = self._collect()
-        return (self._batch([r[0] for r in results]), np.array([r[1] for r in results], dtype=np.float64),
-                np.array([r[2] for r in results], dtype=np.bool_), np.array([r[3] for r in results], dtype=np.bool_),
-                infos)
+        return (
+            self._batch([r[0] for r in results]),
+            np.array([r[1] for r in results], dtype=np.float64),
+            np.array([r[2] for r in results], dtype=np.bool_),
+            np.array([r[3] for r in results], dtype=np.bool_),
+            infos,
+        )
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
         """Call method ``name`` (or read attribute ``name``) of every env; env ``i``'s result at index ``i``."""
@@ -245,12 +260,19 @@ class StarlingVectorEnv(VectorEnv):
         for process in self._processes:
             process.kill()
         self.close_extras()
-        raise TimeoutError(f"StarlingVectorEnv worker {w} did not answer within {self.timeout} s; "
-                           f"its workers are killed and the vector env is closed")
+        raise TimeoutError(
+            f"StarlingVectorEnv worker {w} did not answer within {self.timeout} s; "
+            f"its workers are killed and the vector env is closed"
+        )
 
 
-def _worker(pipe: Connection, parent: Connection, env_fns: list[CloudpickleWrapper], cpu: int | None,
-            autoreset_mode: AutoresetMode) -> None:
+def _worker(
+    pipe: Connection,
+    parent: Connection,
+    env_fns: list[CloudpickleWrapper],
+    cpu: int | None,
+    autoreset_mode: AutoresetMode,
+) -> None:
     """One worker process: make its envs, then answer the parent's commands until it says close."""
     parent.close()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it then closes us cleanly
@@ -332,11 +354,25 @@ def _error_answer(exc: Exception) -> tuple[bool, tuple[Exception, str]]:
     return False, (exc, trace)
 
 
-def make_vec(env_id: str, num_envs: int, workers: int | None = None, *, pin_cpus: bool = True,
-             autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP, context: str | None = None,
-             timeout: float | None = None, **kwargs: Any) -> StarlingVectorEnv:
+def make_vec(
+    env_id: str,
+    num_envs: int,
+    workers: int | None = None,
+    *,
+    pin_cpus: bool = True,
+    autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+    context: str | None = None,
+    timeout: float | None = None,
+    **kwargs: Any,
+) -> StarlingVectorEnv:
     """``num_envs`` copies of ``gymnasium.make(env_id, **kwargs)`` (with its TimeLimit) in a StarlingVectorEnv."""
     spec = gym.spec(env_id)  # an unknown id fails here, with Gymnasium's suggestions, not in a worker
     # Workers make the env from the spec itself: ids registered at run time exist in spawned workers too.
-    return StarlingVectorEnv([partial(gym.make, spec, **kwargs)] * num_envs, workers, pin_cpus=pin_cpus,
-                             autoreset_mode=autoreset_mode, context=context, timeout=timeout)
+    return StarlingVectorEnv(
+        [partial(gym.make, spec, **kwargs)] * num_envs,
+        workers,
+        pin_cpus=pin_cpus,
+        autoreset_mode=autoreset_mode,
+        context=context,
+        timeout=timeout,
+    )

@@ -97,6 +97,8 @@ class EncodedObservation(gym.ObservationWrapper):
         return self.env.get_wrapper_attr("action_masks")()
 
     def observation(self, observation: str) -> np.ndarray:
-        parts = [observation] + [f"sep {' '.join(map(str, v)) if isinstance(v, list) else v}"
-                                 for v in (self._info.get(k, "") for k in self.include)]
+        parts = [observation] + [
+            f"sep {' '.join(map(str, v)) if isinstance(v, list) else v}"
+            for v in (self._info.get(k, "") for k in self.include)
+        ]
         return encode_text(" ".join(parts), self.vocab_size, self.max_tokens)

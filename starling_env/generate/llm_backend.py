@@ -22,13 +22,18 @@ from .seeds import Seed
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("starling_env.generate", "templates"),
-    undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
 
 
 def system_prompt() -> str:
     return _TEMPLATES.get_template("system.j2").render(
-        facts=list(FACTS.items()), reserved_verbs=sorted(RESERVED_VERBS), skills=sorted(known_skills()),
+        facts=list(FACTS.items()),
+        reserved_verbs=sorted(RESERVED_VERBS),
+        skills=sorted(known_skills()),
         schema=json.dumps(json_schema(), separators=(",", ":")),
     )
 
@@ -55,17 +60,23 @@ class LLMSession:
 
     def __init__(self, backend: LLMBackend, task):
         self.backend, self.task = backend, task
-        self.game_id = f"{'-'.join(s.replace('_', '-') for s in task.skills)[:32].strip('-')}-{task.difficulty[0]}{task.index:04d}"
+        self.game_id = (
+            f"{'-'.join(s.replace('_', '-') for s in task.skills)[:32].strip('-')}-{task.difficulty[0]}{task.index:04d}"
+        )
         seeds = [backend.seeds[s] for s in task.skills]
         rng = random.Random(f"starling-kshot:{task.seed}:{task.index}")
         others = [s for k, s in sorted(backend.seeds.items()) if k not in task.skills]
         examples = seeds + rng.sample(others, max(0, min(len(others), backend.k_shot - len(seeds))))
         design = _TEMPLATES.get_template("design.j2").render(
-            difficulty=task.difficulty, game_id=self.game_id, seeds=seeds,
+            difficulty=task.difficulty,
+            game_id=self.game_id,
+            seeds=seeds,
             examples=[e.example.to_json() for e in examples[: max(backend.k_shot, len(seeds))]],
         )
-        self.messages: list[dict[str, str]] = [{"role": "system", "content": backend.system},
-                                               {"role": "user", "content": design}]
+        self.messages: list[dict[str, str]] = [
+            {"role": "system", "content": backend.system},
+            {"role": "user", "content": design},
+        ]
         self.tokens = {"prompt": 0, "completion": 0}
         self.replies = 0
 
@@ -84,5 +95,10 @@ class LLMSession:
             return result.text  # the verifier reports it as invalid JSON, and the model sees that
 
     def provenance(self) -> dict[str, Any]:
-        return {"model": self.backend.client.config.model, "seed_ideas": [self.backend.seeds[s].idea for s in self.task.skills],
-                "random_seed": [self.task.seed, self.task.index], "replies": self.replies, "tokens": dict(self.tokens)}
+        return {
+            "model": self.backend.client.config.model,
+            "seed_ideas": [self.backend.seeds[s].idea for s in self.task.skills],
+            "random_seed": [self.task.seed, self.task.index],
+            "replies": self.replies,
+            "tokens": dict(self.tokens),
+        }

@@ -37,11 +37,34 @@ def vocabulary() -> dict[str, Any]:
 def difficulty_knobs() -> dict[str, dict[str, Any]]:
     """How much each tier varies a seed (ranges are inclusive)."""
     return {
-        "easy": {"rename": 0.3, "distractors": (0, 1), "rooms": (0, 0), "move_start": 0.0, "hide": (0, 0), "locked": 0.0,
-                 "one_room": True},
-        "medium": {"rename": 0.5, "distractors": (1, 3), "rooms": (1, 2), "move_start": 0.5, "hide": (1, 1), "locked": 0.0},
-        "hard": {"rename": 0.5, "distractors": (2, 4), "rooms": (1, 3), "move_start": 0.7, "hide": (1, 2), "locked": 1.0,
-                 "min_rooms": 5, "locked_door": True, "min_walkthrough": 20},
+        "easy": {
+            "rename": 0.3,
+            "distractors": (0, 1),
+            "rooms": (0, 0),
+            "move_start": 0.0,
+            "hide": (0, 0),
+            "locked": 0.0,
+            "one_room": True,
+        },
+        "medium": {
+            "rename": 0.5,
+            "distractors": (1, 3),
+            "rooms": (1, 2),
+            "move_start": 0.5,
+            "hide": (1, 1),
+            "locked": 0.0,
+        },
+        "hard": {
+            "rename": 0.5,
+            "distractors": (2, 4),
+            "rooms": (1, 3),
+            "move_start": 0.7,
+            "hide": (1, 2),
+            "locked": 1.0,
+            "min_rooms": 5,
+            "locked_door": True,
+            "min_walkthrough": 20,
+        },
     }
 
 
@@ -93,8 +116,11 @@ def _fresh_name(spec: Spec, options: list[str], rng: random.Random) -> str | Non
 
 def _new_name(spec: Spec, name: str, rng: random.Random) -> str | None:
     """A new name for the thing called ``name``: a synonym, else an adjective in front."""
-    others = {**spec, "objects": [o for o in spec["objects"] if o["name"] != name],
-              "doors": [d for d in spec.get("doors", []) if d["name"] != name]}
+    others = {
+        **spec,
+        "objects": [o for o in spec["objects"] if o["name"] != name],
+        "doors": [d for d in spec.get("doors", []) if d["name"] != name],
+    }
     new = _fresh_name(others, vocabulary()["synonyms"].get(name, []), rng)
     if new is None and len(name) < 30:
         adjectives = [f"{adjective} {name}" for adjective in vocabulary()["adjectives"]]
@@ -113,7 +139,9 @@ def vary_names(spec: Spec, rng: random.Random, probability: float) -> None:
 
 # -- ids, rooms and objects ----------------------------------------------------------------------
 def _ids(spec: Spec) -> set[str]:
-    return {r["id"] for r in spec["rooms"]} | {o["id"] for o in spec["objects"]} | {d["id"] for d in spec.get("doors", [])}
+    return (
+        {r["id"] for r in spec["rooms"]} | {o["id"] for o in spec["objects"]} | {d["id"] for d in spec.get("doors", [])}
+    )
 
 
 def _new_id(spec: Spec, name: str) -> str:
@@ -139,8 +167,15 @@ def add_distractors(spec: Spec, rng: random.Random, count: int) -> None:
         location = rng.choice([r["id"] for r in spec["rooms"]])
         if kind == "portable" and holders and rng.random() < 0.4:
             location = rng.choice(holders)
-        spec["objects"].append({"id": _new_id(spec, name), "name": name, "kind": kind, "location": location,
-                                "description": f"Just an ordinary {name}."})
+        spec["objects"].append(
+            {
+                "id": _new_id(spec, name),
+                "name": name,
+                "kind": kind,
+                "location": location,
+                "description": f"Just an ordinary {name}.",
+            }
+        )
 
 
 def add_rooms(spec: Spec, rng: random.Random, count: int) -> list[str]:
@@ -156,8 +191,14 @@ def add_rooms(spec: Spec, rng: random.Random, count: int) -> list[str]:
         anchor, direction = rng.choice(free)
         room_id = _new_id(spec, template["name"])
         anchor.setdefault("exits", {})[direction] = room_id
-        spec["rooms"].append({"id": room_id, "name": template["name"], "description": template["description"],
-                              "exits": {OPPOSITE[direction]: anchor["id"]}})
+        spec["rooms"].append(
+            {
+                "id": room_id,
+                "name": template["name"],
+                "description": template["description"],
+                "exits": {OPPOSITE[direction]: anchor["id"]},
+            }
+        )
         added.append(room_id)
     return added
 
@@ -235,20 +276,31 @@ def hide_item(spec: Spec, rng: random.Random, locked: bool) -> bool:
     name = _fresh_name(spec, vocabulary()["hiding_places"], rng)
     if name is None:
         return False
-    box = {"id": _new_id(spec, name), "name": name, "kind": "container", "location": room,
-           "status": "closed", "description": f"A {name}."}
+    box = {
+        "id": _new_id(spec, name),
+        "name": name,
+        "kind": "container",
+        "location": room,
+        "status": "closed",
+        "description": f"A {name}.",
+    }
     spec["objects"].append(box)
     commands = [f"open {name}", f"take {obj['name']} from {name}"]
     if locked:
         key_name = _fresh_name(spec, vocabulary()["keys"], rng)
         if key_name is not None:
-            key = {"id": _new_id(spec, key_name), "name": key_name, "kind": "key", "location": room,
-                   "description": f"A {key_name}."}
+            key = {
+                "id": _new_id(spec, key_name),
+                "name": key_name,
+                "kind": "key",
+                "location": room,
+                "description": f"A {key_name}.",
+            }
             spec["objects"].append(key)
             box["status"], box["key"] = "locked", key["id"]
             commands = [f"take {key_name}", f"unlock {name} with {key_name}"] + commands
     obj["location"] = box["id"]
-    spec["walkthrough"][step: step + 1] = commands
+    spec["walkthrough"][step : step + 1] = commands
     return True
 
 
@@ -283,8 +335,11 @@ def collapse_to_one_room(spec: Spec) -> bool:
         action["failures"] = {k: v for k, v in action.get("failures", {}).items() if k in action["requires"]}
     trial["goals"] = [{**g, "when": [here(t) for t in g["when"] if keep(here(t))]} for g in trial["goals"]]
     trial["goals"] = [g for g in trial["goals"] if g["when"]]
-    trial["walkthrough"] = [c for c in trial["walkthrough"] if not c.startswith("go ")
-                            and not any(c.split(" with ")[0].endswith(f" {name}") for name in door_names)]
+    trial["walkthrough"] = [
+        c
+        for c in trial["walkthrough"]
+        if not c.startswith("go ") and not any(c.split(" with ")[0].endswith(f" {name}") for name in door_names)
+    ]
     try:
         played = goal_steps_in_logic(GameSpec.from_data({**trial, "id": "collapse-trial"}))
     except SpecError:
@@ -310,14 +365,30 @@ def lock_door(spec: Spec, rng: random.Random) -> bool:
     if not crossings:
         return False
     step, pair, before = rng.choice(crossings)
-    door_name = _fresh_name(spec, [f"{w} door" for w in ("oak", "pine", "glass", "steel", "green", "blue", "garden")], rng)
+    door_name = _fresh_name(
+        spec, [f"{w} door" for w in ("oak", "pine", "glass", "steel", "green", "blue", "garden")], rng
+    )
     key_name = _fresh_name(spec, vocabulary()["keys"], rng)
     if door_name is None or key_name is None:
         return False
-    key = {"id": _new_id(spec, key_name), "name": key_name, "kind": "key", "location": before, "description": f"A {key_name}."}
+    key = {
+        "id": _new_id(spec, key_name),
+        "name": key_name,
+        "kind": "key",
+        "location": before,
+        "description": f"A {key_name}.",
+    }
     spec["objects"].append(key)
-    spec.setdefault("doors", []).append({"id": _new_id(spec, door_name), "name": door_name, "description": f"A {door_name}.",
-                                         "between": sorted(pair), "status": "locked", "key": key["id"]})
+    spec.setdefault("doors", []).append(
+        {
+            "id": _new_id(spec, door_name),
+            "name": door_name,
+            "description": f"A {door_name}.",
+            "between": sorted(pair),
+            "status": "locked",
+            "key": key["id"],
+        }
+    )
     spec["walkthrough"][step:step] = [f"take {key_name}", f"unlock {door_name} with {key_name}", f"open {door_name}"]
     return True
 
@@ -392,8 +463,11 @@ def compose(first: Spec, second: Spec, rng: random.Random) -> Spec | None:
         return None
     for item in b["objects"] + b.get("doors", []):
         if not fits(item["name"], {**a, "actions": []}):
-            new = _new_name({**b, "objects": a["objects"] + b["objects"], "doors": a.get("doors", []) + b.get("doors", [])},
-                            item["name"], rng)
+            new = _new_name(
+                {**b, "objects": a["objects"] + b["objects"], "doors": a.get("doors", []) + b.get("doors", [])},
+                item["name"],
+                rng,
+            )
             if new is None or item["name"] in _literal_names(b):
                 return None
             rename(b, {item["name"]: new})
@@ -417,13 +491,17 @@ def compose(first: Spec, second: Spec, rng: random.Random) -> Spec | None:
             new_verb = rng.choice(options)
             verbs.add(new_verb)
             old = _template_regex(action["command"])
-            b["walkthrough"] = [new_verb + c[len(verb):] if old.match(c) else c for c in b["walkthrough"]]
-            action["command"] = new_verb + action["command"][len(verb):]
+            b["walkthrough"] = [new_verb + c[len(verb) :] if old.match(c) else c for c in b["walkthrough"]]
+            action["command"] = new_verb + action["command"][len(verb) :]
     # Join: a free exit of the first half leads to the second half's start room.
     end = final_room(a)
     doors = _open_doors(a, a["walkthrough"])
-    joins = [(r["id"], d) for r in a["rooms"] for d in DIRECTIONS
-             if d not in r.get("exits", {}) and OPPOSITE[d] not in _room(b, b["start"]).get("exits", {})]
+    joins = [
+        (r["id"], d)
+        for r in a["rooms"]
+        for d in DIRECTIONS
+        if d not in r.get("exits", {}) and OPPOSITE[d] not in _room(b, b["start"]).get("exits", {})
+    ]
     rng.shuffle(joins)
     for room_id, direction in joins:
         steps = path(a, end, room_id, doors)

@@ -66,9 +66,20 @@ class Outcome:
     report: VerificationReport | None = None
 
 
-def plan_tasks(seeds: dict[str, Seed], *, skills: list[str] | None, difficulty: str, compose: int, count: int,
-               split: str, seed: int, batch: str = "default", compatible: Callable[[list[Seed]], bool] = lambda s: True,
-               combos: list[list[str]] | None = None, cycle: bool = False) -> list[Task]:
+def plan_tasks(
+    seeds: dict[str, Seed],
+    *,
+    skills: list[str] | None,
+    difficulty: str,
+    compose: int,
+    count: int,
+    split: str,
+    seed: int,
+    batch: str = "default",
+    compatible: Callable[[list[Seed]], bool] = lambda s: True,
+    combos: list[list[str]] | None = None,
+    cycle: bool = False,
+) -> list[Task]:
     """``count`` tasks. Each takes the next of ``combos``, or the next skill of ``skills`` (``cycle``),
     or draws ``compose`` distinct skills from ``skills`` (default: all seeds) at random."""
     pool = sorted(skills or seeds)
@@ -170,7 +181,9 @@ class Generator:
             return outcome
         if outcome.game_id in published_ids:  # an earlier task made the same game: try the next attempt
             shutil.rmtree(outcome.staged, ignore_errors=True)
-            duplicate = Failure(kind=FailureKind.duplicate, message=f"the same game as {outcome.game_id}, made by an earlier task")
+            duplicate = Failure(
+                kind=FailureKind.duplicate, message=f"the same game as {outcome.game_id}, made by an earlier task"
+            )
             outcome.failures.append([duplicate.model_dump(mode="json")])
             outcome.status = "duplicate"
             if outcome.attempts >= self.max_attempts:
@@ -184,10 +197,16 @@ class Generator:
             outcome.status = "dropped"
             return outcome
         provenance = {
-            "backend": self.backend.name, "skills": list(outcome.task.skills), "seed": outcome.task.seed,
-            "index": outcome.task.index, "batch": outcome.task.batch, **outcome.provenance,
+            "backend": self.backend.name,
+            "skills": list(outcome.task.skills),
+            "seed": outcome.task.seed,
+            "index": outcome.task.index,
+            "batch": outcome.task.batch,
+            **outcome.provenance,
         }
-        publish(self.out, outcome.staged / "game", spec, outcome.report, split=outcome.task.split, provenance=provenance)
+        publish(
+            self.out, outcome.staged / "game", spec, outcome.report, split=outcome.task.split, provenance=provenance
+        )
         shutil.rmtree(outcome.staged, ignore_errors=True)
         outcome.status = "published"
         published_ids.add(outcome.game_id)
@@ -205,11 +224,22 @@ class Generator:
     def write_report(self, path: Path, header: dict[str, Any]) -> dict[str, Any]:
         counts = {s: sum(o.status == s for o in self.outcomes) for s in ("published", "existing", "failed", "dropped")}
         report = {
-            **header, "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "counts": counts,
+            **header,
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "counts": counts,
             "tasks": [
-                {"index": o.task.index, "batch": o.task.batch, "skills": list(o.task.skills),
-                 "difficulty": o.task.difficulty, "split": o.task.split, "status": o.status, "id": o.game_id,
-                 "attempts": o.attempts, "failures": o.failures, "provenance": o.provenance}
+                {
+                    "index": o.task.index,
+                    "batch": o.task.batch,
+                    "skills": list(o.task.skills),
+                    "difficulty": o.task.difficulty,
+                    "split": o.task.split,
+                    "status": o.status,
+                    "id": o.game_id,
+                    "attempts": o.attempts,
+                    "failures": o.failures,
+                    "provenance": o.provenance,
+                }
                 for o in self.outcomes
             ],
         }

@@ -14,7 +14,8 @@ class Batch(BaseModel):
     name: str = Field(description="label recorded in each game's provenance")
     skills: list[str] | None = Field(default=None, description="skills to draw from (default: every seed)")
     combos: list[list[str]] | None = Field(
-        default=None, description="explicit skill combinations, used in turn (overrides skills and compose)")
+        default=None, description="explicit skill combinations, used in turn (overrides skills and compose)"
+    )
     cycle: bool = Field(default=False, description="take skills in turn instead of at random (even coverage)")
     difficulty: Literal["easy", "medium", "hard"] = "easy"
     compose: int = Field(default=1, ge=1, le=4, description="skills combined in each game")

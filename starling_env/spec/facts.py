@@ -28,7 +28,9 @@ class FactKind:
 
 FACTS: dict[str, FactKind] = {
     "held": FactKind(("thing",), "the player carries the thing"),
-    "here": FactKind(("thing",), "the thing lies directly in the player's room (not inside or on another thing)", goal=False),
+    "here": FactKind(
+        ("thing",), "the thing lies directly in the player's room (not inside or on another thing)", goal=False
+    ),
     "in": FactKind(("thing", "container"), "the thing is inside the container"),
     "on": FactKind(("thing", "supporter"), "the thing is on the supporter"),
     "at": FactKind(("thing", "room"), "the thing lies directly in that room", precondition=False, effect=False),
@@ -68,9 +70,7 @@ class Fact:
     def parse(cls, text: str) -> "Fact":
         match = _FACT_RE.match(text)
         if not match:
-            raise FactSyntaxError(
-                f"{text!r} is not a fact; write name(arg, ...) or state(object, state) == value"
-            )
+            raise FactSyntaxError(f"{text!r} is not a fact; write name(arg, ...) or state(object, state) == value")
         name = match["name"]
         args = tuple(a.strip() for a in match["args"].split(",")) if match["args"].strip() else ()
         value = match["value"]
@@ -83,9 +83,7 @@ class Fact:
         if len(args) != expected:
             raise FactSyntaxError(f"{name} takes {expected} argument(s), got {len(args)} in {text!r}")
         if (name == "state") != (value is not None):
-            raise FactSyntaxError(
-                f"{text!r}: only state(...) takes '== value', and it always needs one"
-            )
+            raise FactSyntaxError(f"{text!r}: only state(...) takes '== value', and it always needs one")
         return cls(name, args, value)
 
     @property

@@ -21,8 +21,14 @@ from .facts import FACTS, Fact, FactSyntaxError
 
 SPEC_VERSION = "1.0"
 
-Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$", max_length=32,
-                                  description="lowercase id: a-z, 0-9 and single underscores between them")]
+Identifier = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$",
+        max_length=32,
+        description="lowercase id: a-z, 0-9 and single underscores between them",
+    ),
+]
 
 # Words the Inform 7 parser gives a meaning of its own; a name made of them would confuse it.
 PARSER_WORDS = frozenset(
@@ -256,7 +262,8 @@ class GameSpec(_Strict):
     actions: list[Action] = Field(default_factory=list)
     goals: list[Goal] = Field(min_length=1)
     walkthrough: list[Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9 -]*$")]] = Field(
-        min_length=1, description="winning commands, lowercase, exactly as the game's commands read")
+        min_length=1, description="winning commands, lowercase, exactly as the game's commands read"
+    )
 
     _title = field_validator("title")(_check_text)
 
@@ -265,7 +272,9 @@ class GameSpec(_Strict):
     def _skills(cls, value: list[str]) -> list[str]:
         unknown = [s for s in value if s not in known_skills()]
         if unknown:
-            raise ValueError(f"unknown skills {unknown}; the vocabulary (game_seeds/skills.json) has {sorted(known_skills())}")
+            raise ValueError(
+                f"unknown skills {unknown}; the vocabulary (game_seeds/skills.json) has {sorted(known_skills())}"
+            )
         return value
 
     _objective = field_validator("objective")(_check_text)
@@ -339,9 +348,13 @@ class GameSpec(_Strict):
             if loc in ("player", "worn") or loc in rooms:
                 pass
             elif holder is None:
-                errors.append((f"{path}.location", f"unknown location {loc!r}: a room, container, supporter or 'player'"))
+                errors.append(
+                    (f"{path}.location", f"unknown location {loc!r}: a room, container, supporter or 'player'")
+                )
             elif holder.kind not in (ObjectKind.container, ObjectKind.supporter):
-                errors.append((f"{path}.location", f"{loc!r} is a {holder.kind.value}; things go in containers or on supporters"))
+                errors.append(
+                    (f"{path}.location", f"{loc!r} is a {holder.kind.value}; things go in containers or on supporters")
+                )
             fixed = obj.kind in (ObjectKind.container, ObjectKind.supporter, ObjectKind.device, ObjectKind.scenery)
             if fixed and loc not in rooms:
                 errors.append((f"{path}.location", f"a {obj.kind.value} is fixed in place and must be in a room"))
@@ -381,7 +394,9 @@ class GameSpec(_Strict):
         errors: list[tuple[str, str]] = []
         template = action.template_slots
         if sorted(template) != sorted(action.slots) or len(set(template)) != len(template):
-            errors.append((f"{path}.command", f"placeholders {template} must name each slot {sorted(action.slots)} once"))
+            errors.append(
+                (f"{path}.command", f"placeholders {template} must name each slot {sorted(action.slots)} once")
+            )
         for slot in action.slots:
             if slot in self.room_ids or self.object(slot) or self.door(slot):
                 errors.append((f"{path}.slots.{slot}", "a slot name must not also be an object, door or room id"))

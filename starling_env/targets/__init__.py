@@ -28,8 +28,11 @@ def data_dir(name: str, override: str | Path | None = None) -> Path:
     if os.environ.get(DATA_ENV_VAR):
         candidates.append(Path(os.environ[DATA_ENV_VAR]) / name)
     for start in (Path(__file__).resolve().parents[2], Path.cwd().resolve()):  # the checkout, the working folder
-        candidates += [folder / "shared" / "data" / name for folder in start.parents
-                       if folder / "shared" / "data" / name not in candidates]
+        candidates += [
+            folder / "shared" / "data" / name
+            for folder in start.parents
+            if folder / "shared" / "data" / name not in candidates
+        ]
     for candidate in candidates:
         if candidate.is_dir():
             return candidate

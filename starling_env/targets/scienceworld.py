@@ -39,11 +39,20 @@ from ..envs.text_env import CHARSET, DEFAULT_MAX_STEPS, MAX_OBSERVATION_CHARS, T
 ENV_ID = "starling/ScienceWorld-v0"
 MAX_SCORE = 100
 SPLITS = ("train", "dev", "test", "all")
-SIMPLIFICATIONS = ("easy", "teleportAction", "selfWateringFlowerPots", "openContainers", "openDoors", "noElectricalAction")
+SIMPLIFICATIONS = (
+    "easy",
+    "teleportAction",
+    "selfWateringFlowerPots",
+    "openContainers",
+    "openDoors",
+    "noElectricalAction",
+)
 EXTRA_INFO = ("walkthrough", "description", "inventory", "goal_progress")
-INSTALL_HINT = ("ScienceWorld needs the 'targets' extra and Java: pip install 'starling-env[targets]' "
-                "(or pip install 'scienceworld>=1.1'), and a Java runtime 1.8+ on PATH "
-                "(e.g. apt-get install openjdk-17-jre-headless)")
+INSTALL_HINT = (
+    "ScienceWorld needs the 'targets' extra and Java: pip install 'starling-env[targets]' "
+    "(or pip install 'scienceworld>=1.1'), and a Java runtime 1.8+ on PATH "
+    "(e.g. apt-get install openjdk-17-jre-headless)"
+)
 NO_MATCH = "No known action matches that input."
 # Identity hash codes all 1: ScienceWorld keeps objects in hash sets keyed by identity, so without this their
 # iteration order (the order of doors in "look in", the wording ScienceWorld picks for look-alike objects in its
@@ -151,7 +160,7 @@ class _SimulatorRandom:
         stream.writeObject(self.random.self())
         stream.close()
         data = bytes(buffer.toByteArray())
-        fields = data[data.rindex(b"xp") + 2:]  # haveNextNextGaussian (1 byte), nextNextGaussian (8), seed (8)
+        fields = data[data.rindex(b"xp") + 2 :]  # haveNextNextGaussian (1 byte), nextNextGaussian (8), seed (8)
         return int.from_bytes(fields[9:17], "big")
 
     def _restore(self, state: int) -> None:
@@ -245,10 +254,18 @@ class ScienceWorldEnv(TextGameEnv):
 
     valid_extra_info = EXTRA_INFO
 
-    def __init__(self, task: str = "boil", split: str = "test", variation: int | None = None,
-                 simplification: str = "easy", max_episode_steps: int | None = DEFAULT_MAX_STEPS,
-                 extra_info: tuple[str, ...] | list[str] = (), admissible: bool = True,
-                 render_mode: str | None = None, deterministic: bool = True):
+    def __init__(
+        self,
+        task: str = "boil",
+        split: str = "test",
+        variation: int | None = None,
+        simplification: str = "easy",
+        max_episode_steps: int | None = DEFAULT_MAX_STEPS,
+        extra_info: tuple[str, ...] | list[str] = (),
+        admissible: bool = True,
+        render_mode: str | None = None,
+        deterministic: bool = True,
+    ):
         self._configure(extra_info, max_episode_steps, render_mode, admissible)
         if split not in SPLITS:
             raise ValueError(f"split must be one of {list(SPLITS)}, not {split!r}")
@@ -296,12 +313,17 @@ class ScienceWorldEnv(TextGameEnv):
             _LIVE.add(self)
             self._random = _SimulatorRandom(sw._gateway)
             if not self._random.works:
-                gym.logger.warn("ScienceWorld: cannot save its random state; admissible commands may perturb the episode")
+                gym.logger.warn(
+                    "ScienceWorld: cannot save its random state; admissible commands may perturb the episode"
+                )
             sw.load(self.task, 0, self.simplification)
             self.startup_s = round(time.perf_counter() - started, 3)
             server = sw.server
-            self._variations = {"train": list(server.getVariationsTrain()), "dev": list(server.getVariationsDev()),
-                                "test": list(server.getVariationsTest())}
+            self._variations = {
+                "train": list(server.getVariationsTrain()),
+                "dev": list(server.getVariationsDev()),
+                "test": list(server.getVariationsTest()),
+            }
             self._max_variations = int(server.getTaskMaxVariations(self.task))
             self._variations["all"] = list(range(self._max_variations))
         return self._sw.server
@@ -417,9 +439,19 @@ class ScienceWorldEnv(TextGameEnv):
         if self.variation is None:
             raise RuntimeError("call reset() before get_state()")
         return ScienceWorldState(
-            task=self.task, variation=self.variation, simplification=self.simplification,
-            commands=tuple(self._commands), transcript=tuple(self.transcript), steps=self._steps, done=self._done,
-            score=self._score, initial_score=self._initial_score, won=self._won, lost=self._lost, moves=self._moves)
+            task=self.task,
+            variation=self.variation,
+            simplification=self.simplification,
+            commands=tuple(self._commands),
+            transcript=tuple(self.transcript),
+            steps=self._steps,
+            done=self._done,
+            score=self._score,
+            initial_score=self._initial_score,
+            won=self._won,
+            lost=self._lost,
+            moves=self._moves,
+        )
 
     def set_state(self, state: ScienceWorldState) -> None:
         """Return to a snapshot of :meth:`get_state` by replaying: from the current episode when it is a prefix
@@ -429,14 +461,19 @@ class ScienceWorldEnv(TextGameEnv):
         if not isinstance(state, ScienceWorldState):
             raise TypeError("set_state expects a value returned by get_state()")
         if (state.task, state.simplification) != (self.task, self.simplification):
-            raise ValueError(f"state of {state.task!r}/{state.simplification!r}, env plays "
-                             f"{self.task!r}/{self.simplification!r}")
+            raise ValueError(
+                f"state of {state.task!r}/{state.simplification!r}, env plays {self.task!r}/{self.simplification!r}"
+            )
         self._replay(state)
 
     def _replay(self, state: ScienceWorldState) -> None:
         done = len(self._commands)
-        prefix = (self._sw is not None and self.variation == state.variation and done <= len(state.commands)
-                  and tuple(self._commands) == state.commands[:done])
+        prefix = (
+            self._sw is not None
+            and self.variation == state.variation
+            and done <= len(state.commands)
+            and tuple(self._commands) == state.commands[:done]
+        )
         if not prefix:
             self._load(state.variation)
             done = 0
@@ -451,7 +488,12 @@ class ScienceWorldEnv(TextGameEnv):
         self.transcript = list(state.transcript)
         self._steps, self._done = state.steps, state.done
         self._score, self._initial_score, self._won, self._lost, self._moves = (
-            state.score, state.initial_score, state.won, state.lost, state.moves)
+            state.score,
+            state.initial_score,
+            state.won,
+            state.lost,
+            state.moves,
+        )
 
     # -- helpers -----------------------------------------------------------------------------------
     def admissible_commands(self) -> list[str]:
@@ -463,18 +505,27 @@ class ScienceWorldEnv(TextGameEnv):
 
     # -- the info contract (TextGameEnv) -----------------------------------------------------------
     def _base_info(self) -> dict[str, Any]:
-        return {"score": self._score, "max_score": MAX_SCORE, "won": self._won, "lost": self._lost,
-                "moves": self._moves, "objective": self.objective, "game_id": self.game_id}
+        return {
+            "score": self._score,
+            "max_score": MAX_SCORE,
+            "won": self._won,
+            "lost": self._lost,
+            "moves": self._moves,
+            "objective": self.objective,
+            "game_id": self.game_id,
+        }
 
     def _admissible_commands(self) -> list[str]:
         return sorted({clean_command(c) for c in self._sw.server.getValidActionObjectCombinations()} - {""})
 
     def _extra_sources(self) -> dict[str, Callable[[], Any]]:
         server = self._sw.server
-        return {"walkthrough": lambda: list(self._gold[(self.task, self.variation, self.simplification)]),
-                "description": lambda: clean_text(server.freeActionLook()),
-                "inventory": lambda: clean_text(server.freeActionInventory()),
-                "goal_progress": lambda: clean_text(server.getGoalProgressStr())}
+        return {
+            "walkthrough": lambda: list(self._gold[(self.task, self.variation, self.simplification)]),
+            "description": lambda: clean_text(server.freeActionLook()),
+            "inventory": lambda: clean_text(server.freeActionInventory()),
+            "goal_progress": lambda: clean_text(server.getGoalProgressStr()),
+        }
 
     @contextlib.contextmanager
     def _reading_info(self) -> Iterator[None]:

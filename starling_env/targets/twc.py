@@ -123,8 +123,13 @@ class TWCGameEnv(StarlingEnv):
 
     @property
     def card(self) -> dict[str, Any]:
-        return {"env_id": f"starling/TWC-{self.level}-v0", "game_id": self.game_id, "skills": [],
-                "difficulty": self.level, "split": self.split}
+        return {
+            "env_id": f"starling/TWC-{self.level}-v0",
+            "game_id": self.game_id,
+            "skills": [],
+            "difficulty": self.level,
+            "split": self.split,
+        }
 
     def walkthrough(self) -> list[str]:
         """The solver's walkthrough, computed once per process on this env's own interpreter."""
@@ -144,8 +149,14 @@ class TWCEnv(StarlingSuiteEnv):
     ``reset(seed=s)`` fixes the sequence of games; ``reset(options={"game": stem})`` picks one.
     """
 
-    def __init__(self, level: str = "easy", split: str | list[str] = "test", game: str | None = None,
-                 data_dir: str | Path | None = None, **env_kwargs: Any):
+    def __init__(
+        self,
+        level: str = "easy",
+        split: str | list[str] = "test",
+        game: str | None = None,
+        data_dir: str | Path | None = None,
+        **env_kwargs: Any,
+    ):
         if level not in TWC_LEVELS:
             raise ValueError(f"level must be one of {list(TWC_LEVELS)}, not {level!r}")
         splits = [split] if isinstance(split, str) else list(split)
@@ -164,7 +175,9 @@ class TWCEnv(StarlingSuiteEnv):
         if game is not None:
             game_ids = [g for g in game_ids if g == game] or [g for g in game_ids if game in g]
             if len(game_ids) != 1:
-                raise ValueError(f"game {game!r} names {len(game_ids)} TWC {level} games; choose one of {sorted(self.files)}")
+                raise ValueError(
+                    f"game {game!r} names {len(game_ids)} TWC {level} games; choose one of {sorted(self.files)}"
+                )
         self._start(game_ids, env_kwargs)
 
     def _make_game(self, game_id: str) -> TWCGameEnv:

@@ -49,12 +49,18 @@ from . import data_dir
 
 # -- game text ------------------------------------------------------------------------------------
 _STATUS_LINE = re.compile(r"\A\s*>[^\n]*?\s{3,}[^\n]*\n")  # jericho echoes a v3 status line before the answer
-_END_MENU = re.compile(r"would you like to restart|do you want to restart|\(type restart, restore|"
-                       r"restart, restore[^\n]{0,40}quit", re.IGNORECASE)
+_END_MENU = re.compile(
+    r"would you like to restart|do you want to restart|\(type restart, restore|"
+    r"restart, restore[^\n]{0,40}quit",
+    re.IGNORECASE,
+)
 _WON = re.compile(r"\*+\s*you have won\s*\*+", re.IGNORECASE)
 _SCORE_TEXT = re.compile(r"\bscore|\bpoints?\b", re.IGNORECASE)
 _SCORE = (  # (score, maximum) as games print them
-    re.compile(r"your score (?:is|was) (-?\d+)(?: \(total of (\d+) points?\)| of a possible (\d+)| out of (?:a possible )?(\d+))?", re.IGNORECASE),
+    re.compile(
+        r"your score (?:is|was) (-?\d+)(?: \(total of (\d+) points?\)| of a possible (\d+)| out of (?:a possible )?(\d+))?",
+        re.IGNORECASE,
+    ),
     re.compile(r"scored (-?\d+) out of (?:a possible |a maximum of )?(\d+)", re.IGNORECASE),
     re.compile(r"score (?:is|was|of) (-?\d+) out of (?:a possible )?(\d+)", re.IGNORECASE),
 )
@@ -65,24 +71,112 @@ _OPTIONS = re.compile(r"which [^\n?]*?do you mean,? ([^\n?]*)\?", re.IGNORECASE)
 KNOWN_BANNERS = ((re.compile(r"\bZORK I\b"), "zork1"),)
 
 # -- command templates ----------------------------------------------------------------------------
-DIRECTIONS = ("north", "south", "east", "west", "northeast", "northwest", "southeast", "southwest", "up", "down", "in", "out")
+DIRECTIONS = (
+    "north",
+    "south",
+    "east",
+    "west",
+    "northeast",
+    "northwest",
+    "southeast",
+    "southwest",
+    "up",
+    "down",
+    "in",
+    "out",
+)
 _DIRECTION_WORDS = frozenset(DIRECTIONS + tuple("n s e w ne nw se sw u d inside outside direction".split()))
 GARBAGE = "zqxv zqxv zqxv zqxv zqxv zqxv zqxv zqxv zqxv zqxv zqxv zqxv zqxv"  # fills the parser's buffers
 # Verbs that change settings or replay commands, never the world.
-META_VERBS = frozenset("again g oops brief verbose superbrief super short long normal score full fullscore notify "
-                       "pronouns nouns version diagnose $ve $verify random".split())
+META_VERBS = frozenset(
+    "again g oops brief verbose superbrief super short long normal score full fullscore notify "
+    "pronouns nouns version diagnose $ve $verify random".split()
+)
 PRONOUNS = frozenset("a an the some of and all it them him her me myself self you yourself everything".split())
 # {o}: a thing seen now; {h}: a thing held (from the inventory text). The verb must be in the dictionary.
-ONE_OBJECT = tuple(f"{verb} {{o}}" for verb in (
-    "take", "drop", "open", "close", "read", "light", "extinguish", "push", "pull", "move", "turn", "touch",
-    "ring", "wave", "wind", "raise", "lower", "dig", "inflate", "deflate", "enter", "climb", "board", "eat",
-    "drink", "wear", "remove", "search", "kick", "attack", "break", "shake", "rub", "fill", "empty", "unlock",
-    "lock", "tie", "untie", "burn", "play", "lift", "launch", "throw", "squeeze", "wake", "cut", "pour")) + (
-    "turn on {o}", "turn off {o}", "switch on {o}", "switch off {o}", "get out of {o}", "look in {o}",
-    "look under {o}", "knock on {o}", "talk to {o}", "climb up {o}", "climb down {o}", "take all from {o}")
-TWO_OBJECTS = ("put {h} in {o}", "put {h} on {o}", "give {h} to {o}", "throw {h} at {o}", "attack {o} with {h}",
-               "unlock {o} with {h}", "open {o} with {h}", "turn {o} with {h}", "tie {h} to {o}", "light {o} with {h}",
-               "dig {o} with {h}", "cut {o} with {h}", "fill {h} with {o}", "inflate {o} with {h}", "take {o} from {p}")
+ONE_OBJECT = tuple(
+    f"{verb} {{o}}"
+    for verb in (
+        "take",
+        "drop",
+        "open",
+        "close",
+        "read",
+        "light",
+        "extinguish",
+        "push",
+        "pull",
+        "move",
+        "turn",
+        "touch",
+        "ring",
+        "wave",
+        "wind",
+        "raise",
+        "lower",
+        "dig",
+        "inflate",
+        "deflate",
+        "enter",
+        "climb",
+        "board",
+        "eat",
+        "drink",
+        "wear",
+        "remove",
+        "search",
+        "kick",
+        "attack",
+        "break",
+        "shake",
+        "rub",
+        "fill",
+        "empty",
+        "unlock",
+        "lock",
+        "tie",
+        "untie",
+        "burn",
+        "play",
+        "lift",
+        "launch",
+        "throw",
+        "squeeze",
+        "wake",
+        "cut",
+        "pour",
+    )
+) + (
+    "turn on {o}",
+    "turn off {o}",
+    "switch on {o}",
+    "switch off {o}",
+    "get out of {o}",
+    "look in {o}",
+    "look under {o}",
+    "knock on {o}",
+    "talk to {o}",
+    "climb up {o}",
+    "climb down {o}",
+    "take all from {o}",
+)
+TWO_OBJECTS = (
+    "put {h} in {o}",
+    "put {h} on {o}",
+    "give {h} to {o}",
+    "throw {h} at {o}",
+    "attack {o} with {h}",
+    "unlock {o} with {h}",
+    "open {o} with {h}",
+    "turn {o} with {h}",
+    "tie {h} to {o}",
+    "light {o} with {h}",
+    "dig {o} with {h}",
+    "cut {o} with {h}",
+    "fill {h} with {o}",
+    "inflate {o} with {h}",
+    "take {o} from {p}",
+)
 MAX_CACHED_STATES = 2_000
 
 
@@ -296,8 +390,13 @@ class ZEngine:
         words = _WORD.findall(text.lower())
         found: dict[str, None] = {}
         for i, word in enumerate(words):
-            if (word[:cut] in nouns and len(word) > 1 and word not in PRONOUNS and word not in _DIRECTION_WORDS
-                    and word[:cut] not in self.dictionary["dir"]):
+            if (
+                word[:cut] in nouns
+                and len(word) > 1
+                and word not in PRONOUNS
+                and word not in _DIRECTION_WORDS
+                and word[:cut] not in self.dictionary["dir"]
+            ):
                 if i and words[i - 1][:cut] in adjectives and words[i - 1] not in PRONOUNS:
                     found[f"{words[i - 1]} {word}"] = None
                 found[word] = None
@@ -325,8 +424,11 @@ class ZEngine:
         cut = self.word_length
         seen = {w[:cut] for w in _WORD.findall(f"{self.observation}\n{description}\n{inventory}".lower())}
         others = self.dictionary["verb"] | self.dictionary["dir"] | self.dictionary["prep"] | self.dictionary["adj"]
-        absent = [n for n in sorted(self.dictionary["noun"] - others - PRONOUNS, key=lambda n: (-len(n), n))
-                  if n not in seen and n.isalpha() and n not in _DIRECTION_WORDS][:5]  # surely not here
+        absent = [
+            n
+            for n in sorted(self.dictionary["noun"] - others - PRONOUNS, key=lambda n: (-len(n), n))
+            if n not in seen and n.isalpha() and n not in _DIRECTION_WORDS
+        ][:5]  # surely not here
         answers = {p: examine(p) for p in phrases + absent}
         general = lambda p: re.sub(re.escape(p), "*", answers[p], flags=re.IGNORECASE)
         absent_answers = [general(n) for n in absent]
@@ -345,13 +447,21 @@ class ZEngine:
                 by_answer.setdefault(answers[phrase], []).append(phrase)
         text = _WORD.findall(f"{self.observation}\n{description}\n{inventory}".lower())
         of = {w for w, after in pairwise(text) if after == "of"}  # "pair" of "pair of candles"
-        named = {w for before, w in pairwise(text)  # "a brass lantern", not "providing light"
-                 if before in ("a", "an", "the", "some", "your") or before[:cut] in self.dictionary["adj"]}
-        heads = {w for w, after in zip(text, text[1:] + [""])  # "socks" of "wet plaid socks"
-                 if after[:cut] not in self.dictionary["noun"]}
+        named = {
+            w
+            for before, w in pairwise(text)  # "a brass lantern", not "providing light"
+            if before in ("a", "an", "the", "some", "your") or before[:cut] in self.dictionary["adj"]
+        }
+        heads = {
+            w
+            for w, after in zip(text, text[1:] + [""])  # "socks" of "wet plaid socks"
+            if after[:cut] not in self.dictionary["noun"]
+        }
         order = {p: i for i, p in enumerate(answers)}
-        found = [min(group, key=lambda p: (" " in p, p in of, p not in heads, p not in named, order[p]))
-                 for group in by_answer.values()]
+        found = [
+            min(group, key=lambda p: (" " in p, p in of, p not in heads, p not in named, order[p]))
+            for group in by_answer.values()
+        ]
         self._restore(state)
         return found, [f for f in found if any(p in held for p in by_answer[answers[f]])]
 
@@ -385,7 +495,9 @@ class ZEngine:
             examined: list[np.ndarray] = []
             things, held = self.things(examined)
             probes = ["look", "inventory", GARBAGE]
-            probes += [f"{v} {t} {p} {t}" for t in things[:1] for v, p in (("take", "from"), ("put", "on"))]  # two objects
+            probes += [
+                f"{v} {t} {p} {t}" for t in things[:1] for v, p in (("take", "from"), ("put", "on"))
+            ]  # two objects
             probes += [f"put {h} in {h}" for h in held[:1]]
             views = np.stack([self._try(p, state)[0] for p in probes] + examined)
             volatile = np.any(views != views[0], axis=0)  # what commands that change nothing change
@@ -427,8 +539,17 @@ class ZEngine:
 
     # -- branching -------------------------------------------------------------------------------------------
     def snapshot(self) -> ZSnapshot:
-        return ZSnapshot(self._frotz.get_state(), None, self.score, self.moves, self.won, self.lost, None,
-                         dict(self.extra_values), self.observation)
+        return ZSnapshot(
+            self._frotz.get_state(),
+            None,
+            self.score,
+            self.moves,
+            self.won,
+            self.lost,
+            None,
+            dict(self.extra_values),
+            self.observation,
+        )
 
     def restore(self, snap: Snapshot) -> None:
         if not isinstance(snap, ZSnapshot):
@@ -457,8 +578,13 @@ class ZMachineEnv(StarlingEnv):
 
     valid_extra_info = ("walkthrough", "description", "inventory", "location")
 
-    def __init__(self, game_path: str | Path | None = None, max_score: int | None = None,
-                 walkthrough: list[str] | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        game_path: str | Path | None = None,
+        max_score: int | None = None,
+        walkthrough: list[str] | None = None,
+        **kwargs: Any,
+    ):
         path = Path(game_path) if game_path is not None else data_dir("zork1") / "zork1.z3"
         if not path.is_file():
             raise FileNotFoundError(f"no Z-machine story file at {path}")
@@ -467,7 +593,13 @@ class ZMachineEnv(StarlingEnv):
 
     @property
     def card(self) -> dict[str, Any]:
-        return {"env_id": "starling/ZMachine-v0", "game_id": self.game_id, "skills": [], "difficulty": None, "split": None}
+        return {
+            "env_id": "starling/ZMachine-v0",
+            "game_id": self.game_id,
+            "skills": [],
+            "difficulty": None,
+            "split": None,
+        }
 
     def walkthrough(self) -> list[str]:
         """The ``walkthrough`` kwarg, else jericho's for a game it knows (replay it with ``walkthrough_seed``)."""
@@ -482,5 +614,8 @@ class ZMachineEnv(StarlingEnv):
         return seed if seed is not None else int(self.np_random.integers(1 << 31))
 
     def _make_engine(self) -> ZEngine:  # type: ignore[override]
-        return ZEngine(self.story_file, extras=tuple(e for e in ("description", "inventory") if e in self.extra_info),
-                       max_score=self._max_score)
+        return ZEngine(
+            self.story_file,
+            extras=tuple(e for e in ("description", "inventory") if e in self.extra_info),
+            max_score=self._max_score,
+        )
