@@ -431,7 +431,8 @@ def evaluate(
     max_steps: Annotated[int, typer.Option(help="step limit per episode")] = DEFAULT_MAX_STEPS,
     checkpoint: Annotated[Optional[Path], typer.Option(help="trained agent to load (drrn: checkpoint.pt, ppo: model.zip)")] = None,
     workers: Annotated[int, typer.Option(help="parallel processes")] = os.cpu_count() or 1,
-    out: Annotated[Optional[Path], typer.Option(help="run folder (default runs/eval/<agent>-<split>); rerun to resume")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        help="run folder (default runs/eval/<agent>-<split or env name>); rerun to resume")] = None,
     option: Annotated[Optional[list[str]], typer.Option(
         help="agent option KEY=VALUE, repeatable (VALUE read as JSON when it parses), e.g. mode=react")] = None,
     model: Annotated[Optional[str], typer.Option(help="llm: the model name; llm-rl: a local checkpoint folder")] = None,
@@ -441,10 +442,17 @@ def evaluate(
     from .report import comparison
     from .evaluate import EvalConfig, evaluate as run_evaluation, split_env_ids
 
+    import gymnasium as gym
+
     try:
         env_ids = tuple(env) if env else tuple(split_env_ids(split))
     except (ValueError, FileNotFoundError) as exc:
         err.print(escape(str(exc)))
+        raise typer.Exit(2)
+    unknown = [i for i in env_ids if i not in gym.registry]
+    if unknown:
+        err.print(f"unknown env id(s) {', '.join(unknown)}: `starling list` shows the benchmark's games; the "
+                  "targets are starling/TWC-{easy,medium,hard}-v0, starling/ScienceWorld-v0, starling/ZMachine-v0")
         raise typer.Exit(2)
     try:
         agent_options = dict(_option(o) for o in option or [])
@@ -454,16 +462,17 @@ def evaluate(
         raise typer.Exit(2)
     config = EvalConfig(agent=agent, env_ids=env_ids, episodes=episodes, seed=seed, max_steps=max_steps,
                         checkpoint=str(checkpoint) if checkpoint else None, agent_options=agent_options)
-    folder = out or Path("runs/eval") / f"{agent.replace(':', '.')}-{'custom' if env else split}"
+    folder = out or Path("runs/eval") / f"{agent.replace(':', '.')}-{_envs_label(env) if env else split}"
+    games = f"{len(env_ids)} {'game' if len(env_ids) == 1 else 'games'} x {episodes} {'episode' if episodes == 1 else 'episodes'}"
     with Progress(*Progress.get_default_columns(), console=console, transient=True) as progress:
-        bar = progress.add_task(f"evaluating {agent} on {len(env_ids)} games x {episodes}", total=len(config.jobs()))
+        bar = progress.add_task(f"evaluating {agent} on {games}", total=len(config.jobs()))
         try:
             records = run_evaluation(config, folder, workers=workers, on_episode=lambda r: progress.advance(bar))
-        except ValueError as exc:
-            err.print(escape(str(exc)))
+        except (ValueError, FileNotFoundError, ImportError, RuntimeError, gym.error.Error) as exc:  # from a worker too
+            err.print(f"cannot evaluate: {escape(str(exc))}", highlight=False)
             raise typer.Exit(2)
     rows = comparison([(json.loads((folder / "header.json").read_text()), records)])
-    table = Table(title=f"{agent} on {'the given envs' if env else split}: {len(env_ids)} games x {episodes} episodes")
+    table = Table(title=f"{agent} on {'the given envs' if env else split}: {games}")
     for column in ("level", "score (95% CI)", "win rate", "steps", "episodes"):
         table.add_column(column)
     for level, key in [("overall", "all")] + [("difficulty", t) for t in ("easy", "medium", "hard")]:
@@ -473,6 +482,12 @@ def evaluate(
                           f"{row['win_rate']:.2f}", f"{row['steps']:.1f}", str(row["episodes"]))
     console.print(table)
     console.print(f"episodes in {folder}/episodes.jsonl; compare runs with `starling report {folder} ...`")
+
+
+def _envs_label(env_ids: list[str]) -> str:
+    """A run folder's name for evaluations on given ids: the first id's name, and how many more."""
+    first = env_ids[0].split("/")[-1]
+    return first if len(env_ids) == 1 else f"{first}-and-{len(env_ids) - 1}-more"
 
 
 def _option(text: str) -> tuple[str, object]:

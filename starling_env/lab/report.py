@@ -91,15 +91,16 @@ def plots(runs: list[tuple[dict, list[EpisodeRecord]]], rows: list[dict[str, Any
         errors = [r["summary"]["skill"].get(s, {}).get("ci95", 0) for s in skills]
         ax.bar(np.arange(len(skills)) + i * width, values, width, yerr=errors, label=r["agent"], capsize=2)
     ax.set_xticks(np.arange(len(skills)) + width * (len(rows) - 1) / 2, skills, rotation=30, ha="right")
-    ax.set_ylim(0, 1.05)
-    paths.append(_save(fig, ax, "", "normalised score", out / "per_skill.png"))
+    paths.append(_save(fig, ax, "", "normalised score (mean, 95% CI)", out / "per_skill.png",
+                       title="Score per skill", unit_y=True))
 
     lengths = walkthrough_lengths()
     fig, ax = plt.subplots(figsize=(6, 4))
     for (header, records), r in zip(runs, rows):
         by_game = r["summary"]["game"]
         ax.scatter([lengths.get(g, 0) for g in by_game], [v["score"] for v in by_game.values()], label=r["agent"], s=14)
-    paths.append(_save(fig, ax, "walkthrough length", "normalised score", out / "score_vs_walkthrough.png"))
+    paths.append(_save(fig, ax, "walkthrough length (commands)", "normalised score (mean per game)",
+                       out / "score_vs_walkthrough.png", title="Score vs the length of the game", unit_y=True))
 
     curves = [(r["agent"], Path(h["checkpoint"]).parent / "learning_curve.csv") for (h, _), r in zip(runs, rows)
               if h.get("checkpoint") and (Path(h["checkpoint"]).parent / "learning_curve.csv").exists()]
@@ -108,16 +109,22 @@ def plots(runs: list[tuple[dict, list[EpisodeRecord]]], rows: list[dict[str, Any
         for name, path in curves:
             data = list(csv.DictReader(open(path)))
             ax.plot([int(d["step"]) for d in data], [float(d["mean_score"]) for d in data], label=name)
-        paths.append(_save(fig, ax, "environment steps", "mean normalised score (training)", out / "learning_curves.png"))
+        paths.append(_save(fig, ax, "environment steps", "normalised score (training, last 50 episodes)",
+                           out / "learning_curves.png", title="Learning curves", unit_y=True))
     return paths
 
 
-def _save(fig, ax, xlabel: str, ylabel: str, path: Path) -> Path:
+def _save(fig, ax, xlabel: str, ylabel: str, path: Path, title: str = "", unit_y: bool = False) -> Path:
+    """Label, title and save a plot; the legend goes outside the data; ``unit_y``: a normalised score, 0 to 1."""
     import matplotlib.pyplot as plt
 
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.legend()
+    if title:
+        ax.set_title(title)
+    if unit_y:
+        ax.set_ylim(0, 1.02)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
