@@ -8,6 +8,7 @@ subprocess under limits.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +17,12 @@ from textworld import GameMaker, GameOptions
 from textworld.generator.data import KnowledgeBase
 from textworld.generator.game import Event, Game, GameProgression, Quest
 from textworld.generator.inform7 import Inform7Game
-from textworld.generator.maker import FailedConstraintsError
+from textworld.generator.maker import FailedConstraintsError, WorldEntity
 from textworld.generator.world import World
 from textworld.logic import Proposition
 
 from .failures import BuildFailed, FailureKind
-from ..spec import Fact, GameSpec, ObjectKind
+from ..spec import Door, Fact, GameObject, GameSpec, ObjectKind
 from ..spec.model import OPPOSITE
 from .kb import referenced_ids, render_kb
 from .logic import entity_table, state_atom, tag_atom
@@ -38,7 +39,7 @@ class BuiltGame:
     goal_steps: list[int]  # walkthrough step (1-based) at which each goal is first met
 
 
-def build_world(spec: GameSpec, kb_dir: Path) -> tuple[GameMaker, dict[str, object]]:
+def build_world(spec: GameSpec, kb_dir: Path) -> tuple[GameMaker, dict[str, WorldEntity]]:
     """Create the GameMaker world for ``spec`` with its generated knowledge base in ``kb_dir``."""
     entities = entity_table(spec)
     render_kb(spec, entities, kb_dir)
@@ -49,7 +50,7 @@ def build_world(spec: GameSpec, kb_dir: Path) -> tuple[GameMaker, dict[str, obje
     options = GameOptions()
     options.kb = kb
     maker = GameMaker(options)
-    made: dict[str, object] = {}
+    made: dict[str, WorldEntity] = {}
 
     for room in spec.rooms:
         made[room.id] = maker.new_room(room.name, room.description)
@@ -84,7 +85,8 @@ def build_world(spec: GameSpec, kb_dir: Path) -> tuple[GameMaker, dict[str, obje
             maker.nowhere.append(entity)
         else:
             made[obj.location].add(entity)
-    for holder in [*spec.doors, *(o for o in spec.objects if o.kind is ObjectKind.container)]:
+    holders: list[Door | GameObject] = [*spec.doors, *(o for o in spec.objects if o.kind is ObjectKind.container)]
+    for holder in holders:
         if holder.key:
             maker.add_fact("match", made[holder.key], made[holder.id])
     for spec_id in referenced_ids(spec):
@@ -166,7 +168,7 @@ def _compiler_problems(output: str) -> str:
     return " ".join(problems)[:2000] or "\n".join(lines[-10:])
 
 
-def _make_game(maker: GameMaker, made: dict, quests: list[Quest] = ()) -> Game:
+def _make_game(maker: GameMaker, made: dict, quests: Sequence[Quest] = ()) -> Game:
     """Like ``GameMaker.build`` minus TextWorld's text grammar: the spec supplies every text."""
     try:
         maker.validate()
@@ -228,7 +230,9 @@ def _play_walkthrough(spec: GameSpec, game: Game, goals: list[list[Proposition]]
             f"after the walkthrough these goals are still unmet: {'; '.join(missing)}",
             path="$.walkthrough",
         )
+    first_met = [s for s in played.first_met if s is not None]  # all of them: no goal is missing
     last = played.ended_at
+    assert last is not None, "replay records where the game ends once every goal is met"
     if last < len(spec.walkthrough):
         raise BuildFailed.one(
             FailureKind.walkthrough_invalid,
@@ -236,7 +240,7 @@ def _play_walkthrough(spec: GameSpec, game: Game, goals: list[list[Proposition]]
             f"{len(spec.walkthrough) - last} command(s)",
             path=f"$.walkthrough[{last}]",
         )
-    return played.actions, played.first_met
+    return played.actions, first_met
 
 
 def goal_steps_in_logic(spec: GameSpec) -> Replay:

@@ -204,7 +204,8 @@ def _i7_text(text: str, ref: dict[str, str]) -> str:
 
 def compile_action(spec: GameSpec, action: Action, entities: dict[str, Entity]) -> CompiledAction:
     slots = action.template_slots  # in command order: first is the noun, second the second noun
-    slot_types = {s: TW_TYPE[action.slots[s].kind] if action.slots[s].kind else "t" for s in slots}
+    slot_kinds = {s: action.slots[s].kind for s in slots}
+    slot_types = {s: TW_TYPE[kind] if kind else "t" for s, kind in slot_kinds.items()}
     i7_name = "st-" + action.name.replace("_", "-")
     ref = {s: ("the noun", "the second noun")[i] for i, s in enumerate(slots)}
     ref.update({e.spec_id: e.tw_id for e in entities.values()})
@@ -250,7 +251,7 @@ def compile_action(spec: GameSpec, action: Action, entities: dict[str, Entity]) 
             branched.add(group)
 
     changed = {fact_group(e) for e in effects}
-    variants = []
+    variants: list[RuleVariant] = []
     for extra in itertools.product(*branches):
         if any(e in extra for e in effects):
             continue  # the effect already holds: no rule, and Inform 7 says "Nothing happens."

@@ -161,7 +161,7 @@ class Progression(GameProgression):
 class Snapshot:
     """Everything needed to return a game to an earlier moment (see ``Engine.snapshot``)."""
 
-    frotz: object
+    frotz: tuple  # jericho's FrotzEnv.get_state()
     progression: Progression | None  # None for games without TextWorld logic (see targets.zmachine)
     score: int
     moves: int
@@ -306,6 +306,7 @@ class Engine:
         )
 
     def restore(self, snap: Snapshot) -> None:
+        assert snap.progression is not None, "a snapshot of an Engine carries its logic state"
         self._frotz.set_state(snap.frotz)
         self.progression = snap.progression.copy()
         self.score, self.moves, self.won, self.lost = snap.score, snap.moves, snap.won, snap.lost

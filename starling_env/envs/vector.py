@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from copy import deepcopy
 from functools import partial
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, SupportsFloat, cast
 
 import gymnasium as gym
 import numpy as np
@@ -89,7 +89,8 @@ class StarlingVectorEnv(VectorEnv):
         for w, group in enumerate(self.groups):
             parent, child = ctx.Pipe()
             cpu = cpus[(offset + w) % len(cpus)] if pin else None
-            process = ctx.Process(
+            # typeshed's BaseContext has no Process; the context of every start method has one
+            process = ctx.Process(  # type: ignore[attr-defined]
                 target=_worker,
                 name=f"StarlingVectorEnv-{w}",
                 daemon=True,
@@ -190,7 +191,8 @@ class StarlingVectorEnv(VectorEnv):
     def _batch(self, observations: list[Any]) -> Any:
         """The observations as one batch (a new object each time: earlier batches stay as they were)."""
         space = self.single_observation_space
-        return concatenate(space, observations, create_empty_array(space, self.num_envs))
+        # gymnasium registers concatenate(out=None) for custom spaces (create_empty_array's None); its annotation omits it
+        return concatenate(space, observations, create_empty_array(space, self.num_envs))  # type: ignore[arg-type]
 
     def _send(self, command: str, per_worker: list[Any]) -> None:
         if self.closed:
@@ -236,7 +238,8 @@ class StarlingVectorEnv(VectorEnv):
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         while waiting:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ready = multiprocessing.connection.wait(list(waiting), remaining)
+            # wait returns the subset of the given objects that is ready: here our pipes
+            ready = cast(list[Connection], multiprocessing.connection.wait(list(waiting), remaining))
             if not ready:
                 self._timed_out(min(waiting.values()))
             for pipe in ready:
@@ -291,6 +294,7 @@ def _worker(
     def step(j: int, action: Any) -> tuple:
         """Env ``j``'s step with Gymnasium's autoreset semantics (as in its AsyncVectorEnv worker)."""
         env = envs[j]
+        reward: SupportsFloat
         if autoreset_mode == AutoresetMode.NEXT_STEP and autoreset[j]:
             obs, info = env.reset()
             reward, terminated, truncated = 0.0, False, False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from typing import Any
+from typing import Any, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -46,7 +46,7 @@ class AdmissibleActions(gym.Wrapper):
         obs, info = self.env.reset(**kwargs)
         return obs, self._update(info)
 
-    def step(self, action: int) -> tuple[Any, float, bool, bool, dict]:
+    def step(self, action: int) -> tuple[Any, SupportsFloat, bool, bool, dict]:
         index = int(action)
         invalid = not 0 <= index < len(self.commands)
         obs, reward, terminated, truncated, info = self.env.step(NOOP_COMMAND if invalid else self.commands[index])
@@ -88,7 +88,7 @@ class EncodedObservation(gym.ObservationWrapper):
         obs, self._info = self.env.reset(**kwargs)
         return self.observation(obs), self._info
 
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+    def step(self, action: Any) -> tuple[np.ndarray, SupportsFloat, bool, bool, dict]:
         obs, reward, terminated, truncated, self._info = self.env.step(action)
         return self.observation(obs), reward, terminated, truncated, self._info
 

@@ -16,6 +16,7 @@ import json
 import random
 import re
 from collections import deque
+from collections.abc import Set as AbstractSet
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -215,10 +216,13 @@ def _open_doors(spec: Spec, commands: list[str]) -> set[frozenset]:
     return {frozenset(d["between"]) for d in spec.get("doors", []) if state[d["name"]]}
 
 
-def path(spec: Spec, start: str, goal: str, passable_doors: set[frozenset] = frozenset()) -> list[str] | None:
+def path(
+    spec: Spec, start: str, goal: str, passable_doors: AbstractSet[frozenset[str]] = frozenset()
+) -> list[str] | None:
     """Shortest list of ``go <direction>`` commands from room ``start`` to ``goal``, or None."""
     doors = {frozenset(d["between"]) for d in spec.get("doors", [])}
-    queue, seen = deque([(start, [])]), {start}
+    queue: deque[tuple[str, list[str]]] = deque([(start, [])])
+    seen = {start}
     while queue:
         room, steps = queue.popleft()
         if room == goal:
@@ -354,7 +358,8 @@ def collapse_to_one_room(spec: Spec) -> bool:
 
 def lock_door(spec: Spec, rng: random.Random) -> bool:
     """Put a locked door on an exit the walkthrough crosses; its key lies in the room before it."""
-    room, crossings = spec["start"], []
+    room = spec["start"]
+    crossings: list[tuple[int, frozenset[str], str]] = []
     doors = {frozenset(d["between"]) for d in spec.get("doors", [])}
     for step, command in enumerate(spec["walkthrough"]):
         if command.startswith("go "):
@@ -398,7 +403,9 @@ def _rename_ids(spec: Spec, mapping: dict[str, str]) -> None:
     """Rename room / object / door ids (and action slots) everywhere they are referenced."""
     if not mapping:
         return
-    get = lambda x: mapping.get(x, x)  # noqa: E731
+
+    def get(spec_id: str) -> str:
+        return mapping.get(spec_id, spec_id)
 
     def fact(text: str) -> str:
         f = Fact.parse(text)
@@ -490,8 +497,8 @@ def compose(first: Spec, second: Spec, rng: random.Random) -> Spec | None:
                 return None
             new_verb = rng.choice(options)
             verbs.add(new_verb)
-            old = _template_regex(action["command"])
-            b["walkthrough"] = [new_verb + c[len(verb) :] if old.match(c) else c for c in b["walkthrough"]]
+            old_template = _template_regex(action["command"])
+            b["walkthrough"] = [new_verb + c[len(verb) :] if old_template.match(c) else c for c in b["walkthrough"]]
             action["command"] = new_verb + action["command"][len(verb) :]
     # Join: a free exit of the first half leads to the second half's start room.
     end = final_room(a)

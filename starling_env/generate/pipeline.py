@@ -175,10 +175,14 @@ class Generator:
     def _finish(self, outcome: Outcome, published_ids: set[str]) -> Outcome:
         """Publish a verified candidate (main thread, task order); resolve duplicates and review."""
         if outcome.status == "existing":
+            assert outcome.game_id is not None, "an existing outcome names the published game"
             published_ids.add(outcome.game_id)
             return outcome
         if outcome.status != "verified":
             return outcome
+        # a verified outcome carries what _attempt staged: the build, the spec, its report and game id
+        assert outcome.staged is not None and outcome.spec_text is not None and outcome.report is not None
+        assert outcome.game_id is not None
         if outcome.game_id in published_ids:  # an earlier task made the same game: try the next attempt
             shutil.rmtree(outcome.staged, ignore_errors=True)
             duplicate = Failure(

@@ -13,7 +13,7 @@ from enum import Enum
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -491,7 +491,7 @@ class GameSpec(_Strict):
         return cls.from_data(data)
 
     @classmethod
-    def from_data(cls, data: object) -> "GameSpec":
+    def from_data(cls, data: Any) -> "GameSpec":  # any JSON data (`object` here would name the method)
         try:
             return cls.model_validate(data)
         except ValidationError as exc:

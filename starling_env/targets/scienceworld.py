@@ -520,8 +520,13 @@ class ScienceWorldEnv(TextGameEnv):
 
     def _extra_sources(self) -> dict[str, Callable[[], Any]]:
         server = self._sw.server
+
+        def walkthrough() -> list[str]:
+            assert self.variation is not None, "info is read after reset(), which loads a variation"
+            return list(self._gold[(self.task, self.variation, self.simplification)])
+
         return {
-            "walkthrough": lambda: list(self._gold[(self.task, self.variation, self.simplification)]),
+            "walkthrough": walkthrough,
             "description": lambda: clean_text(server.freeActionLook()),
             "inventory": lambda: clean_text(server.freeActionInventory()),
             "goal_progress": lambda: clean_text(server.getGoalProgressStr()),
@@ -529,5 +534,6 @@ class ScienceWorldEnv(TextGameEnv):
 
     @contextlib.contextmanager
     def _reading_info(self) -> Iterator[None]:
+        assert self._random is not None, "info is read after reset(), which starts the simulator"
         with self._random.fixed():  # nothing read for the info may change the episode
             yield

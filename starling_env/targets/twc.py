@@ -61,7 +61,10 @@ class _World:
 
     def first_step(self, targets: set[str]) -> tuple[str, str] | None:
         """(direction, next room) of a shortest path from here to any of ``targets``."""
-        queue, first = deque([self.here]), {self.here: None}
+        if self.here is None:  # the logic does not place the player: there is no path
+            return None
+        queue = deque([self.here])
+        first: dict[str, tuple[str, str] | None] = {self.here: None}
         while queue:
             room = queue.popleft()
             if room in targets and first[room] is not None:
@@ -98,6 +101,7 @@ def _next_command(engine: Engine, goals: dict[str, list[str]]) -> str | None:
     if step is None:
         return None
     direction, room = step
+    assert world.here is not None, "first_step found a path from where the player is"
     return first(f"go {direction}", f"open {world.doors.get((world.here, room))}")
 
 

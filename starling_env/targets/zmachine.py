@@ -601,14 +601,20 @@ class ZMachineEnv(StarlingEnv):
             "split": None,
         }
 
+    @property
+    def _zengine(self) -> ZEngine:
+        engine = self.engine
+        assert isinstance(engine, ZEngine), "_make_engine makes a ZEngine"
+        return engine
+
     def walkthrough(self) -> list[str]:
         """The ``walkthrough`` kwarg, else jericho's for a game it knows (replay it with ``walkthrough_seed``)."""
-        return list(self._walkthrough) if self._walkthrough is not None else self.engine.known_walkthrough()[0]
+        return list(self._walkthrough) if self._walkthrough is not None else self._zengine.known_walkthrough()[0]
 
     @property
     def walkthrough_seed(self) -> int | None:
         """The reset seed jericho's walkthrough was recorded with (Zork I: 12), if any."""
-        return self.engine.known_walkthrough()[1]
+        return self._zengine.known_walkthrough()[1]
 
     def _engine_seed(self, seed: int | None) -> int:
         return seed if seed is not None else int(self.np_random.integers(1 << 31))
