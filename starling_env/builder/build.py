@@ -21,9 +21,9 @@ from textworld.generator.maker import FailedConstraintsError, WorldEntity
 from textworld.generator.world import World
 from textworld.logic import Proposition
 
-from .failures import BuildFailed, FailureKind
 from ..spec import Door, Fact, GameObject, GameSpec, ObjectKind
 from ..spec.model import OPPOSITE
+from .failures import BuildFailed, FailureKind
 from .kb import referenced_ids, render_kb
 from .logic import entity_table, state_atom, tag_atom
 
@@ -129,7 +129,7 @@ def build_game(spec: GameSpec, out_dir: Path) -> BuiltGame:
 
         quests = [
             Quest(win_events=[Event(actions=actions[:step], conditions=props)], reward=goal.points, desc=goal.text)
-            for goal, props, step in zip(spec.goals, goals, goal_steps)
+            for goal, props, step in zip(spec.goals, goals, goal_steps, strict=True)
         ]
         game = _make_game(maker, made, quests)
         game.objective = spec.objective

@@ -71,5 +71,5 @@ class BuildFailed(Exception):
         super().__init__("; ".join(map(str, failures)))
 
     @classmethod
-    def one(cls, kind: FailureKind, message: str, path: str | None = None) -> "BuildFailed":
+    def one(cls, kind: FailureKind, message: str, path: str | None = None) -> BuildFailed:
         return cls([Failure(kind=kind, message=message, path=path)])

@@ -224,7 +224,7 @@ def compile_action(spec: GameSpec, action: Action, entities: dict[str, Entity]) 
         checks.append((f"{ref.get(subject, subject)} is {i7_state(state, 'none')}", "Nothing happens."))
     for slot in slots:
         checks.append((f"{ref[slot]} is not a {I7_KIND[slot_types[slot]]}", "You can't do that with that."))
-    for fact, text in zip(requires, action.requires):
+    for fact, text in zip(requires, action.requires, strict=True):
         message = action.failures.get(text, "You can't do that right now.")
         checks.append((i7_reading(fact, ref).negative, _i7_text(message, ref)))
 

@@ -29,8 +29,8 @@ import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .failures import BuildFailed, Failure, FailureKind, VerificationReport
 from ..spec import GameSpec, SpecError
+from .failures import BuildFailed, Failure, FailureKind, VerificationReport
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def check_game(z8: Path, limits: Limits) -> dict:
                         )
                 command = rng.choice(admissible)
                 valid = engine.progression.valid_actions
-                actions = dict(zip(engine.inform7.gen_commands_from_actions(valid), valid))
+                actions = dict(zip(engine.inform7.gen_commands_from_actions(valid), valid, strict=True))
                 state_key = frozenset(engine.progression.state.facts)
                 if state_key not in checked:  # walks revisit states (look, examine): check each once
                     checked.add(state_key)

@@ -12,11 +12,12 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import textworld
 
@@ -29,6 +30,7 @@ from .manifest import MANIFEST, ManifestEntry, load_manifest
 
 STAGING = ".staging"
 BUILDER_VERSION = "1"  # bump when the builder's output for the same spec changes
+_DEFAULT_LIMITS = Limits()  # frozen, so one shared default is safe
 
 
 def content_hash(spec: GameSpec) -> str:
@@ -118,7 +120,7 @@ def publish(
 def build_and_publish(
     spec_text: str,
     collection: Path,
-    limits: Limits = Limits(),
+    limits: Limits = _DEFAULT_LIMITS,
     *,
     split: str = "train",
     provenance: dict[str, Any] | None = None,

@@ -149,7 +149,7 @@ class Progression(GameProgression):
         for quest_progression in self.quest_progressions:
             quest_progression.update(action, self.state)
 
-    def copy(self) -> "Progression":
+    def copy(self) -> Progression:
         clone = object.__new__(Progression)
         clone.game, clone.state, clone._cache, clone._inform7 = self.game, self.state.copy(), self._cache, self._inform7
         clone._valid_actions, clone._commands = self._valid_actions, self._commands

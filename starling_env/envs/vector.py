@@ -169,7 +169,7 @@ class StarlingVectorEnv(VectorEnv):
         if getattr(self, "closed", True):
             return
         self.closed = True
-        for pipe, process in zip(self._pipes, self._processes):
+        for pipe, process in zip(self._pipes, self._processes, strict=True):
             try:
                 if process.is_alive():
                     pipe.send(("close", None))
@@ -191,13 +191,14 @@ class StarlingVectorEnv(VectorEnv):
     def _batch(self, observations: list[Any]) -> Any:
         """The observations as one batch (a new object each time: earlier batches stay as they were)."""
         space = self.single_observation_space
-        # gymnasium registers concatenate(out=None) for custom spaces (create_empty_array's None); its annotation omits it
+        # gymnasium registers concatenate(out=None) for custom spaces (create_empty_array's None);
+        # its annotation leaves None out
         return concatenate(space, observations, create_empty_array(space, self.num_envs))  # type: ignore[arg-type]
 
     def _send(self, command: str, per_worker: list[Any]) -> None:
         if self.closed:
             raise RuntimeError("this StarlingVectorEnv is closed")
-        for w, (pipe, data) in enumerate(zip(self._pipes, per_worker)):
+        for w, (pipe, data) in enumerate(zip(self._pipes, per_worker, strict=True)):
             try:
                 pipe.send((command, data))
             except (BrokenPipeError, ConnectionResetError):
@@ -220,7 +221,7 @@ class StarlingVectorEnv(VectorEnv):
 
         def merge(w: int, answer: list[tuple]) -> None:
             nonlocal infos
-            for i, result in zip(self.groups[w], answer):
+            for i, result in zip(self.groups[w], answer, strict=True):
                 results[i] = result
                 infos = self._add_info(infos, result[-1], i)
 
@@ -331,7 +332,7 @@ def _worker(
                 result = [a(*args, **kwargs) if callable(a) else a for a in attrs]
             elif command == "set_attr":
                 name, values = data
-                for env, value in zip(envs, values):
+                for env, value in zip(envs, values, strict=True):
                     env.set_wrapper_attr(name, value)
                 result = None
             elif command == "close":

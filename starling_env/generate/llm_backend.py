@@ -14,8 +14,8 @@ from typing import Any
 
 import jinja2
 
-from ..llm import LLMClient, extract_json
 from ..builder.failures import Failure
+from ..llm import LLMClient, extract_json
 from ..spec import FACTS, json_schema
 from ..spec.model import RESERVED_VERBS, known_skills
 from .seeds import Seed
@@ -47,7 +47,7 @@ class LLMBackend:
         self.seeds, self.client, self.k_shot = seeds, client, k_shot
         self.system = system_prompt()
 
-    def session(self, task) -> "LLMSession":
+    def session(self, task) -> LLMSession:
         return LLMSession(self, task)
 
     @staticmethod

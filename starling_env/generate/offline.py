@@ -510,7 +510,7 @@ def compose(first: Spec, second: Spec, rng: random.Random) -> Spec | None:
         if d not in r.get("exits", {}) and OPPOSITE[d] not in _room(b, b["start"]).get("exits", {})
     ]
     rng.shuffle(joins)
-    for room_id, direction in joins:
+    for room_id, direction in joins:  # noqa: B007 - the join found is used after the loop
         steps = path(a, end, room_id, doors)
         if steps is not None:
             break
@@ -582,7 +582,7 @@ class OfflineBackend:
     def __init__(self, seeds: dict[str, Seed]):
         self.seeds = seeds
 
-    def session(self, task) -> "OfflineSession":
+    def session(self, task) -> OfflineSession:
         return OfflineSession([self.seeds[s] for s in task.skills], task)
 
     @staticmethod

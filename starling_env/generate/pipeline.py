@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 import random
 import shutil
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Protocol
 
 from ..builder.failures import Failure, FailureKind, VerificationReport
 from ..builder.verify import Limits, verify_spec

@@ -33,14 +33,14 @@ class Recipe(BaseModel):
     batches: list[Batch] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _distinct_seeds(self) -> "Recipe":
+    def _distinct_seeds(self) -> Recipe:
         seeds = [b.seed for b in self.batches]
         if len(set(seeds)) != len(seeds):
             raise ValueError(f"batch seeds must differ, or batches repeat each other's games: {seeds}")
         return self
 
     @classmethod
-    def load(cls, path: Path) -> "Recipe":
+    def load(cls, path: Path) -> Recipe:
         try:
             return cls.model_validate_json(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValidationError) as exc:

@@ -67,7 +67,7 @@ class Fact:
     value: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "Fact":
+    def parse(cls, text: str) -> Fact:
         match = _FACT_RE.match(text)
         if not match:
             raise FactSyntaxError(f"{text!r} is not a fact; write name(arg, ...) or state(object, state) == value")

@@ -38,12 +38,14 @@ PARSER_WORDS = frozenset(
 )
 # Verbs that TextWorld's standard logic, Inform 7's meta commands or its testing commands already use.
 RESERVED_VERBS = frozenset(
-    "take drop put insert open close lock unlock eat go look inventory examine switch wear l x i "  # TextWorld's rules
-    "undo restart restore save quit q script transcript score notify pronouns version brief verbose superbrief "  # meta
-    "again g oops wait z test showme actions rules scenes purloin abstract gonear tree relations responses".split()  # debug
+    # TextWorld's rules, then the meta commands, then the debug ones
+    "take drop put insert open close lock unlock eat go look inventory examine switch wear l x i "
+    "undo restart restore save quit q script transcript score notify pronouns version brief verbose superbrief "
+    "again g oops wait z test showme actions rules scenes purloin abstract gonear tree relations responses".split()
 )
 RESERVED_ACTIONS = frozenset(
-    "take drop put insert open close lock unlock eat go look inventory examine switch_on switch_off wear take_off".split()
+    "take drop put insert open close lock unlock eat go look inventory examine "
+    "switch_on switch_off wear take_off".split()
 )
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]*(?: [a-z0-9][a-z0-9-]*)*$")
 # Printable text with no Inform 7 syntax: no quotes, brackets (substitutions) or braces.
@@ -143,7 +145,7 @@ class StateVar(_Strict):
     )
 
     @model_validator(mode="after")
-    def _values(self) -> "StateVar":
+    def _values(self) -> StateVar:
         if len(set(self.values)) != len(self.values):
             raise ValueError(f"values repeat: {self.values}")
         if "none" in self.values:
@@ -174,7 +176,7 @@ class GameObject(_Strict):
     _desc = field_validator("description")(_check_text)
 
     @model_validator(mode="after")
-    def _kind_fields(self) -> "GameObject":
+    def _kind_fields(self) -> GameObject:
         if self.kind is not ObjectKind.container and (self.status or self.key):
             raise ValueError("status and key apply to containers only")
         if self.kind is not ObjectKind.device and self.switched_on is not None:
@@ -280,7 +282,7 @@ class GameSpec(_Strict):
     _objective = field_validator("objective")(_check_text)
 
     @model_validator(mode="after")
-    def _references(self) -> "GameSpec":
+    def _references(self) -> GameSpec:
         errors = self.check_references()
         if errors:
             raise ValueError("; ".join(f"{path}: {msg}" for path, msg in errors))
@@ -428,7 +430,7 @@ class GameSpec(_Strict):
         roles = FACTS[fact.name].args
         if fact.name == "state":
             roles = ("thing",)
-        for arg, role in zip(fact.args, roles):
+        for arg, role in zip(fact.args, roles, strict=False):  # state(obj, name): the name is checked below
             err = self._check_arg(arg, role, slots, use)
             if err:
                 return [(path, f"{text!r}: {err}")]
@@ -474,7 +476,7 @@ class GameSpec(_Strict):
 
     # -- IO ----------------------------------------------------------------------------------
     @classmethod
-    def load(cls, path: str | Path) -> "GameSpec":
+    def load(cls, path: str | Path) -> GameSpec:
         """Read and validate a spec file; raises :class:`SpecError` with JSON paths on failure."""
         try:
             text = Path(path).read_text(encoding="utf-8")
@@ -483,7 +485,7 @@ class GameSpec(_Strict):
         return cls.parse_text(text)
 
     @classmethod
-    def parse_text(cls, text: str) -> "GameSpec":
+    def parse_text(cls, text: str) -> GameSpec:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -491,7 +493,7 @@ class GameSpec(_Strict):
         return cls.from_data(data)
 
     @classmethod
-    def from_data(cls, data: Any) -> "GameSpec":  # any JSON data (`object` here would name the method)
+    def from_data(cls, data: Any) -> GameSpec:  # any JSON data (`object` here would name the method)
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
@@ -510,7 +512,7 @@ class SpecError(ValueError):
         super().__init__("\n".join(f"{path}: {msg}" for path, msg in errors))
 
     @classmethod
-    def from_validation(cls, exc: ValidationError) -> "SpecError":
+    def from_validation(cls, exc: ValidationError) -> SpecError:
         errors = []
         for err in exc.errors():
             path = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])

@@ -222,9 +222,10 @@ class ScienceWorldEnv(TextGameEnv):
             noElectricalAction. "" plays the full game.
         max_episode_steps: steps after which an episode is truncated (None: never). Through ``gymnasium.make``
             this is Gymnasium's own TimeLimit (default 100).
-        extra_info: more ``info`` keys, from ``EXTRA_INFO`` (= ``valid_extra_info``): ``walkthrough`` (ScienceWorld's gold action sequence
-            for the variation; generating it costs 0.1-6 s per new variation, cached per env), ``description``
-            (look around), ``inventory``, ``goal_progress`` (ScienceWorld's subgoal table).
+        extra_info: more ``info`` keys, from ``EXTRA_INFO`` (= ``valid_extra_info``): ``walkthrough``
+            (ScienceWorld's gold action sequence for the variation; generating it costs 0.1-6 s per new
+            variation, cached per env), ``description`` (look around), ``inventory``, ``goal_progress``
+            (ScienceWorld's subgoal table).
         admissible: include ``info["admissible_commands"]``: ScienceWorld's valid action-object combinations,
             deduplicated and sorted (about 80-1,100 commands; +25-65 ms a step). Turn off for speed.
         render_mode: "ansi" (``render()`` returns the last exchange) or "human" (printed).

@@ -35,7 +35,10 @@ class _World:
 
     def __init__(self, engine: Engine):
         infos = engine.game.infos
-        name = lambda var: infos[var.name].name if var.name in infos and infos[var.name].name else var.name
+
+        def name(var: Any) -> str:  # a logic variable (textworld.logic.Variable): its display name, else its id
+            return infos[var.name].name if var.name in infos and infos[var.name].name else var.name
+
         self.holder: dict[str, str] = {}  # thing -> what holds it: a room, container, supporter or "I"
         self.rooms: set[str] = set()
         self.exits: dict[str, dict[str, str]] = {}  # room -> direction -> room
@@ -83,7 +86,10 @@ def _next_command(engine: Engine, goals: dict[str, list[str]]) -> str | None:
     if not misplaced:
         return None
     admissible = set(engine.admissible_commands())
-    first = lambda *commands: next((c for c in commands if c in admissible), None)
+
+    def first(*commands: str) -> str | None:
+        return next((c for c in commands if c in admissible), None)
+
     carried = [o for o in misplaced if world.holder.get(o) == "I"]
     for thing in carried:
         for place in goals[thing]:

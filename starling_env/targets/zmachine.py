@@ -58,7 +58,8 @@ _WON = re.compile(r"\*+\s*you have won\s*\*+", re.IGNORECASE)
 _SCORE_TEXT = re.compile(r"\bscore|\bpoints?\b", re.IGNORECASE)
 _SCORE = (  # (score, maximum) as games print them
     re.compile(
-        r"your score (?:is|was) (-?\d+)(?: \(total of (\d+) points?\)| of a possible (\d+)| out of (?:a possible )?(\d+))?",
+        r"your score (?:is|was) (-?\d+)"
+        r"(?: \(total of (\d+) points?\)| of a possible (\d+)| out of (?:a possible )?(\d+))?",
         re.IGNORECASE,
     ),
     re.compile(r"scored (-?\d+) out of (?:a possible |a maximum of )?(\d+)", re.IGNORECASE),
@@ -430,7 +431,10 @@ class ZEngine:
             if n not in seen and n.isalpha() and n not in _DIRECTION_WORDS
         ][:5]  # surely not here
         answers = {p: examine(p) for p in phrases + absent}
-        general = lambda p: re.sub(re.escape(p), "*", answers[p], flags=re.IGNORECASE)
+
+        def general(p: str) -> str:
+            return re.sub(re.escape(p), "*", answers[p], flags=re.IGNORECASE)
+
         absent_answers = [general(n) for n in absent]
         not_here = {a for a in absent_answers if absent_answers.count(a) > 1}
         by_answer: dict[str, list[str]] = {}
@@ -454,7 +458,7 @@ class ZEngine:
         }
         heads = {
             w
-            for w, after in zip(text, text[1:] + [""])  # "socks" of "wet plaid socks"
+            for w, after in zip(text, text[1:] + [""], strict=True)  # "socks" of "wet plaid socks"
             if after[:cut] not in self.dictionary["noun"]
         }
         order = {p: i for i, p in enumerate(answers)}
@@ -468,7 +472,10 @@ class ZEngine:
     def candidates(self, things: list[str], held: list[str]) -> list[str]:
         """Commands worth trying here, most natural first (the first of a group with one effect is kept)."""
         cut, verbs = self.word_length, self.dictionary["verb"]
-        knows = lambda template: template.split()[0][:cut] in verbs
+
+        def knows(template: str) -> bool:
+            return template.split()[0][:cut] in verbs
+
         short = {d[:cut] for d in DIRECTIONS}
         known = set().union(*self.dictionary.values())  # Inform 7 marks no word a direction
         commands = [d for d in DIRECTIONS if d[:cut] in (self.dictionary["dir"] or known)]
