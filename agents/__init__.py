@@ -1,13 +1,16 @@
 """Baseline agents (installed as ``starling_agents``; the import name ``agents`` belongs to openai-agents).
 
 Agents load by name (``random``, ``walkthrough``, ``drrn``, ``ppo``, ``llm``, ``llm-rl``) or by ``module:Class``.
+One constructor convention: every agent takes ``seed=``; a :class:`Learner` also takes ``checkpoint=`` (the folder
+its ``train`` wrote, or the file in it). Learners (``drrn``, ``ppo``, ``llm-rl``) train through one signature.
 """
 
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
-from .base import Agent, StopEpisode, run_episode
+from .base import Agent, Learner, StopEpisode, is_learner, run_episode
 
 BUILTIN = {
     "random": "starling_agents.simple:RandomAgent",
@@ -17,6 +20,8 @@ BUILTIN = {
     "llm": "starling_agents.llm:LLMAgent",
     "llm-rl": "starling_agents.llm_rl:LLMRLAgent",
 }
+LEARNERS = ("drrn", "ppo", "llm-rl")  # the built-in names whose class is a Learner (a test checks this list)
+INSTALL_HINT = "pip install 'starling-env[agents]'"
 
 
 def agent_class(name: str) -> type[Agent]:
@@ -27,15 +32,49 @@ def agent_class(name: str) -> type[Agent]:
     module, _, cls = target.partition(":")
     try:
         return getattr(importlib.import_module(module), cls)
-    except (ImportError, AttributeError) as exc:
+    except ImportError as exc:
+        hint = f" (the learning agents need their extra: {INSTALL_HINT})" if name in LEARNERS else ""
+        raise ValueError(f"cannot load agent {name!r}: {exc}{hint}") from exc
+    except AttributeError as exc:
         raise ValueError(f"cannot load agent {name!r}: {exc}") from exc
 
 
-def load_agent(name: str, **options) -> Agent:
-    """An agent instance by name; ``options`` go to its constructor."""
-    agent = agent_class(name)(**options)
+def learner_class(name: str) -> type[Learner]:
+    """The class of a learner by name or ``module:Class``; a ValueError saying so for an agent that cannot learn."""
+    cannot = f"{name!r} cannot be trained: learners are {', '.join(LEARNERS)}"
+    if name in BUILTIN and name not in LEARNERS:
+        raise ValueError(cannot)
+    cls = agent_class(name)
+    if not is_learner(cls):
+        raise ValueError(cannot)
+    return cls  # type: ignore[return-value]
+
+
+def load_agent(name: str, *, seed: int | None = None, checkpoint: str | Path | None = None, **options) -> Agent:
+    """An agent instance by name: ``options`` go to its constructor, with ``seed`` and ``checkpoint`` when given."""
+    cls = agent_class(name)
+    given = {
+        **options,
+        **({} if seed is None else {"seed": seed}),
+        **({} if checkpoint is None else {"checkpoint": checkpoint}),
+    }
+    try:
+        agent = cls(**given)
+    except TypeError as exc:  # an option the constructor does not take (a checkpoint for an agent that loads none)
+        raise ValueError(f"agent {name!r} does not take {sorted(given)}: {exc}") from exc
     agent.name = name
     return agent
 
 
-__all__ = ["BUILTIN", "Agent", "StopEpisode", "agent_class", "load_agent", "run_episode"]
+__all__ = [
+    "BUILTIN",
+    "LEARNERS",
+    "Agent",
+    "Learner",
+    "StopEpisode",
+    "agent_class",
+    "is_learner",
+    "learner_class",
+    "load_agent",
+    "run_episode",
+]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import gymnasium as gym
 
@@ -125,3 +127,35 @@ def run_episode(agent: Agent, env: gym.Env, seed: int | None = None) -> EpisodeR
         steps=steps, invalid_commands=invalid, tokens=agent.tokens - tokens_before, agent_stats=agent.episode_stats(),
         wall_time_s=round(time.perf_counter() - started, 4), transcript=transcript, objective=info["objective"], **card,
     )
+
+
+Progress = Callable[[int, dict[str, float]], None]  # (env steps so far, the latest training metrics)
+
+
+class Learner(Agent, ABC):
+    """The one training contract of every trainable agent (like SB3's ``learn``).
+
+    Its constructor takes ``seed=`` and ``checkpoint=`` (a folder ``train`` wrote, or the file in it), as every
+    agent's takes ``seed=``. ``train`` steps ``envs`` copies of ``make_env()`` together until ``steps`` env steps
+    have been taken in all, writing checkpoints and a learning curve to ``out``: when ``out`` holds a checkpoint
+    the run resumes from it (the steps it took count towards ``steps``, so a finished run reruns as a no-op),
+    else it is a fresh run seeded with ``seed``. ``progress(env_steps, metrics)`` is called as it goes; it
+    returns the last metrics. ``warm_start`` takes only the policy's weights from a finished training folder
+    (a fresh optimizer, counters at 0): the next fresh ``train`` starts from them.
+    """
+
+    env_steps: int = 0  # env steps trained so far (restored when a run resumes)
+
+    @abstractmethod
+    def train(self, make_env: Callable[[], gym.Env], out: Path, *, steps: int, envs: int = 1, seed: int = 0,
+              progress: Progress | None = None) -> dict[str, float]:
+        """Train until ``steps`` env steps in all, resuming from ``out``'s checkpoint if there is one."""
+
+    @abstractmethod
+    def warm_start(self, trained: Path) -> None:
+        """Start from the policy weights of the finished training folder ``trained`` (nothing else of it)."""
+
+
+def is_learner(cls: type) -> bool:
+    """Whether an agent class implements the :class:`Learner` contract (so ``starling train`` can train it)."""
+    return isinstance(cls, type) and issubclass(cls, Learner)

@@ -6,6 +6,8 @@ candidate command has its own GRU. Training: epsilon-greedy play in parallel env
 batched forward pass for every env's candidates), experience replay with a fixed share of each
 batch drawn from transitions that earned reward, double-Q targets from a periodically copied target
 network, Huber loss. Runs on CUDA when available. Checkpoints, TensorBoard and a CSV learning curve.
+The schedule (epsilon decay, learning-curve rows, checkpoints) is set in shares of the training budget
+(``train``'s ``steps``), so one config serves a run of any length.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import csv
 import random
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -26,17 +29,16 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from starling_env.envs.wrappers import encode_text
 
-from .base import Agent, RecentEpisodes, info_row, useful_commands, vector_env
+from .base import Learner, Progress, RecentEpisodes, info_row, useful_commands, vector_env
 
 STATE_PARTS = ("observation", "description", "inventory")
+CHECKPOINT = "checkpoint.pt"  # in a training folder
 
 
 @dataclass
 class DRRNConfig:
-    """Every setting of DRRN training (the `starling train` options map onto these)."""
+    """Every setting of DRRN (``starling train --option KEY=VALUE``); steps, envs and seed are ``train``'s arguments."""
 
-    steps: int = 20_000  # environment steps, summed over the parallel envs
-    envs: int = 1  # parallel environments (processes when > 1)
     batch_size: int = 64
     gamma: float = 0.9
     lr: float = 1e-3
@@ -50,14 +52,17 @@ class DRRNConfig:
     priority_fraction: float = 0.25  # share of each batch drawn from rewarded transitions
     epsilon_start: float = 1.0
     epsilon_end: float = 0.05
-    epsilon_decay_steps: int = 5_000
+    epsilon_decay: float = 0.5  # epsilon falls linearly to epsilon_end over this share of the training budget
     learning_starts: int = 200
     target_update: int = 250  # gradient updates between target-network copies
-    max_episode_steps: int = 50
-    seed: int = 0
     device: str = "auto"
-    log_every: int = 500
-    checkpoint_every: int = 5_000
+    log_every: float = 0.05  # a learning-curve row every this share of the budget (at most every 10 env steps)
+    checkpoint_every: float = 0.25  # a checkpoint every this share of the budget (at most every 100 env steps)
+
+
+def share(steps: int, fraction: float) -> int:
+    """``fraction`` of ``steps``, rounded down (``share(2000, 0.05) == 2000 // 20``)."""
+    return int(steps * fraction + 1e-9)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -123,24 +128,44 @@ class Replay:
         return len(self.all)
 
 
-class DRRNAgent(Agent):
-    """Scores each admissible command; greedy when acting, epsilon-greedy when training."""
+class DRRNAgent(Learner):
+    """Scores each admissible command; greedy when acting, epsilon-greedy when training.
+
+    Args:
+        config: every setting (default :class:`DRRNConfig` with ``overrides``, e.g. ``lr=1e-4``).
+        checkpoint: a trained network: a training folder (its ``checkpoint.pt``) or a checkpoint file.
+        seed: initialises the networks and the exploration.
+    """
 
     name = "drrn"
     extra_info = ("description", "inventory")
 
-    def __init__(self, config: DRRNConfig | None = None, checkpoint: str | Path | None = None, **overrides: Any):
+    def __init__(
+        self, config: DRRNConfig | None = None, checkpoint: str | Path | None = None, seed: int = 0, **overrides: Any
+    ):
+        unknown = set(overrides) - _CONFIG_FIELDS
+        if unknown:
+            raise ValueError(f"unknown drrn options {sorted(unknown)}; valid: {sorted(_CONFIG_FIELDS)}")
         self.config = config or DRRNConfig(**overrides)
         self.device = resolve_device(self.config.device)
-        torch.manual_seed(self.config.seed)
-        self.net = DRRN(self.config.vocab, self.config.embedding, self.config.hidden).to(self.device)
-        self.target = DRRN(self.config.vocab, self.config.embedding, self.config.hidden).to(self.device)
-        self.target.load_state_dict(self.net.state_dict())
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.lr)
-        self.rng = random.Random(self.config.seed)
-        self.updates = self.env_steps = 0
+        self.budget = 0  # the steps of the current training run (the schedule's shares are of it)
+        self.initialise(seed)
         if checkpoint is not None:
-            self.load(Path(checkpoint))
+            path = Path(checkpoint)
+            self.load(path / CHECKPOINT if path.is_dir() else path)
+
+    def initialise(self, seed: int, networks: bool = True) -> None:
+        """Fresh networks (unless ``networks`` is False), optimizer, counters and exploration, seeded by ``seed``."""
+        self.seed = seed
+        if networks:
+            torch.manual_seed(seed)
+            self.net = DRRN(self.config.vocab, self.config.embedding, self.config.hidden).to(self.device)
+            self.target = DRRN(self.config.vocab, self.config.embedding, self.config.hidden).to(self.device)
+            self.target.load_state_dict(self.net.state_dict())
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.lr)
+        self.rng = random.Random(seed)
+        self.updates = self.env_steps = 0
+        self.warm_started = not networks
 
     # -- text -> tensors ---------------------------------------------------------------------------
     def encode_state(self, observation: str, info: dict[str, Any]) -> np.ndarray:
@@ -152,8 +177,11 @@ class DRRNAgent(Agent):
 
     def q_values(self, net: DRRN, states: list[np.ndarray], actions: list[np.ndarray]) -> list[torch.Tensor]:
         counts = [len(a) for a in actions]
-        q = net(torch.as_tensor(np.stack(states), device=self.device),
-                torch.as_tensor(np.concatenate(actions), device=self.device), counts)
+        q = net(
+            torch.as_tensor(np.stack(states), device=self.device),
+            torch.as_tensor(np.concatenate(actions), device=self.device),
+            counts,
+        )
         return list(torch.split(q, counts))
 
     def candidates(self, commands: list[str]) -> list[str]:
@@ -168,7 +196,8 @@ class DRRNAgent(Agent):
 
     def epsilon(self) -> float:
         c = self.config
-        return c.epsilon_end + (c.epsilon_start - c.epsilon_end) * max(0.0, 1 - self.env_steps / c.epsilon_decay_steps)
+        decay_steps = max(1, share(self.budget, c.epsilon_decay))
+        return c.epsilon_end + (c.epsilon_start - c.epsilon_end) * max(0.0, 1 - self.env_steps / decay_steps)
 
     # -- learning ----------------------------------------------------------------------------------
     def update(self, replay: Replay) -> float:
@@ -181,7 +210,7 @@ class DRRNAgent(Agent):
                 states, actions = [t.next_state for t in live], [t.next_actions for t in live]
                 online = self.q_values(self.net, states, actions)
                 target = self.q_values(self.target, states, actions)
-                values = torch.stack([t[o.argmax()] for o, t in zip(online, target)])  # double Q
+                values = torch.stack([t[o.argmax()] for o, t in zip(online, target, strict=True)])  # double Q
                 mask = torch.tensor([not t.done for t in batch], device=self.device)
                 next_values[mask] = values
             rewards = torch.tensor([t.reward for t in batch], device=self.device, dtype=torch.float32)
@@ -196,16 +225,28 @@ class DRRNAgent(Agent):
             self.target.load_state_dict(self.net.state_dict())
         return float(loss.detach())
 
-    def train(self, make_env: Callable[[], gym.Env], out: Path, progress: Callable[[int, dict], None] = lambda s, m: None,
-              resume: bool = True) -> dict[str, float]:
-        """Train for ``config.steps`` env steps; checkpoints, TensorBoard and a CSV go to ``out``."""
+    def train(
+        self,
+        make_env: Callable[[], gym.Env],
+        out: Path,
+        *,
+        steps: int,
+        envs: int = 1,
+        seed: int = 0,
+        progress: Progress | None = None,
+    ) -> dict[str, float]:
+        """Train until ``steps`` env steps in all, resuming from ``out/checkpoint.pt``; logs and a CSV go to ``out``."""
         from torch.utils.tensorboard import SummaryWriter
 
         c = self.config
         out.mkdir(parents=True, exist_ok=True)
-        if resume and (out / "checkpoint.pt").exists():
-            self.load(out / "checkpoint.pt")
-        envs = vector_env(make_env, c.envs)
+        if (out / CHECKPOINT).exists():
+            self.load(out / CHECKPOINT)
+        elif seed != self.seed:
+            self.initialise(seed, networks=not self.warm_started)  # a warm start keeps its weights
+        self.budget = steps
+        log_every, checkpoint_every = max(10, share(steps, c.log_every)), max(100, share(steps, c.checkpoint_every))
+        vec = vector_env(make_env, envs)
         writer = SummaryWriter(str(out / "tensorboard"))
         curve = open(out / "learning_curve.csv", "a", newline="")
         log = csv.writer(curve)
@@ -214,31 +255,42 @@ class DRRNAgent(Agent):
         replay = Replay(c.replay_size)
         recent = RecentEpisodes()
         losses: deque = deque(maxlen=100)
-        obs, infos = envs.reset(seed=c.seed + self.env_steps)
+        obs, infos = vec.reset(seed=seed + self.env_steps)
         started, start_steps, metrics = time.perf_counter(), self.env_steps, {}
         try:
-            while self.env_steps < c.steps:
-                states = [self.encode_state(obs[i], info_row(infos, i)) for i in range(c.envs)]
-                candidates = [self.candidates(infos["admissible_commands"][i]) for i in range(c.envs)]
+            while self.env_steps < steps:
+                states = [self.encode_state(obs[i], info_row(infos, i)) for i in range(envs)]
+                candidates = [self.candidates(infos["admissible_commands"][i]) for i in range(envs)]
                 encoded = [self.encode_actions(cmds) for cmds in candidates]
                 with torch.no_grad():
                     qs = self.q_values(self.net, states, encoded)
-                choices = [self.rng.randrange(len(cmds)) if self.rng.random() < self.epsilon() else int(q.argmax())
-                           for cmds, q in zip(candidates, qs)]
-                obs, rewards, terminated, truncated, infos = envs.step([cmds[k] for cmds, k in zip(candidates, choices)])
-                for i in range(c.envs):
+                choices = [
+                    self.rng.randrange(len(cmds)) if self.rng.random() < self.epsilon() else int(q.argmax())
+                    for cmds, q in zip(candidates, qs, strict=True)
+                ]
+                obs, rewards, terminated, truncated, infos = vec.step(
+                    [cmds[k] for cmds, k in zip(candidates, choices, strict=True)]
+                )
+                for i in range(envs):
                     done = bool(terminated[i] or truncated[i])
                     row = info_row(infos["final_info"], i) if done else info_row(infos, i)
                     next_obs = infos["final_obs"][i] if done else obs[i]
-                    replay.push(Transition(states[i], encoded[i][choices[i]], float(rewards[i]), bool(terminated[i]),
-                                           self.encode_state(next_obs, row),
-                                           self.encode_actions(self.candidates(row["admissible_commands"]))))
+                    replay.push(
+                        Transition(
+                            states[i],
+                            encoded[i][choices[i]],
+                            float(rewards[i]),
+                            bool(terminated[i]),
+                            self.encode_state(next_obs, row),
+                            self.encode_actions(self.candidates(row["admissible_commands"])),
+                        )
+                    )
                     if done:
                         recent.add(row)
-                self.env_steps += c.envs
-                if len(replay) >= c.learning_starts and self.env_steps % c.update_every < c.envs:
+                self.env_steps += envs
+                if len(replay) >= c.learning_starts and self.env_steps % c.update_every < envs:
                     losses.append(self.update(replay))
-                if self.env_steps % c.log_every < c.envs or self.env_steps >= c.steps:
+                if self.env_steps % log_every < envs or self.env_steps >= steps:
                     metrics = {
                         **recent.summary(),
                         "loss": float(np.mean(losses)) if losses else 0.0,
@@ -249,12 +301,13 @@ class DRRNAgent(Agent):
                     curve.flush()
                     for key, value in metrics.items():
                         writer.add_scalar(f"train/{key}", value, self.env_steps)
-                    progress(self.env_steps, metrics)
-                if self.env_steps % c.checkpoint_every < c.envs:
-                    self.save(out / "checkpoint.pt")
+                    if progress is not None:
+                        progress(self.env_steps, metrics)
+                if self.env_steps % checkpoint_every < envs:
+                    self.save(out / CHECKPOINT)
         finally:
-            self.save(out / "checkpoint.pt")
-            envs.close()
+            self.save(out / CHECKPOINT)
+            vec.close()
             writer.close()
             curve.close()
         return metrics
@@ -262,8 +315,17 @@ class DRRNAgent(Agent):
     # -- persistence -------------------------------------------------------------------------------
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
-        torch.save({"config": asdict(self.config), "net": self.net.state_dict(), "target": self.target.state_dict(),
-                    "optimizer": self.optimizer.state_dict(), "updates": self.updates, "env_steps": self.env_steps}, tmp)
+        torch.save(
+            {
+                "config": asdict(self.config),
+                "net": self.net.state_dict(),
+                "target": self.target.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "updates": self.updates,
+                "env_steps": self.env_steps,
+            },
+            tmp,
+        )
         tmp.replace(path)
 
     def load(self, path: Path) -> None:
@@ -272,3 +334,17 @@ class DRRNAgent(Agent):
         self.target.load_state_dict(state["target"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.updates, self.env_steps = state["updates"], state["env_steps"]
+        self.warm_started = False
+
+    def warm_start(self, trained: Path) -> None:
+        """Only the network weights of ``trained``'s checkpoint (target network = them); fresh optimizer, counters 0."""
+        path = Path(trained) / CHECKPOINT
+        if not path.is_file():
+            raise FileNotFoundError(f"no {CHECKPOINT} in {trained}")
+        weights = torch.load(path, map_location=self.device, weights_only=False)["net"]
+        self.net.load_state_dict(weights)
+        self.target.load_state_dict(weights)
+        self.initialise(self.seed, networks=False)
+
+
+_CONFIG_FIELDS = {f.name for f in fields(DRRNConfig)}

@@ -3,10 +3,10 @@
 The policy over the admissible commands ``c_1..c_n`` of a state is ``softmax(log p(c_i | prompt) / T)``:
 the prompt (objective, the last turns, the observation: :class:`~starling_agents.llm.Prompter`) is
 followed by each candidate command, all candidates of all states in one padded batch, and the
-command's token log-likelihoods are averaged (``length_normalize``, else summed). Training is on-policy PPO over that distribution:
-rollouts in parallel environments, discounted returns-to-go normalised over the batch as advantages
-(GRPO-style, no value head), a clipped ratio objective with an entropy bonus, and early stopping of
-the epochs when the approximate KL to the rollout policy exceeds ``target_kl`` (the guard).
+command's token log-likelihoods are averaged (``length_normalize``, else summed). Training is on-policy
+PPO over that distribution: rollouts in parallel environments, discounted returns-to-go normalised over
+the batch as advantages (GRPO-style, no value head), a clipped ratio objective with an entropy bonus,
+and early stopping of the epochs when the approximate KL to the rollout policy exceeds ``target_kl``.
 
 Any ``transformers`` causal LM checkpoint folder works (``AutoModelForCausalLM``); bf16 autocast on
 CUDA. No weights can be downloaded here, so :func:`build_random_model` writes a randomly initialised
@@ -22,27 +22,27 @@ import json
 import random
 import shutil
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 
-from .base import Agent, RecentEpisodes, info_row, useful_commands, vector_env
+from .base import Learner, Progress, RecentEpisodes, info_row, useful_commands, vector_env
 from .drrn import resolve_device
 from .llm import Prompter
 
 
 @dataclass
 class LLMRLConfig:
-    """Every setting of the trainable LLM policy (the `starling train` options map onto these)."""
+    """Every setting of the trainable LLM policy (``starling train --option KEY=VALUE``); steps, envs and seed are
+    ``train``'s arguments."""
 
     model: str = ""  # a local checkpoint folder (AutoModelForCausalLM + its tokenizer)
-    steps: int = 2_000  # environment steps, summed over the parallel envs
-    envs: int = 1
     rollout_steps: int = 64  # env steps per on-policy update (summed over envs)
     epochs: int = 2
     minibatch: int = 16  # states per gradient step
@@ -58,8 +58,6 @@ class LLMRLConfig:
     max_command_tokens: int = 16
     max_candidates: int = 48  # more admissible commands than this: a seeded random subset is scored
     skip_noops: bool = True  # leave out look / inventory / examine, as DRRN does
-    max_episode_steps: int = 30
-    seed: int = 0
     device: str = "auto"
     checkpoint_every: int = 10  # updates
 
@@ -87,14 +85,18 @@ class CommandScorer:
 
     def encode_prompt(self, text: str) -> list[int]:
         ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        return ids[-self.max_prompt_tokens:] or [self.pad_id]
+        return ids[-self.max_prompt_tokens :] or [self.pad_id]
 
     def encode_command(self, command: str) -> list[int]:
-        return self.tokenizer(" " + command, add_special_tokens=False)["input_ids"][: self.max_command_tokens] or [self.pad_id]
+        return self.tokenizer(" " + command, add_special_tokens=False)["input_ids"][: self.max_command_tokens] or [
+            self.pad_id
+        ]
 
-    def score(self, prompts: list[list[int]], commands: list[list[list[int]]], mean: bool = False) -> list[torch.Tensor]:
+    def score(
+        self, prompts: list[list[int]], commands: list[list[list[int]]], mean: bool = False
+    ) -> list[torch.Tensor]:
         """For each state, the log-likelihood of each of its commands (summed over tokens, or their ``mean``)."""
-        rows = [(p, c) for p, cs in zip(prompts, commands) for c in cs]
+        rows = [(p, c) for p, cs in zip(prompts, commands, strict=True) for c in cs]
         length = max(len(p) + len(c) for p, c in rows)
         ids = torch.full((len(rows), length), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(rows), length), dtype=torch.long)
@@ -102,7 +104,7 @@ class CommandScorer:
         for i, (p, c) in enumerate(rows):
             ids[i, : len(p) + len(c)] = torch.tensor(p + c)
             mask[i, : len(p) + len(c)] = 1
-            targets[i, len(p): len(p) + len(c)] = True
+            targets[i, len(p) : len(p) + len(c)] = True
         ids, mask, targets = ids.to(self.device), mask.to(self.device), targets.to(self.device)
         self.tokens += int(mask.sum())
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
@@ -118,20 +120,28 @@ class CommandScorer:
         return list(torch.split(sums, [len(cs) for cs in commands]))
 
 
-class LLMRLAgent(Agent):
+class LLMRLAgent(Learner):
     """A causal LM choosing among the admissible commands; trainable with PPO (see the module doc).
 
     Args:
         model: a local checkpoint folder (``starling train --agent llm-rl --model PATH``).
         checkpoint: a trained policy: a run folder (its ``model/``) or a checkpoint folder; replaces ``model``.
         sample: act by sampling from the policy (default: the most likely command, deterministic).
-        seed, config overrides: see :class:`LLMRLConfig`.
+        seed: seeds the candidate subsets and the sampling (``train`` re-seeds a fresh run with its own seed).
+        config overrides: see :class:`LLMRLConfig`.
     """
 
     name = "llm-rl"
 
-    def __init__(self, model: str | Path | None = None, checkpoint: str | Path | None = None,
-                 config: LLMRLConfig | None = None, sample: bool = False, seed: int | None = None, **overrides: Any):
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        checkpoint: str | Path | None = None,
+        config: LLMRLConfig | None = None,
+        sample: bool = False,
+        seed: int = 0,
+        **overrides: Any,
+    ):
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as transformers_logging
 
@@ -145,26 +155,33 @@ class LLMRLAgent(Agent):
             model = path / "model" if (path / "model").is_dir() else path
             saved = Path(model) / CONFIG_FILE
             settings = json.loads(saved.read_text()) if saved.is_file() else {}
-        if seed is not None:
-            overrides["seed"] = seed
+            settings = {k: v for k, v in settings.items() if k in _CONFIG_FIELDS}  # older runs saved steps, seed, ...
         self.config = config or LLMRLConfig(**{**settings, **overrides})
         model = model or self.config.model
         if not model or not Path(model).is_dir():
-            raise ValueError(f"llm-rl needs a local model folder (--model PATH), got {model!r}; "
-                             f"make a random one with `starling init-model PATH`")
+            raise ValueError(
+                f"llm-rl needs a local model folder (--model PATH), got {model!r}; "
+                f"make a random one with `starling init-model PATH`"
+            )
         self.config.model = str(model)
         self.device = resolve_device(self.config.device)
-        torch.manual_seed(self.config.seed)
+        torch.manual_seed(seed)
         self.tokenizer = AutoTokenizer.from_pretrained(model)
         self.model = AutoModelForCausalLM.from_pretrained(model).to(self.device)
-        self.scorer = CommandScorer(self.model, self.tokenizer, self.device, self.config.max_prompt_tokens,
-                                    self.config.max_command_tokens)
+        self.scorer = CommandScorer(
+            self.model, self.tokenizer, self.device, self.config.max_prompt_tokens, self.config.max_command_tokens
+        )
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config.lr)
         self.prompter = Prompter(history=self.config.history, max_commands=0)
         self.sample = sample
-        self.rng = random.Random(self.config.seed)
-        self.generator = torch.Generator().manual_seed(self.config.seed)
+        self.reseed(seed)
         self.env_steps = self.updates = 0
+
+    def reseed(self, seed: int) -> None:
+        """Seed the candidate subsets, the sampling and the minibatch order."""
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.generator = torch.Generator().manual_seed(seed)
 
     # -- the policy -----------------------------------------------------------------------------------
     def candidates(self, commands: list[str]) -> list[str]:
@@ -193,68 +210,93 @@ class LLMRLAgent(Agent):
         commands = self.candidates(info["admissible_commands"])
         self.model.eval()
         with torch.no_grad():
-            (log_policy,) = self.log_policies([self.prompt(self.prompter, observation, info)],
-                                              [[self.scorer.encode_command(c) for c in commands]])
+            (log_policy,) = self.log_policies(
+                [self.prompt(self.prompter, observation, info)], [[self.scorer.encode_command(c) for c in commands]]
+            )
         index = self.choose(log_policy) if self.sample else int(log_policy.argmax())
         self.prompter.record(observation, commands[index])
         return commands[index]
 
     # -- learning -------------------------------------------------------------------------------------
-    def train(self, make_env: Callable[[], gym.Env], out: Path,
-              progress: Callable[[int, dict], None] = lambda s, m: None) -> dict[str, float]:
-        """PPO for ``config.steps`` env steps; the policy, trainer state and learning curve go to ``out``."""
+    def train(
+        self,
+        make_env: Callable[[], gym.Env],
+        out: Path,
+        *,
+        steps: int,
+        envs: int = 1,
+        seed: int = 0,
+        progress: Progress | None = None,
+    ) -> dict[str, float]:
+        """PPO until ``steps`` env steps in all, resuming from ``out``; the policy, trainer state and curve go there."""
         c = self.config
         out.mkdir(parents=True, exist_ok=True)
         if (out / "trainer.pt").exists():
             self.load(out)
-        envs = vector_env(make_env, c.envs)
+        elif seed != self.seed:
+            self.reseed(seed)
+        vec = vector_env(make_env, envs)
         curve = open(out / "learning_curve.csv", "a", newline="")
         log = csv.writer(curve)
         if curve.tell() == 0:
-            log.writerow(["step", "episodes", "mean_score", "win_rate", "loss", "kl", "entropy", "steps_per_s", "tokens_per_s"])
-        prompters = [Prompter(history=c.history, max_commands=0) for _ in range(c.envs)]
+            log.writerow(
+                ["step", "episodes", "mean_score", "win_rate", "loss", "kl", "entropy", "steps_per_s", "tokens_per_s"]
+            )
+        prompters = [Prompter(history=c.history, max_commands=0) for _ in range(envs)]
         recent = RecentEpisodes()
-        obs, infos = envs.reset(seed=c.seed + self.env_steps)
+        obs, infos = vec.reset(seed=seed + self.env_steps)
         started, start_steps, start_tokens, metrics = time.perf_counter(), self.env_steps, self.scorer.tokens, {}
         try:
-            while self.env_steps < c.steps:
-                lanes: list[list[Decision]] = [[] for _ in range(c.envs)]
-                for _ in range(max(1, c.rollout_steps // c.envs)):
-                    rows = [info_row(infos, i) for i in range(c.envs)]
+            while self.env_steps < steps:
+                lanes: list[list[Decision]] = [[] for _ in range(envs)]
+                for _ in range(max(1, c.rollout_steps // envs)):
+                    rows = [info_row(infos, i) for i in range(envs)]
                     commands = [self.candidates(row["admissible_commands"]) for row in rows]
-                    prompts = [self.prompt(prompters[i], obs[i], rows[i]) for i in range(c.envs)]
+                    prompts = [self.prompt(prompters[i], obs[i], rows[i]) for i in range(envs)]
                     encoded = [[self.scorer.encode_command(cmd) for cmd in cmds] for cmds in commands]
                     self.model.eval()
                     with torch.no_grad():
                         policies = self.log_policies(prompts, encoded)
                     choices = [self.choose(policy) for policy in policies]
-                    sent = [cmds[k] for cmds, k in zip(commands, choices)]
-                    next_obs, rewards, terminated, truncated, infos = envs.step(sent)
-                    for i in range(c.envs):
+                    sent = [cmds[k] for cmds, k in zip(commands, choices, strict=True)]
+                    next_obs, rewards, terminated, truncated, infos = vec.step(sent)
+                    for i in range(envs):
                         done = bool(terminated[i] or truncated[i])
-                        lanes[i].append(Decision(prompts[i], encoded[i], choices[i], float(policies[i][choices[i]]),
-                                                 float(rewards[i]), done))
+                        lanes[i].append(
+                            Decision(
+                                prompts[i],
+                                encoded[i],
+                                choices[i],
+                                float(policies[i][choices[i]]),
+                                float(rewards[i]),
+                                done,
+                            )
+                        )
                         prompters[i].record(obs[i], sent[i])
                         if done:
                             prompters[i].reset()
                             recent.add(info_row(infos["final_info"], i))
                     obs = next_obs
-                    self.env_steps += c.envs
+                    self.env_steps += envs
                 loss, kl, entropy = self.update(lanes)
                 elapsed = time.perf_counter() - started
                 metrics = {
-                    **recent.summary(), "loss": loss, "kl": kl, "entropy": entropy,
+                    **recent.summary(),
+                    "loss": loss,
+                    "kl": kl,
+                    "entropy": entropy,
                     "steps_per_s": (self.env_steps - start_steps) / elapsed,
                     "tokens_per_s": (self.scorer.tokens - start_tokens) / elapsed,
                 }
                 log.writerow([self.env_steps] + [round(v, 4) for v in metrics.values()])
                 curve.flush()
-                progress(self.env_steps, metrics)
+                if progress is not None:
+                    progress(self.env_steps, metrics)
                 if self.updates % c.checkpoint_every == 0:
                     self.save(out)
         finally:
             self.save(out)
-            envs.close()
+            vec.close()
             curve.close()
         return metrics
 
@@ -279,9 +321,9 @@ class LLMRLAgent(Agent):
             order = torch.randperm(len(batch), generator=self.generator).tolist()
             kls = []
             for start in range(0, len(batch), c.minibatch):
-                index = order[start: start + c.minibatch]
+                index = order[start : start + c.minibatch]
                 policies = self.log_policies([batch[i].prompt for i in index], [batch[i].commands for i in index])
-                logp = torch.stack([policy[batch[i].action] for policy, i in zip(policies, index)])
+                logp = torch.stack([policy[batch[i].action] for policy, i in zip(policies, index, strict=True)])
                 entropy = torch.stack([-(policy.exp() * policy).sum() for policy in policies]).mean()
                 ratio = torch.exp(logp - old_logp[index])
                 adv = advantages[index]
@@ -315,8 +357,16 @@ class LLMRLAgent(Agent):
         staging.rename(out / "model")
         shutil.rmtree(old, ignore_errors=True)
         tmp = out / "trainer.pt.tmp"
-        torch.save({"optimizer": self.optimizer.state_dict(), "env_steps": self.env_steps, "updates": self.updates,
-                    "rng": self.rng.getstate(), "generator": self.generator.get_state()}, tmp)
+        torch.save(
+            {
+                "optimizer": self.optimizer.state_dict(),
+                "env_steps": self.env_steps,
+                "updates": self.updates,
+                "rng": self.rng.getstate(),
+                "generator": self.generator.get_state(),
+            },
+            tmp,
+        )
         tmp.replace(out / "trainer.pt")
 
     def load(self, out: Path) -> None:
@@ -332,6 +382,18 @@ class LLMRLAgent(Agent):
         self.rng.setstate(state["rng"])
         self.generator.set_state(state["generator"])
 
+    def warm_start(self, trained: Path) -> None:
+        """The model weights of ``trained/model`` (a finished run); a fresh optimizer, counters at 0."""
+        from transformers import AutoModelForCausalLM
+
+        folder = Path(trained) / "model"
+        if not folder.is_dir():
+            raise FileNotFoundError(f"no model/ in {trained}")
+        self.model = AutoModelForCausalLM.from_pretrained(folder).to(self.device)
+        self.scorer.model = self.model
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config.lr)
+        self.env_steps = self.updates = 0
+
 
 _CONFIG_FIELDS = {f.name for f in fields(LLMRLConfig)}
 CONFIG_FILE = "llm_rl_config.json"  # the training settings, saved beside the model
@@ -339,6 +401,7 @@ CONFIG_FILE = "llm_rl_config.json"  # the training settings, saved beside the mo
 
 def game_corpus() -> Iterable[str]:
     """Text to train a tokenizer on: every string of the seed games' example specs, and common commands."""
+
     def strings(value: Any) -> Iterable[str]:
         if isinstance(value, str):
             yield value
@@ -354,12 +417,22 @@ def game_corpus() -> Iterable[str]:
         example = folder / "example.json"
         if example.is_file():
             yield from strings(json.loads(example.read_text(encoding="utf-8")))
-    yield ("look inventory examine take drop put in on open close unlock lock with go north south east west up down "
-           "eat drink switch turn fill wear insert score you see there is a an the here")
+    yield (
+        "look inventory examine take drop put in on open close unlock lock with go north south east west up down "
+        "eat drink switch turn fill wear insert score you see there is a an the here"
+    )
 
 
-def build_random_model(path: str | Path, width: int = 64, layers: int = 2, heads: int = 2, vocab_size: int = 1024,
-                       context: int = 512, seed: int = 0, corpus: Iterable[str] | None = None) -> Path:
+def build_random_model(
+    path: str | Path,
+    width: int = 64,
+    layers: int = 2,
+    heads: int = 2,
+    vocab_size: int = 1024,
+    context: int = 512,
+    seed: int = 0,
+    corpus: Iterable[str] | None = None,
+) -> Path:
     """Write a randomly initialised GPT-2 (``width`` x ``layers``) and a byte-level BPE tokenizer to ``path``.
 
     The tokenizer is trained on ``corpus`` (default :func:`game_corpus`); the model's vocabulary is at
@@ -372,13 +445,21 @@ def build_random_model(path: str | Path, width: int = 64, layers: int = 2, heads
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<|endoftext|>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
     tokenizer.train_from_iterator(list(corpus if corpus is not None else game_corpus()), trainer)
     fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
     torch.manual_seed(seed)
-    config = GPT2Config(vocab_size=max(vocab_size, len(fast)), n_embd=width, n_layer=layers, n_head=heads,
-                        n_positions=context, bos_token_id=fast.eos_token_id, eos_token_id=fast.eos_token_id)
+    config = GPT2Config(
+        vocab_size=max(vocab_size, len(fast)),
+        n_embd=width,
+        n_layer=layers,
+        n_head=heads,
+        n_positions=context,
+        bos_token_id=fast.eos_token_id,
+        eos_token_id=fast.eos_token_id,
+    )
     model = GPT2LMHeadModel(config)
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)

@@ -26,6 +26,9 @@ class WalkthroughAgent(Agent):
     name = "walkthrough"
     extra_info = ("walkthrough",)
 
+    def __init__(self, seed: int = 0):
+        """``seed`` is taken as by every agent; the walkthrough has no randomness."""
+
     def reset(self, observation: str, info: dict[str, Any]) -> None:
         if "walkthrough" not in info:
             raise ValueError("the walkthrough agent needs an env made with extra_info=['walkthrough']")

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import gymnasium as gym
 import torch
+from starling_agents.llm_rl import LLMRLAgent, build_random_model
 
 import starling_env  # noqa: F401  (registers the ids)
-from starling_agents.llm_rl import LLMRLAgent, build_random_model
 from starling_env.registration import shipped_collection
 
 
@@ -35,21 +35,27 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        model = build_random_model(Path(tmp) / "model", width=args.width, layers=args.layers, heads=args.heads,
-                                   vocab_size=args.vocab)
-        agent = LLMRLAgent(model=model, steps=args.steps, envs=args.envs, rollout_steps=64, device=args.device)
+        model = build_random_model(
+            Path(tmp) / "model", width=args.width, layers=args.layers, heads=args.heads, vocab_size=args.vocab
+        )
+        agent = LLMRLAgent(model=model, rollout_steps=64, device=args.device)
         parameters = sum(p.numel() for p in agent.model.parameters())
 
         def make() -> gym.Env:
-            return gym.make("starling/Suite-v0", collection=str(shipped_collection()), split="train", max_episode_steps=30)
+            return gym.make(
+                "starling/Suite-v0", collection=str(shipped_collection()), split="train", max_episode_steps=30
+            )
 
         started = time.perf_counter()
-        metrics = agent.train(make, Path(tmp) / "run")
+        metrics = agent.train(make, Path(tmp) / "run", steps=args.steps, envs=args.envs)
         wall = time.perf_counter() - started
     figures = {
         "device": str(agent.device) + (f" ({torch.cuda.get_device_name()})" if agent.device.type == "cuda" else ""),
-        "parameters_m": round(parameters / 1e6, 2), "env_steps": agent.env_steps, "wall_s": round(wall, 1),
-        "env_steps_per_s": round(metrics["steps_per_s"], 2), "tokens_per_s": round(metrics["tokens_per_s"]),
+        "parameters_m": round(parameters / 1e6, 2),
+        "env_steps": agent.env_steps,
+        "wall_s": round(wall, 1),
+        "env_steps_per_s": round(metrics["steps_per_s"], 2),
+        "tokens_per_s": round(metrics["tokens_per_s"]),
         "peak_gpu_memory_gb": round(torch.cuda.max_memory_allocated() / 1e9, 2) if torch.cuda.is_available() else None,
     }
     for key, value in figures.items():

@@ -15,21 +15,27 @@ from pathlib import Path
 
 import gymnasium as gym
 import torch
+from starling_agents.drrn import DRRNAgent, DRRNConfig
 
 import starling_env  # noqa: F401  (registers the ids)
-from starling_agents.drrn import DRRNAgent, DRRNConfig
 from starling_env.registration import shipped_collection
 
 
 def steps_per_s(device: str, workers: int, steps: int) -> float:
-    agent = DRRNAgent(DRRNConfig(steps=steps, envs=workers, learning_starts=64, log_every=steps, device=device))
+    # one learning-curve row and one checkpoint, at the end
+    agent = DRRNAgent(DRRNConfig(learning_starts=64, log_every=1.0, checkpoint_every=1.0, device=device))
 
     def make() -> gym.Env:
-        return gym.make("starling/Suite-v0", collection=str(shipped_collection()), split="train",
-                        extra_info=list(agent.extra_info), max_episode_steps=50)
+        return gym.make(
+            "starling/Suite-v0",
+            collection=str(shipped_collection()),
+            split="train",
+            extra_info=list(agent.extra_info),
+            max_episode_steps=50,
+        )
 
     with tempfile.TemporaryDirectory() as tmp:
-        return agent.train(make, Path(tmp))["steps_per_s"]
+        return agent.train(make, Path(tmp), steps=steps, envs=workers)["steps_per_s"]
 
 
 def main() -> None:

@@ -10,14 +10,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-
-import starling_env  # noqa: F401  (registers the benchmark ids)
 from starling_agents import load_agent, run_episode
 from starling_agents.llm_rl import LLMRLAgent, build_random_model
 
+import starling_env  # noqa: F401  (registers the benchmark ids)
+
 ENV_ID = "starling/boil-water-e4b0ab7-v1"  # one room, 4 points
 MAX_STEPS = 8
-SETTINGS = dict(rollout_steps=64, lr=3e-3, max_episode_steps=MAX_STEPS, minibatch=16, epochs=2, target_kl=0.2)
+SETTINGS = dict(rollout_steps=64, lr=3e-3, minibatch=16, epochs=2, target_kl=0.2)
 
 
 @pytest.fixture(scope="module")
@@ -48,18 +48,28 @@ def test_command_scores_are_the_models_log_likelihoods(tiny_model):
 
 
 def test_ppo_updates_change_the_model_and_raise_the_return(tiny_model, tmp_path):
-    agent = LLMRLAgent(model=tiny_model, sample=True, steps=512, seed=0, **SETTINGS)
+    agent = LLMRLAgent(model=tiny_model, sample=True, seed=0, **SETTINGS)
     before_weights = [p.detach().clone() for p in agent.model.parameters()]
     before = mean_return(agent)
-    metrics = agent.train(lambda: gym.make(ENV_ID, max_episode_steps=MAX_STEPS), tmp_path / "run")
+    metrics = agent.train(lambda: gym.make(ENV_ID, max_episode_steps=MAX_STEPS), tmp_path / "run", steps=512)
     assert agent.updates == 8 and agent.env_steps == 512
-    assert any(not torch.equal(a, b) for a, b in zip(before_weights, agent.model.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before_weights, agent.model.parameters(), strict=True))
     trained = LLMRLAgent(checkpoint=tmp_path / "run", sample=True, seed=0)
     assert trained.config.lr == SETTINGS["lr"]  # the checkpoint's own settings
     after = mean_return(trained)
     assert after > before + 0.5, (before, after, metrics)
     rows = list(csv.DictReader(open(tmp_path / "run" / "learning_curve.csv")))
     assert len(rows) == 8 and float(rows[-1]["tokens_per_s"]) > 0
+
+
+def test_warm_start_takes_the_weights_of_a_run(tiny_model, tmp_path):
+    trained = LLMRLAgent(model=tiny_model, seed=0, lr=1e-2, rollout_steps=16, minibatch=8, epochs=1)
+    trained.train(lambda: gym.make(ENV_ID, max_episode_steps=MAX_STEPS), tmp_path / "run", steps=32)
+    start = LLMRLAgent(model=tiny_model, seed=0)
+    start.warm_start(tmp_path / "run")
+    assert (start.env_steps, start.updates) == (0, 0) and not start.optimizer.state_dict()["state"]
+    for a, b in zip(start.model.parameters(), trained.model.parameters(), strict=True):
+        assert torch.equal(a, b)
 
 
 def test_bad_options_are_clear_errors(tiny_model, tmp_path):
@@ -71,18 +81,47 @@ def test_bad_options_are_clear_errors(tiny_model, tmp_path):
 
 def test_cli_init_train_resume_and_evaluate(tmp_path):
     def starling(*args: str) -> str:
-        result = subprocess.run([sys.executable, "-m", "starling_env.lab.cli", *args], capture_output=True, text=True,
-                                timeout=600)
+        result = subprocess.run(
+            [sys.executable, "-m", "starling_env.lab.cli", *args], capture_output=True, text=True, timeout=600
+        )
         assert result.returncode == 0, result.stderr + result.stdout
         return result.stdout
 
     starling("init-model", str(tmp_path / "model"), "--width", "32")
-    train = ["train", "--agent", "llm-rl", "--model", str(tmp_path / "model"), "--env", ENV_ID, "--max-steps", "8",
-             "--out", str(tmp_path / "run"), "--option", "rollout_steps=32"]
+    train = [
+        "train",
+        "--agent",
+        "llm-rl",
+        "--model",
+        str(tmp_path / "model"),
+        "--env",
+        ENV_ID,
+        "--max-steps",
+        "8",
+        "--out",
+        str(tmp_path / "run"),
+        "--option",
+        "rollout_steps=32",
+    ]
     starling(*train, "--steps", "32")
     starling(*train, "--steps", "64")  # resumes: 32 more steps, not 64
     steps = [int(row["step"]) for row in csv.DictReader(open(tmp_path / "run" / "learning_curve.csv"))]
     assert steps == [32, 64]
-    out = starling("evaluate", "--agent", "llm-rl", "--checkpoint", str(tmp_path / "run"), "--env", ENV_ID,
-                   "--episodes", "1", "--workers", "1", "--max-steps", "8", "--out", str(tmp_path / "eval"))
+    out = starling(
+        "evaluate",
+        "--agent",
+        "llm-rl",
+        "--checkpoint",
+        str(tmp_path / "run"),
+        "--env",
+        ENV_ID,
+        "--episodes",
+        "1",
+        "--workers",
+        "1",
+        "--max-steps",
+        "8",
+        "--out",
+        str(tmp_path / "eval"),
+    )
     assert "overall" in out and (tmp_path / "eval" / "episodes.jsonl").read_text().count("\n") == 1

@@ -17,8 +17,6 @@ from typer.testing import CliRunner
 import starling_env  # noqa: F401  (registers the ids)
 from starling_env.lab.cli import app
 from starling_env.lab.evaluate import mean_ci
-from starling_env.records import EpisodeRecord, append_records
-from starling_env.targets import data_dir
 from starling_env.lab.transfer import (
     ARMS,
     Target,
@@ -26,12 +24,14 @@ from starling_env.lab.transfer import (
     TransferError,
     Unit,
     collect,
-    init_from_pretrained,
     parse_targets,
     run_transfer,
     target_unit,
+    train_stage,
     write_results,
 )
+from starling_env.records import EpisodeRecord, append_records
+from starling_env.targets import data_dir
 
 TWC_EASY = "starling/TWC-easy-v0"
 SW = "starling/ScienceWorld-v0"
@@ -47,21 +47,24 @@ def test_target_kwargs_per_target_or_for_all():
 
 
 def test_targets_sort_by_name_and_twc_level():
-    from starling_env.lab.transfer import _slug_order
+    from starling_env.lab.transfer.results import slug_order
 
     slugs = ["TWC-hard-v0", "TWC-easy-v0", "ScienceWorld-v0-task-boil", "TWC-medium-v0"]
-    assert sorted(slugs, key=_slug_order) == ["ScienceWorld-v0-task-boil", "TWC-easy-v0", "TWC-medium-v0", "TWC-hard-v0"]
+    assert sorted(slugs, key=slug_order) == ["ScienceWorld-v0-task-boil", "TWC-easy-v0", "TWC-medium-v0", "TWC-hard-v0"]
 
 
-@pytest.mark.parametrize(("ids", "kwargs", "message"), [
-    ([], None, "at least one --target"),
-    ([TWC_EASY, TWC_EASY], None, "given twice"),
-    ([SW], "{task: boil}", "not valid JSON"),
-    ([SW], "[1]", "must be a JSON object"),
-    ([SW], json.dumps({SW: {"task": "boil"}, "task": "melt"}), "mixes target ids"),
-    ([SW], json.dumps({SW: "boil"}), "must be an object"),
-    ([SW], json.dumps({"split": "dev"}), "may not set ['split']"),
-])
+@pytest.mark.parametrize(
+    ("ids", "kwargs", "message"),
+    [
+        ([], None, "at least one --target"),
+        ([TWC_EASY, TWC_EASY], None, "given twice"),
+        ([SW], "{task: boil}", "not valid JSON"),
+        ([SW], "[1]", "must be a JSON object"),
+        ([SW], json.dumps({SW: {"task": "boil"}, "task": "melt"}), "mixes target ids"),
+        ([SW], json.dumps({SW: "boil"}), "must be an object"),
+        ([SW], json.dumps({"split": "dev"}), "may not set ['split']"),
+    ],
+)
 def test_bad_targets_are_clear_errors(ids, kwargs, message):
     with pytest.raises(TransferError) as error:
         parse_targets(ids, kwargs)
@@ -82,45 +85,69 @@ def test_a_unit_folder_holding_another_run_is_refused(tmp_path):
         other.claim()
 
 
-def test_pretrained_arm_differs_from_scratch_only_in_its_weights(tmp_path):
+def test_pretrained_arm_differs_from_scratch_only_in_its_weights(tmp_path, monkeypatch):
     from starling_agents.drrn import DRRNAgent
 
-    from starling_env.lab.transfer import drrn_config
-
     config = TransferConfig(targets=(Target(TWC_EASY),), steps=300, device="cpu")
-    pretrained = DRRNAgent(drrn_config(1000, seed=7, config=config))
+    pretrained = DRRNAgent(seed=7, device="cpu")
     with torch.no_grad():
         for p in pretrained.net.parameters():
             p.add_(0.5)  # weights no fresh network has
     pretrained.env_steps, pretrained.updates = 1000, 250
-    pretrained.save(tmp_path / "pre.pt")
+    (tmp_path / "pre").mkdir()
+    pretrained.save(tmp_path / "pre" / "checkpoint.pt")
 
-    init_from_pretrained(tmp_path / "pre.pt", tmp_path / "start.pt", 300, seed=0, config=config)
-    start = DRRNAgent(drrn_config(300, seed=0, config=config), checkpoint=tmp_path / "start.pt")
-    scratch = DRRNAgent(drrn_config(300, seed=0, config=config))
-    assert start.config == scratch.config
+    started = {}
+
+    def capture(self, make_env, out, *, steps, envs=1, seed=0, progress=None):  # the learner as training starts
+        started[out.name] = self
+        return {}
+
+    monkeypatch.setattr(DRRNAgent, "train", capture)
+    train_stage(None, tmp_path / "start", 300, 0, config, lambda s, m: None, start_from=tmp_path / "pre")
+    train_stage(None, tmp_path / "scratch", 300, 0, config, lambda s, m: None)
+    start, scratch = started["start"], started["scratch"]
+    assert start.config == scratch.config and start.seed == scratch.seed == 0
     assert (start.env_steps, start.updates) == (scratch.env_steps, scratch.updates) == (0, 0)
+    start.budget = scratch.budget = 300
     assert start.epsilon() == scratch.epsilon() == 1.0
     assert not start.optimizer.state_dict()["state"]  # a fresh optimizer, like scratch
     for name, value in pretrained.net.state_dict().items():
         assert torch.equal(start.net.state_dict()[name], value)
         assert torch.equal(start.target.state_dict()[name], value)  # target network = online network
-    assert not all(torch.equal(a, b) for a, b in zip(start.net.parameters(), scratch.net.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(start.net.parameters(), scratch.net.parameters(), strict=True))
+    assert all(
+        torch.equal(a, b) for a, b in zip(scratch.net.parameters(), DRRNAgent(seed=0).net.parameters(), strict=True)
+    )
 
 
 # -- results from fake units in the harness's format --------------------------------------------------
 def _record(env_id: str, seed: int, score: float, won: bool, steps: int) -> EpisodeRecord:
-    return EpisodeRecord(agent="drrn", env_id=env_id, game_id=f"game{seed % 3}", seed=seed, score=score, max_score=1.0,
-                         normalized_score=score, won=won, steps=steps, wall_time_s=0.1, split="test")
+    return EpisodeRecord(
+        agent="drrn",
+        env_id=env_id,
+        game_id=f"game{seed % 3}",
+        seed=seed,
+        score=score,
+        max_score=1.0,
+        normalized_score=score,
+        won=won,
+        steps=steps,
+        wall_time_s=0.1,
+        split="test",
+    )
 
 
-def fake_unit(out: Path, target: Target, seed: int, arm: str, scores: list[float], curve: dict[int, float],
-              config: TransferConfig) -> Unit:
+def fake_unit(
+    out: Path, target: Target, seed: int, arm: str, scores: list[float], curve: dict[int, float], config: TransferConfig
+) -> Unit:
     unit = target_unit(out, target, seed, arm, config)
     unit.claim()
     (unit.folder / "eval").mkdir(parents=True)
-    append_records(unit.folder / "eval" / "episodes.jsonl",
-                   [_record(target.env_id, k, s, s == 1.0, 10 if s == 1.0 else 50) for k, s in enumerate(scores)])
+    append_records(
+        unit.folder / "eval" / "episodes.jsonl",
+        [_record(target.env_id, k, s, s == 1.0, 10 if s == 1.0 else 50) for k, s in enumerate(scores)],
+    )
     (unit.folder / "train").mkdir()
     rows = ["step,episodes,mean_score,win_rate,loss,steps_per_s,epsilon"]
     rows += [f"{step},5,{value},0.0,0.1,20.0,0.5" for step, value in curve.items()]
@@ -131,8 +158,9 @@ def fake_unit(out: Path, target: Target, seed: int, arm: str, scores: list[float
 
 @pytest.fixture
 def fake_run(tmp_path) -> tuple[Path, TransferConfig]:
-    config = TransferConfig(targets=(Target(TWC_EASY), Target(SW, {"task": "boil"})), pretrain_steps=100, steps=100,
-                            seeds=2, episodes=2)
+    config = TransferConfig(
+        targets=(Target(TWC_EASY), Target(SW, {"task": "boil"})), pretrain_steps=100, steps=100, seeds=2, episodes=2
+    )
     easy, boil = config.targets
     fake_unit(tmp_path, easy, 0, "pretrained", [1.0, 0.5], {50: 0.2, 100: 0.6}, config)
     fake_unit(tmp_path, easy, 1, "pretrained", [1.0, 1.0], {50: 0.4, 100: 0.8}, config)
@@ -150,8 +178,12 @@ def test_table_aggregates_over_seeds(fake_run):
     out, _ = fake_run
     results = collect(out)
     rows = {(r["slug"], r["arm"]): r for r in results["rows"]}
-    assert list(rows) == [("ScienceWorld-v0-task-boil", "pretrained"), ("ScienceWorld-v0-task-boil", "scratch"),
-                          ("TWC-easy-v0", "pretrained"), ("TWC-easy-v0", "scratch")]
+    assert list(rows) == [
+        ("ScienceWorld-v0-task-boil", "pretrained"),
+        ("ScienceWorld-v0-task-boil", "scratch"),
+        ("TWC-easy-v0", "pretrained"),
+        ("TWC-easy-v0", "scratch"),
+    ]
     easy = rows[("TWC-easy-v0", "pretrained")]
     score, ci = mean_ci([0.75, 1.0])  # each seed's score is the mean of its episodes
     assert (easy["score"], easy["ci95"], easy["seeds"], easy["episodes"]) == (round(score, 4), round(ci, 4), 2, 4)
@@ -163,8 +195,13 @@ def test_table_aggregates_over_seeds(fake_run):
     gains = {g["slug"]: g for g in results["gains"]}
     gain, gain_ci = mean_ci([0.75 - 0.25, 1.0 - 0.5])
     assert gains["TWC-easy-v0"]["gain"] == round(gain, 4) and gains["TWC-easy-v0"]["ci95"] == round(gain_ci, 4)
-    assert gains["ScienceWorld-v0-task-boil"] == {"slug": "ScienceWorld-v0-task-boil", "target": SW, "seeds": 1,
-                                                 "gain": 0.05, "ci95": None}
+    assert gains["ScienceWorld-v0-task-boil"] == {
+        "slug": "ScienceWorld-v0-task-boil",
+        "target": SW,
+        "seeds": 1,
+        "gain": 0.05,
+        "ci95": None,
+    }
     assert results["curves"]["TWC-easy-v0"]["pretrained"] == [(50, 0.3), (100, 0.7)]  # mean over seeds per step
     assert results["curves"]["TWC-easy-v0"]["scratch"] == [(50, 0.1), (100, 0.2)]
 
@@ -172,8 +209,12 @@ def test_table_aggregates_over_seeds(fake_run):
 def test_results_files(fake_run):
     out, _ = fake_run
     paths = write_results(collect(out), out)
-    assert {p.name for p in paths} == {"transfer.json", "transfer.md", "learning_curves-TWC-easy-v0.png",
-                                        "learning_curves-ScienceWorld-v0-task-boil.png"}
+    assert {p.name for p in paths} == {
+        "transfer.json",
+        "transfer.md",
+        "learning_curves-TWC-easy-v0.png",
+        "learning_curves-ScienceWorld-v0-task-boil.png",
+    }
     assert all(p.stat().st_size > 0 for p in paths)
     md = (out / "transfer.md").read_text()
     assert "| TWC-easy-v0 | pretrained | 0.875 |" in md and "n/a (1 seed)" in md
@@ -188,9 +229,9 @@ def test_finished_units_are_skipped_on_rerun(fake_run, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("a finished unit was run again")
 
-    monkeypatch.setattr("starling_env.lab.transfer.train_drrn", no_training)
-    monkeypatch.setattr("starling_env.lab.transfer.evaluate", no_training)
-    monkeypatch.setattr("starling_env.lab.transfer.check_targets", no_training)
+    monkeypatch.setattr("starling_env.lab.transfer.run.train_stage", no_training)
+    monkeypatch.setattr("starling_env.lab.transfer.run.evaluate", no_training)
+    monkeypatch.setattr("starling_env.lab.transfer.run.check_targets", no_training)
     results = run_transfer(config, out)
     assert {r["slug"] for r in results["rows"]} == {"TWC-easy-v0", "ScienceWorld-v0-task-boil"}  # every finished unit
     assert not (out / "pretrain").exists()  # not needed: every pre-trained arm is done
@@ -203,19 +244,26 @@ def test_a_pretrained_arm_needs_the_pretrained_checkpoint(tmp_path, monkeypatch)
     pretrain = pretrain_unit(tmp_path, 0, config)
     pretrain.claim()
     pretrain.finish({})  # finished, but its checkpoint was deleted (as in the committed results)
-    monkeypatch.setattr("starling_env.lab.transfer.check_targets", lambda *args: None)
-    with pytest.raises(TransferError, match="checkpoint.pt is gone"):
+    monkeypatch.setattr("starling_env.lab.transfer.run.check_targets", lambda *args: None)
+    with pytest.raises(TransferError, match="trained policy is gone .no checkpoint.pt"):
         run_transfer(config, tmp_path)
 
 
 # -- the command line --------------------------------------------------------------------------------
-@pytest.mark.parametrize(("args", "message"), [
-    (["--target", "starling/Nope-v0"], "unknown target 'starling/Nope-v0'"),
-    (["--target", TWC_EASY, "--agent", "ppo"], "supports --agent drrn"),
-    (["--target", TWC_EASY, "--steps", "0"], "--steps must be at least 1"),
-    (["--target", TWC_EASY, "--target-kwargs", "{oops"], "not valid JSON"),
-    (["--target", TWC_EASY, "--target-kwargs", '{"colour": "red"}'], "cannot make target starling/TWC-easy-v0"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target", "starling/Nope-v0"], "unknown target 'starling/Nope-v0'"),
+        (["--target", TWC_EASY, "--agent", "random"], "'random' cannot be trained: learners are drrn, ppo, llm-rl"),
+        (
+            ["--target", TWC_EASY, "--agent", "drrn", "--option", "learning_rate=1"],
+            "unknown drrn options ['learning_rate']",
+        ),
+        (["--target", TWC_EASY, "--steps", "0"], "--steps must be at least 1"),
+        (["--target", TWC_EASY, "--target-kwargs", "{oops"], "not valid JSON"),
+        (["--target", TWC_EASY, "--target-kwargs", '{"colour": "red"}'], "cannot make target starling/TWC-easy-v0"),
+    ],
+)
 def test_cli_errors(tmp_path, args, message):
     tiny = ["--pretrain-steps", "10", "--steps", "10", "--episodes", "1"]  # were a case to start, it would end soon
     result = CliRunner().invoke(app, ["transfer", "--out", str(tmp_path / "run"), *tiny, *args])
@@ -229,7 +277,9 @@ def test_cli_error_without_the_target_data(tmp_path, monkeypatch):
         raise FileNotFoundError(f"no {name} data: looked in nowhere")
 
     monkeypatch.setattr("starling_env.targets.twc.find_data", absent)
-    result = CliRunner().invoke(app, ["transfer", "--target", TWC_EASY, "--steps", "10", "--out", str(tmp_path / "run")])
+    result = CliRunner().invoke(
+        app, ["transfer", "--target", TWC_EASY, "--steps", "10", "--out", str(tmp_path / "run")]
+    )
     assert result.exit_code == 2, result.output
     assert "cannot make target starling/TWC-easy-v0" in result.output and "no twc data" in result.output
     assert not (tmp_path / "run" / "pretrain").exists()
@@ -247,17 +297,45 @@ def twc() -> Path:
 @pytest.mark.slow
 def test_transfer_end_to_end_and_rerun_is_a_no_op(twc, tmp_path):
     out = tmp_path / "transfer"
-    args = ["transfer", "--target", TWC_EASY, "--pretrain-steps", "100", "--steps", "100", "--seeds", "1",
-            "--episodes", "1", "--device", "cpu", "--out", str(out)]
+    args = [
+        "transfer",
+        "--target",
+        TWC_EASY,
+        "--pretrain-steps",
+        "100",
+        "--steps",
+        "100",
+        "--seeds",
+        "1",
+        "--episodes",
+        "1",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    for path in ["pretrain/seed0/checkpoint.pt", "pretrain/seed0/learning_curve.csv", "pretrain/seed0/done.json",
-                 "transfer.json", "transfer.md", "learning_curves-TWC-easy-v0.png"]:
+    for path in [
+        "pretrain/seed0/checkpoint.pt",
+        "pretrain/seed0/learning_curve.csv",
+        "pretrain/seed0/done.json",
+        "transfer.json",
+        "transfer.md",
+        "learning_curves-TWC-easy-v0.png",
+    ]:
         assert (out / path).is_file(), path
     for arm in ARMS:
         unit = out / "TWC-easy-v0" / "seed0" / arm
-        for path in ["spec.json", "done.json", "train/checkpoint.pt", "train/learning_curve.csv", "train/done.json",
-                     "eval/header.json", "eval/episodes.jsonl"]:
+        for path in [
+            "spec.json",
+            "done.json",
+            "train/checkpoint.pt",
+            "train/learning_curve.csv",
+            "train/done.json",
+            "eval/header.json",
+            "eval/episodes.jsonl",
+        ]:
             assert (unit / path).is_file(), f"{arm}/{path}"
         header = json.loads((unit / "eval" / "header.json").read_text())
         assert header["env_kwargs"] == {"split": "test"} and header["episodes"] == 1
@@ -266,7 +344,9 @@ def test_transfer_end_to_end_and_rerun_is_a_no_op(twc, tmp_path):
         assert json.loads((unit / "train" / "done.json").read_text())["env_steps"] == 100
     results = json.loads((out / "transfer.json").read_text())
     assert [(r["slug"], r["arm"], r["seeds"], r["episodes"]) for r in results["rows"]] == [
-        ("TWC-easy-v0", "pretrained", 1, 1), ("TWC-easy-v0", "scratch", 1, 1)]
+        ("TWC-easy-v0", "pretrained", 1, 1),
+        ("TWC-easy-v0", "scratch", 1, 1),
+    ]
     assert "TWC-easy-v0" in result.output and "gain" in result.output
 
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.suffix in (".pt", ".jsonl", ".csv")}

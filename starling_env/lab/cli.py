@@ -339,64 +339,60 @@ def play(
 
 @app.command()
 def train(
-    agent: Annotated[str, typer.Option(help="drrn | ppo | llm-rl")] = "drrn",
-    out: Annotated[Path, typer.Option(help="folder for checkpoints, the learning curve and TensorBoard logs")] = Path("runs/train"),
-    steps: Annotated[int, typer.Option(help="environment steps")] = 20_000,
+    agent: Annotated[str, typer.Option(help="a learner: drrn | ppo | llm-rl | module:Class")] = "drrn",
+    out: Annotated[Path, typer.Option(help="folder for checkpoints, the learning curve and logs")] = Path("runs/train"),
+    steps: Annotated[
+        int, typer.Option(help="environment steps in all (a resumed run counts the ones it took)")
+    ] = 20_000,
     split: Annotated[str, typer.Option(help="benchmark split to train on (ignored with --env)")] = "train",
-    env: Annotated[Optional[str], typer.Option(help="train on this Gymnasium id instead of a split")] = None,
+    env: Annotated[str | None, typer.Option(help="train on this Gymnasium id instead of a split")] = None,
     envs: Annotated[int, typer.Option(help="parallel environments")] = 1,
-    seed: Annotated[int, typer.Option(help="random seed")] = 0,
-    max_steps: Annotated[int, typer.Option(help="episode step limit")] = 50,
-    device: Annotated[str, typer.Option(help="auto | cpu | cuda (drrn, llm-rl)")] = "auto",
-    model: Annotated[Optional[Path], typer.Option(help="llm-rl: a local transformers checkpoint folder (see init-model)")] = None,
-    option: Annotated[Optional[list[str]], typer.Option(help="llm-rl setting KEY=VALUE, repeatable (e.g. lr=1e-5)")] = None,
+    seed: Annotated[int, typer.Option(help="random seed of a fresh run")] = 0,
+    max_steps: Annotated[int, typer.Option(help="episode step limit")] = DEFAULT_MAX_STEPS,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda (the learner's device option)")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="llm-rl: a local transformers checkpoint folder (see init-model)")
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(help="learner setting KEY=VALUE, repeatable (VALUE read as JSON when it parses), e.g. lr=1e-5"),
+    ] = None,
 ) -> None:
-    """Train a baseline agent; rerunning with the same --out resumes from its checkpoint."""
+    """Train a learner; rerunning with the same --out resumes from its checkpoint (up to --steps in all)."""
     import gymnasium as gym
+    from starling_agents import learner_class
 
-    from starling_agents import agent_class
-
-    cls = agent_class(agent)
-    extra = list(getattr(cls, "extra_info", ()))
+    try:
+        cls = learner_class(agent)
+        options = dict(_option(o) for o in option or [])
+        options.update({k: str(v) for k, v in (("device", device), ("model", model)) if v is not None})
+        learner = cls(seed=seed, **options)
+    except (ValueError, TypeError) as exc:  # TypeError: an option the learner does not take
+        err.print(escape(str(exc)))
+        raise typer.Exit(2) from None
 
     def make_env() -> gym.Env:
         if env:
-            return gym.make(env, extra_info=extra, max_episode_steps=max_steps)
-        return gym.make("starling/Suite-v0", collection=str(shipped_collection()), split=split, extra_info=extra,
-                        max_episode_steps=max_steps)
+            return gym.make(env, extra_info=list(cls.extra_info), max_episode_steps=max_steps)
+        return gym.make(
+            "starling/Suite-v0",
+            collection=str(shipped_collection()),
+            split=split,
+            extra_info=list(cls.extra_info),
+            max_episode_steps=max_steps,
+        )
 
     with Progress(*Progress.get_default_columns(), TextColumn("{task.fields[status]}"), console=console) as progress:
         bar = progress.add_task(f"training {agent}", total=steps, status="")
 
         def show(step: int, metrics: dict) -> None:
-            status = ", ".join(f"{k} {v:.3g}" for k, v in metrics.items() if k in ("mean_score", "win_rate", "loss", "steps_per_s"))
-            progress.update(bar, completed=step, status=status)
+            shown = ("mean_score", "win_rate", "loss", "steps_per_s")
+            progress.update(
+                bar, completed=step, status=", ".join(f"{k} {v:.3g}" for k, v in metrics.items() if k in shown)
+            )
 
-        if agent == "drrn":
-            from starling_agents.drrn import DRRNAgent, DRRNConfig
-
-            learner = DRRNAgent(DRRNConfig(steps=steps, envs=envs, seed=seed, max_episode_steps=max_steps, device=device))
-            metrics = learner.train(make_env, out, progress=show)
-        elif agent == "ppo":
-            from starling_agents.ppo import PPOAgent
-
-            learner = PPOAgent(checkpoint=out / "model.zip" if (out / "model.zip").exists() else None, seed=seed)
-            metrics = learner.train(make_env, out, steps=steps, envs=envs, progress=show)
-        elif agent == "llm-rl":
-            from starling_agents.llm_rl import LLMRLAgent
-
-            try:
-                settings = dict(_option(o) for o in option or [])
-                learner = LLMRLAgent(model=model, steps=steps, envs=envs, seed=seed, max_episode_steps=max_steps,
-                                     device=device, **settings)
-            except ValueError as exc:
-                err.print(escape(str(exc)))
-                raise typer.Exit(2)
-            metrics = learner.train(make_env, out, progress=show)
-        else:
-            err.print(f"{agent!r} cannot be trained: use drrn, ppo or llm-rl")
-            raise typer.Exit(2)
-    console.print(f"trained {agent} for {steps} steps into {out}/ {metrics}")
+        metrics = learner.train(make_env, out, steps=steps, envs=envs, seed=seed, progress=show)
+    console.print(f"trained {agent} to {learner.env_steps} env steps in {out}/ {metrics}")
 
 
 @app.command("init-model")
@@ -530,30 +526,59 @@ def report(
 def transfer(
     target: Annotated[list[str], typer.Option(help="target env id, repeatable (e.g. starling/TWC-easy-v0)")],
     out: Annotated[Path, typer.Option(help="experiment folder; rerun to resume (finished units are skipped)")],
-    agent: Annotated[str, typer.Option(help="drrn")] = "drrn",
-    pretrain_steps: Annotated[int, typer.Option(help="pre-training env steps on the STARLING-100 train split, per seed")] = 3000,
-    steps: Annotated[int, typer.Option(help="training env steps on each target's train split, per seed and arm")] = 2000,
+    agent: Annotated[str, typer.Option(help="the learner: drrn | ppo | llm-rl | module:Class")] = "drrn",
+    pretrain_steps: Annotated[
+        int, typer.Option(help="pre-training env steps on the STARLING-100 train split, per seed")
+    ] = 3000,
+    steps: Annotated[
+        int, typer.Option(help="training env steps on each target's train split, per seed and arm")
+    ] = 2000,
     seeds: Annotated[int, typer.Option(help="seeds 0..K-1, each with its own pre-training")] = 1,
     episodes: Annotated[int, typer.Option(help="greedy evaluation episodes on each target's test split")] = 5,
-    max_steps: Annotated[int, typer.Option(help="episode step limit (pre-training, training and evaluation)")] = 50,
+    max_steps: Annotated[
+        int, typer.Option(help="episode step limit (pre-training, training and evaluation)")
+    ] = DEFAULT_MAX_STEPS,
     workers: Annotated[int, typer.Option(help="evaluation processes")] = 1,
     envs: Annotated[int, typer.Option(help="parallel training environments")] = 1,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
-    target_kwargs: Annotated[Optional[str], typer.Option(
-        help='JSON make kwargs: {"ENV_ID": {...}} per target, or {...} for every target, e.g. '
-             '\'{"starling/ScienceWorld-v0": {"task": "boil"}}\'')] = None,
+    target_kwargs: Annotated[
+        str | None,
+        typer.Option(
+            help='JSON make kwargs: {"ENV_ID": {...}} per target, or {...} for every target, e.g. '
+            '\'{"starling/ScienceWorld-v0": {"task": "boil"}}\''
+        ),
+    ] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="llm-rl: a local transformers checkpoint folder (see init-model)")
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(help="learner setting KEY=VALUE, repeatable (VALUE read as JSON when it parses), e.g. lr=1e-5"),
+    ] = None,
 ) -> None:
-    """Pre-train on STARLING-100, then train pre-trained and from-scratch agents on each target and compare."""
+    """Pre-train on STARLING-100, then train pre-trained and from-scratch learners on each target and compare."""
     from .transfer import TransferConfig, main, parse_targets
 
     try:
-        config = TransferConfig(targets=parse_targets(target, target_kwargs), agent=agent, pretrain_steps=pretrain_steps,
-                                steps=steps, seeds=seeds, episodes=episodes, max_steps=max_steps, workers=workers,
-                                envs=envs, device=device)
+        options = dict(_option(o) for o in option or [])
+        options.update({"model": str(model)} if model is not None else {})
+        config = TransferConfig(
+            targets=parse_targets(target, target_kwargs),
+            agent=agent,
+            pretrain_steps=pretrain_steps,
+            steps=steps,
+            seeds=seeds,
+            episodes=episodes,
+            max_steps=max_steps,
+            workers=workers,
+            envs=envs,
+            device=device,
+            agent_options=options,
+        )
         main(config, out, console)
     except (ValueError, FileNotFoundError) as exc:  # TransferError is a ValueError
         err.print(escape(str(exc)))
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 @app.command()

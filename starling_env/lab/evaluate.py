@@ -9,7 +9,6 @@ seeded with the episode's seed, so results do not depend on ``workers``.
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 import multiprocessing
@@ -58,17 +57,10 @@ def _play(config: EvalConfig, env_id: str, seed: int) -> EpisodeRecord:
     import gymnasium as gym
 
     import starling_env  # noqa: F401  (registers the ids in this process)
-    from starling_agents import agent_class, run_episode
+    from starling_agents import load_agent, run_episode
 
-    cls = agent_class(config.agent)
-    options = dict(config.agent_options)
-    parameters = inspect.signature(cls).parameters
-    if "seed" in parameters:
-        options.setdefault("seed", seed)
-    if config.checkpoint and "checkpoint" in parameters:
-        options["checkpoint"] = config.checkpoint
-    agent = cls(**options)
-    agent.name = config.agent
+    options = dict(config.agent_options)  # a seed among them wins over the episode's
+    agent = load_agent(config.agent, seed=options.pop("seed", seed), checkpoint=config.checkpoint, **options)
     env = gym.make(env_id, **config.env_kwargs, extra_info=list(agent.extra_info), max_episode_steps=config.max_steps)
     try:
         record = run_episode(agent, env, seed=seed)

@@ -1,0 +1,122 @@
+"""The statistics of a transfer run, from its finished units: scores over seeds, paired gains, mean curves."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import statistics
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from ...records import read_records
+from ..evaluate import mean_ci, summarize
+from .config import ARMS
+
+
+def read_curve(path: Path) -> dict[int, float]:
+    """A learning curve's mean_score by step (the last row of a step wins: a resumed run may repeat steps)."""
+    if not path.exists():
+        return {}
+    with open(path, newline="") as f:
+        return {int(row["step"]): float(row["mean_score"]) for row in csv.DictReader(f) if row.get("step")}
+
+
+def unit_results(out: Path) -> list[dict[str, Any]]:
+    """Every finished target unit under ``out``: its spec, its eval summary (from the records) and its curve."""
+    found = []
+    for done in sorted(out.glob("*/seed*/*/done.json")):
+        folder = done.parent
+        spec_path, episodes = folder / "spec.json", folder / "eval" / "episodes.jsonl"
+        if not spec_path.exists() or not episodes.exists():
+            continue
+        spec = json.loads(spec_path.read_text())
+        if spec.get("stage") != "target":
+            continue
+        records = list(read_records(episodes))
+        if not records:
+            continue
+        found.append(
+            {
+                "spec": spec,
+                "summary": summarize(records)["overall"]["all"],
+                "curve": read_curve(folder / "train" / "learning_curve.csv"),
+            }
+        )
+    return found
+
+
+def slug_order(slug: str) -> str:
+    """Sort key of target folders: alphabetical, but TWC-easy < TWC-medium < TWC-hard."""
+    levels = ("easy", "medium", "hard")
+    return re.sub(r"(?<![A-Za-z])(easy|medium|hard)(?![A-Za-z])", lambda m: str(levels.index(m[1])), slug)
+
+
+def aggregate(units: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per target and arm: score mean and 95% CI over seeds, win rate, steps; per target the paired gain."""
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for u in units:
+        groups[(u["spec"]["slug"], u["spec"]["arm"])].append(u)
+    rows = []
+    for (slug, arm), members in sorted(groups.items(), key=lambda kv: (slug_order(kv[0][0]), ARMS.index(kv[0][1]))):
+        members.sort(key=lambda u: u["spec"]["seed"])
+        scores = [u["summary"]["score"] for u in members]
+        score, ci = mean_ci(scores)
+        spec = members[0]["spec"]
+        rows.append(
+            {
+                "target": spec["target"],
+                "target_kwargs": spec["target_kwargs"],
+                "slug": slug,
+                "arm": arm,
+                "seeds": len(members),
+                "score": round(score, 4),
+                "ci95": round(ci, 4) if len(members) > 1 else None,
+                "win_rate": round(statistics.fmean(u["summary"]["win_rate"] for u in members), 4),
+                "steps": round(statistics.fmean(u["summary"]["steps"] for u in members), 2),
+                "episodes": sum(u["summary"]["episodes"] for u in members),
+                "train_steps": sorted({u["spec"]["steps"] for u in members}),
+                "pretrain_steps": sorted({u["spec"]["pretrain_steps"] for u in members}),
+                "per_seed": {str(u["spec"]["seed"]): u["summary"]["score"] for u in members},
+            }
+        )
+    gains = []
+    for slug in sorted({r["slug"] for r in rows}, key=slug_order):
+        arms = {r["arm"]: r for r in rows if r["slug"] == slug}
+        if set(ARMS) <= set(arms):
+            common = sorted(set(arms["pretrained"]["per_seed"]) & set(arms["scratch"]["per_seed"]), key=int)
+            if common:
+                diffs = [arms["pretrained"]["per_seed"][s] - arms["scratch"]["per_seed"][s] for s in common]
+                gain, ci = mean_ci(diffs)
+                gains.append(
+                    {
+                        "slug": slug,
+                        "target": arms["pretrained"]["target"],
+                        "seeds": len(common),
+                        "gain": round(gain, 4),
+                        "ci95": round(ci, 4) if len(common) > 1 else None,
+                    }
+                )
+    return {"rows": rows, "gains": gains}
+
+
+def mean_curves(units: list[dict[str, Any]]) -> dict[str, dict[str, list[tuple[int, float]]]]:
+    """Per target and arm: the training curves' mean_score averaged over seeds, at the steps every seed logged."""
+    curves: dict[str, dict[str, list[dict[int, float]]]] = defaultdict(lambda: defaultdict(list))
+    for u in units:
+        if u["curve"]:
+            curves[u["spec"]["slug"]][u["spec"]["arm"]].append(u["curve"])
+    result: dict[str, dict[str, list[tuple[int, float]]]] = {}
+    for slug, arms in curves.items():
+        result[slug] = {}
+        for arm, members in arms.items():
+            steps = sorted(set.intersection(*(set(m) for m in members)))
+            result[slug][arm] = [(s, round(statistics.fmean(m[s] for m in members), 4)) for s in steps]
+    return result
+
+
+def collect(out: Path) -> dict[str, Any]:
+    """The results of every finished unit under ``out``: rows, gains and mean curves."""
+    units = unit_results(out)
+    return {**aggregate(units), "curves": mean_curves(units)}
