@@ -47,8 +47,11 @@ class RecentEpisodes:
 
     def summary(self) -> dict[str, float]:
         n = len(self.episodes)
-        return {"episodes": n, "mean_score": sum(s for s, _ in self.episodes) / n if n else 0.0,
-                "win_rate": sum(w for _, w in self.episodes) / n if n else 0.0}
+        return {
+            "episodes": n,
+            "mean_score": sum(s for s, _ in self.episodes) / n if n else 0.0,
+            "win_rate": sum(w for _, w in self.episodes) / n if n else 0.0,
+        }
 
 
 class StopEpisode(Exception):
@@ -100,8 +103,10 @@ def run_episode(agent: Agent, env: gym.Env, seed: int | None = None) -> EpisodeR
     an env without one is refused, since its episode might never end.
     """
     if step_limit(env) is None and not agent.can_stop:
-        raise ValueError("the env has no step limit, so an episode might never end: make it with "
-                         "gymnasium.make(id, max_episode_steps=N) or max_episode_steps=N")
+        raise ValueError(
+            "the env has no step limit, so an episode might never end: make it with "
+            "gymnasium.make(id, max_episode_steps=N) or max_episode_steps=N"
+        )
     started = time.perf_counter()
     tokens_before = agent.tokens
     obs, info = env.reset(seed=seed)
@@ -114,7 +119,9 @@ def run_episode(agent: Agent, env: gym.Env, seed: int | None = None) -> EpisodeR
             command = agent.act(obs, info)
         except StopEpisode:
             break
-        invalid += "admissible_commands" in info and canonical(command) not in map(canonical, info["admissible_commands"])
+        invalid += "admissible_commands" in info and canonical(command) not in map(
+            canonical, info["admissible_commands"]
+        )
         obs, reward, terminated, truncated, info = env.step(command)
         transcript.append(Step(command=command, observation=obs, reward=float(reward)))
         steps += 1
@@ -122,10 +129,20 @@ def run_episode(agent: Agent, env: gym.Env, seed: int | None = None) -> EpisodeR
     card = env.unwrapped.card  # env id, game id, skills, difficulty, split of the game just played
     max_score = float(info["max_score"])
     return EpisodeRecord(
-        agent=agent.name, seed=seed, score=float(info["score"]), max_score=max_score,
-        normalized_score=float(info["score"]) / max_score if max_score else 0.0, won=bool(info["won"]),
-        steps=steps, invalid_commands=invalid, tokens=agent.tokens - tokens_before, agent_stats=agent.episode_stats(),
-        wall_time_s=round(time.perf_counter() - started, 4), transcript=transcript, objective=info["objective"], **card,
+        agent=agent.name,
+        seed=seed,
+        score=float(info["score"]),
+        max_score=max_score,
+        normalized_score=float(info["score"]) / max_score if max_score else 0.0,
+        won=bool(info["won"]),
+        steps=steps,
+        invalid_commands=invalid,
+        tokens=agent.tokens - tokens_before,
+        agent_stats=agent.episode_stats(),
+        wall_time_s=round(time.perf_counter() - started, 4),
+        transcript=transcript,
+        objective=info["objective"],
+        **card,
     )
 
 
@@ -147,8 +164,16 @@ class Learner(Agent, ABC):
     env_steps: int = 0  # env steps trained so far (restored when a run resumes)
 
     @abstractmethod
-    def train(self, make_env: Callable[[], gym.Env], out: Path, *, steps: int, envs: int = 1, seed: int = 0,
-              progress: Progress | None = None) -> dict[str, float]:
+    def train(
+        self,
+        make_env: Callable[[], gym.Env],
+        out: Path,
+        *,
+        steps: int,
+        envs: int = 1,
+        seed: int = 0,
+        progress: Progress | None = None,
+    ) -> dict[str, float]:
         """Train until ``steps`` env steps in all, resuming from ``out``'s checkpoint if there is one."""
 
     @abstractmethod

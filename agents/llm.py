@@ -34,7 +34,10 @@ from .base import Agent
 MODES = ("zero-shot", "react")
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("starling_agents", "templates"),
-    undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
 )
 _ACTION_LINE = re.compile(r"^\s*(?:\**\s*)?(?:action|command)\s*\**\s*[:：]\s*(.*)$", re.IGNORECASE | re.MULTILINE)
 _THOUGHT_LINE = re.compile(r"^\s*\**\s*thought\s*\**\s*[:：]", re.IGNORECASE)
@@ -50,8 +53,14 @@ class Turn:
 class Prompter:
     """Renders the bounded prompt of one turn from the episode so far."""
 
-    def __init__(self, mode: str = "zero-shot", history: int = 8, max_observation_chars: int = 1500,
-                 max_commands: int = 80, max_prompt_chars: int = 12_000):
+    def __init__(
+        self,
+        mode: str = "zero-shot",
+        history: int = 8,
+        max_observation_chars: int = 1500,
+        max_commands: int = 80,
+        max_prompt_chars: int = 12_000,
+    ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
         self.mode, self.history, self.max_commands = mode, history, max_commands
@@ -73,13 +82,19 @@ class Prompter:
         """The chat messages for this turn (``commands=None``: the info's admissible commands)."""
         commands = list(info.get("admissible_commands") or []) if commands is None else commands
         system = _TEMPLATES.get_template("policy_system.j2").render(
-            objective=info.get("objective", ""), mode=self.mode, has_commands=bool(commands))
+            objective=info.get("objective", ""), mode=self.mode, has_commands=bool(commands)
+        )
         shown = commands[: self.max_commands]
         keep = min(self.history, len(self.turns))
         while True:
             user = _TEMPLATES.get_template("policy_user.j2").render(
-                history=self.turns[len(self.turns) - keep:] if keep else [], dropped=len(self.turns) - keep,
-                observation=self._cut(observation), commands=shown, hidden=len(commands) - len(shown), mode=self.mode)
+                history=self.turns[len(self.turns) - keep :] if keep else [],
+                dropped=len(self.turns) - keep,
+                observation=self._cut(observation),
+                commands=shown,
+                hidden=len(commands) - len(shown),
+                mode=self.mode,
+            )
             if keep == 0 or len(system) + len(user) <= self.max_prompt_chars:
                 break
             keep -= 1
@@ -135,18 +150,43 @@ class LLMAgent(Agent):
 
     name = "llm"
 
-    def __init__(self, model: str, base_url: str | None = None, mode: str = "zero-shot", seed: int = 0,
-                 history: int = 8, max_observation_chars: int = 1500, max_commands: int = 80,
-                 max_prompt_chars: int = 12_000, temperature: float = 0.0, max_tokens: int | None = None,
-                 timeout_s: float = 60.0, max_retries: int = 4, backoff_s: float = 1.0, api_key_env: str = "OPENAI_API_KEY",
-                 cache_dir: str | Path | None = "default"):
+    def __init__(
+        self,
+        model: str,
+        base_url: str | None = None,
+        mode: str = "zero-shot",
+        seed: int = 0,
+        history: int = 8,
+        max_observation_chars: int = 1500,
+        max_commands: int = 80,
+        max_prompt_chars: int = 12_000,
+        temperature: float = 0.0,
+        max_tokens: int | None = None,
+        timeout_s: float = 60.0,
+        max_retries: int = 4,
+        backoff_s: float = 1.0,
+        api_key_env: str = "OPENAI_API_KEY",
+        cache_dir: str | Path | None = "default",
+    ):
         if base_url is None and not os.environ.get(api_key_env):
             raise ValueError(f"no API key: set ${api_key_env}, or pass base_url for a local OpenAI-compatible server")
-        options: dict[str, Any] = {} if cache_dir == "default" else {"cache_dir": Path(cache_dir) if cache_dir else None}
-        self.client = LLMClient(LLMConfig(
-            model=model, base_url=base_url, api_key_env=api_key_env, temperature=temperature,
-            max_tokens=max_tokens or (400 if mode == "react" else 40), timeout_s=timeout_s,
-            max_retries=max_retries, backoff_s=backoff_s, seed=seed, **options))
+        options: dict[str, Any] = (
+            {} if cache_dir == "default" else {"cache_dir": Path(cache_dir) if cache_dir else None}
+        )
+        self.client = LLMClient(
+            LLMConfig(
+                model=model,
+                base_url=base_url,
+                api_key_env=api_key_env,
+                temperature=temperature,
+                max_tokens=max_tokens or (400 if mode == "react" else 40),
+                timeout_s=timeout_s,
+                max_retries=max_retries,
+                backoff_s=backoff_s,
+                seed=seed,
+                **options,
+            )
+        )
         self.prompter = Prompter(mode, history, max_observation_chars, max_commands, max_prompt_chars)
         self.mode = mode
         self.rng = random.Random(seed)

@@ -43,7 +43,10 @@ def main() -> None:
 
     serial = [build_one(p, limits) for p in jobs]
     median = statistics.median(serial)
-    print(f"one core : median {median:.2f} s per game (min {min(serial):.2f}, max {max(serial):.2f}) over {len(jobs)} builds")
+    print(
+        f"one core : median {median:.2f} s per game (min {min(serial):.2f}, max {max(serial):.2f})"
+        f" over {len(jobs)} builds"
+    )
 
     cores = os.cpu_count() or 1
     started = time.perf_counter()
@@ -53,11 +56,20 @@ def main() -> None:
     per_minute = len(jobs) / wall * 60
     print(f"{cores} cores  : {per_minute:.1f} games/min ({len(jobs)} games in {wall:.1f} s)")
     print(f"target   : median <= {TARGET_S} s -> {'met' if median <= TARGET_S else 'MISSED'}")
-    print(json.dumps({
-        "median_build_verify_s": round(median, 3), "games_per_min_all_cores": round(per_minute, 1),
-        "cores": cores, "games": len(jobs), "target_s": TARGET_S, "median_over_target": round(median / TARGET_S, 3),
-        "walks": limits.walks, "walk_length": limits.walk_length,
-    }))
+    print(
+        json.dumps(
+            {
+                "median_build_verify_s": round(median, 3),
+                "games_per_min_all_cores": round(per_minute, 1),
+                "cores": cores,
+                "games": len(jobs),
+                "target_s": TARGET_S,
+                "median_over_target": round(median / TARGET_S, 3),
+                "walks": limits.walks,
+                "walk_length": limits.walk_length,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

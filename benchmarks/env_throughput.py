@@ -39,8 +39,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def raw_textworld(z8: Path, steps: int, seed: int) -> float:
-    infos = textworld.EnvInfos(admissible_commands=True, score=True, max_score=True, won=True, lost=True,
-                               moves=True, objective=True)
+    infos = textworld.EnvInfos(
+        admissible_commands=True, score=True, max_score=True, won=True, lost=True, moves=True, objective=True
+    )
     env = textworld.start(str(z8), request_infos=infos)
     rng = random.Random(seed)
     state = env.reset()
@@ -79,13 +80,17 @@ def vector(envs: gym.vector.VectorEnv, steps: int, seed: int) -> float:
 
 
 def starling_vector(game: Path, num_envs: int, workers: int, steps: int, seed: int) -> float:
-    return vector(StarlingVectorEnv([partial(StarlingEnv, game, max_episode_steps=None)] * num_envs, workers),
-                  steps, seed)
+    return vector(
+        StarlingVectorEnv([partial(StarlingEnv, game, max_episode_steps=None)] * num_envs, workers), steps, seed
+    )
 
 
 def async_vector(game: Path, num_envs: int, steps: int, seed: int) -> float:
-    return vector(gym.vector.AsyncVectorEnv([partial(StarlingEnv, game, max_episode_steps=None)] * num_envs,
-                                            shared_memory=False), steps, seed)
+    return vector(
+        gym.vector.AsyncVectorEnv([partial(StarlingEnv, game, max_episode_steps=None)] * num_envs, shared_memory=False),
+        steps,
+        seed,
+    )
 
 
 def best(repeats: int, measure: Callable[..., float], *args: object) -> float:
@@ -94,12 +99,28 @@ def best(repeats: int, measure: Callable[..., float], *args: object) -> float:
 
 def import_time(games: int = 150) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        manifest = {"suite": "fake", "version": 1, "games": [
-            {"id": f"game-{i:03d}", "split": "train", "difficulty": "easy", "skills": ["boil_water"]} for i in range(games)]}
+        manifest = {
+            "suite": "fake",
+            "version": 1,
+            "games": [
+                {"id": f"game-{i:03d}", "split": "train", "difficulty": "easy", "skills": ["boil_water"]}
+                for i in range(games)
+            ],
+        }
         (Path(tmp) / "manifest.json").write_text(json.dumps(manifest))
         code = "import time; t = time.perf_counter(); import starling_env; print(time.perf_counter() - t)"
-        runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                                     env={**os.environ, "STARLING_COLLECTIONS": tmp}).stdout) for _ in range(3)]
+        runs = [
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", code],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    env={**os.environ, "STARLING_COLLECTIONS": tmp},
+                ).stdout
+            )
+            for _ in range(3)
+        ]
     return min(runs)
 
 
@@ -115,8 +136,11 @@ def main() -> None:
         collection = args.collection
         if collection is None:
             collection = Path(tmp)
-            subprocess.run([sys.executable, "-m", "starling_env.lab.cli", "build", str(ROOT / "game_seeds"), "--out", tmp],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "starling_env.lab.cli", "build", str(ROOT / "game_seeds"), "--out", tmp],
+                check=True,
+                capture_output=True,
+            )
         game = collection / args.game
         raw = best(args.repeats, raw_textworld, game / "game.z8", args.steps, 0)
         ours = best(args.repeats, starling, game, args.steps, 0)
@@ -133,20 +157,32 @@ def main() -> None:
         print(f"  {n} envs: 2 workers at {two / one:.2f}x 1 worker (target >= 1.6 on 2 cores)")
         async_one = best(args.repeats, async_vector, game, 1, args.steps, 0)
         async_two = best(args.repeats, async_vector, game, 2, args.steps, 0)
-        print(f"AsyncVectorEnv (1 env per process): {async_one:8.0f} steps/s with 1 env, {async_two:.0f} with 2 "
-              f"({async_two / async_one:.2f}x)")
+        print(
+            f"AsyncVectorEnv (1 env per process): {async_one:8.0f} steps/s with 1 env, {async_two:.0f} with 2 "
+            f"({async_two / async_one:.2f}x)"
+        )
     imported = import_time()
     print(f"import starling_env with 150 registered games: {imported * 1000:.0f} ms (target < 1000)")
-    print(json.dumps({
-        "game": args.game, "raw_textworld_steps_per_s": round(raw), "starling_steps_per_s": round(ours),
-        "starling_over_raw": round(ours / raw, 3), "vector_envs": n,
-        "vector_1_worker_steps_per_s": round(one), "vector_2_workers_steps_per_s": round(two),
-        "vector_2_over_1": round(two / one, 3),
-        "vector_2_over_1_by_envs": {k: round(b / a, 3) for k, (a, b) in scaling.items()},
-        "async_1_env_steps_per_s": round(async_one), "async_2_envs_steps_per_s": round(async_two),
-        "async_2_over_1": round(async_two / async_one, 3),
-        "import_s_150_games": round(imported, 3), "cores": os.cpu_count(),
-    }))
+    print(
+        json.dumps(
+            {
+                "game": args.game,
+                "raw_textworld_steps_per_s": round(raw),
+                "starling_steps_per_s": round(ours),
+                "starling_over_raw": round(ours / raw, 3),
+                "vector_envs": n,
+                "vector_1_worker_steps_per_s": round(one),
+                "vector_2_workers_steps_per_s": round(two),
+                "vector_2_over_1": round(two / one, 3),
+                "vector_2_over_1_by_envs": {k: round(b / a, 3) for k, (a, b) in scaling.items()},
+                "async_1_env_steps_per_s": round(async_one),
+                "async_2_envs_steps_per_s": round(async_two),
+                "async_2_over_1": round(async_two / async_one, 3),
+                "import_s_150_games": round(imported, 3),
+                "cores": os.cpu_count(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

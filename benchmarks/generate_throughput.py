@@ -40,17 +40,35 @@ def main() -> None:
     parser.add_argument("--difficulty", default="medium", choices=["easy", "medium", "hard"])
     args = parser.parse_args()
     seeds = load_seeds(SEEDS)
-    tasks = plan_tasks(seeds, skills=None, difficulty=args.difficulty, compose=2 if args.difficulty == "hard" else 1,
-                       count=args.n, split="train", seed=2026, compatible=OfflineBackend.compatible)
+    tasks = plan_tasks(
+        seeds,
+        skills=None,
+        difficulty=args.difficulty,
+        compose=2 if args.difficulty == "hard" else 1,
+        count=args.n,
+        split="train",
+        seed=2026,
+        compatible=OfflineBackend.compatible,
+    )
     one, outcomes = run(tasks, seeds, workers=1)
     two, _ = run(tasks, seeds, workers=2)
     first_try = sum(o.status == "published" and o.attempts == 1 for o in outcomes) / len(outcomes)
     print(f"1 worker : {one:.1f} verified games/min ({args.n} {args.difficulty} tasks)")
     print(f"2 workers: {two:.1f} verified games/min ({two / one:.2f}x)")
     print(f"first-try verification pass rate: {first_try:.0%}")
-    print(json.dumps({"difficulty": args.difficulty, "tasks": args.n, "games_per_min_1_worker": round(one, 1),
-                      "games_per_min_2_workers": round(two, 1), "speedup_2_over_1": round(two / one, 3),
-                      "first_try_pass_rate": round(first_try, 3), "cores": os.cpu_count()}))
+    print(
+        json.dumps(
+            {
+                "difficulty": args.difficulty,
+                "tasks": args.n,
+                "games_per_min_1_worker": round(one, 1),
+                "games_per_min_2_workers": round(two, 1),
+                "speedup_2_over_1": round(two / one, 3),
+                "first_try_pass_rate": round(first_try, 3),
+                "cores": os.cpu_count(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

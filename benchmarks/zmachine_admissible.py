@@ -64,21 +64,31 @@ def main() -> None:
     env.close()
     changing = len(steps) - noop
     result = {
-        "game": env.game_id, "steps": len(steps), "state_changing_steps": changing,
+        "game": env.game_id,
+        "steps": len(steps),
+        "state_changing_steps": changing,
         "recall": round((exact + same) / changing, 4) if changing else None,
         "recall_all_steps": round((exact + same) / len(steps), 4),
-        "recall_same_visible_outcome": round(visible / len(steps), 4), "exact_matches": exact, "same_effect_matches": same, "missed": len(missed),
+        "recall_same_visible_outcome": round(visible / len(steps), 4),
+        "exact_matches": exact,
+        "same_effect_matches": same,
+        "missed": len(missed),
         "admissible_mean": round(statistics.fmean(sizes), 1),
-        "ms_per_step_mean": round(statistics.fmean(costs), 1), "ms_per_step_median": round(statistics.median(costs), 1),
+        "ms_per_step_mean": round(statistics.fmean(costs), 1),
+        "ms_per_step_median": round(statistics.median(costs), 1),
         "ms_per_step_p95": round(sorted(costs)[int(0.95 * (len(costs) - 1))], 1),
-        "final_score": info["score"], "max_score": info["max_score"], "won": info["won"],
+        "final_score": info["score"],
+        "max_score": info["max_score"],
+        "won": info["won"],
     }
     print(f"missed walkthrough commands (step, command): {missed}")
-    print(f"recall {result['recall']:.1%} of {changing} state-changing steps ({exact} exact, {same} same effect); "
-          f"same visible outcome on {result['recall_same_visible_outcome']:.1%} of all {len(steps)} steps; "
-          f"{result['admissible_mean']} admissible commands per step; {result['ms_per_step_mean']} ms per step "
-          f"(median {result['ms_per_step_median']}, p95 {result['ms_per_step_p95']}); "
-          f"final score {info['score']}/{info['max_score']}, won {info['won']}")
+    print(
+        f"recall {result['recall']:.1%} of {changing} state-changing steps ({exact} exact, {same} same effect); "
+        f"same visible outcome on {result['recall_same_visible_outcome']:.1%} of all {len(steps)} steps; "
+        f"{result['admissible_mean']} admissible commands per step; {result['ms_per_step_mean']} ms per step "
+        f"(median {result['ms_per_step_median']}, p95 {result['ms_per_step_p95']}); "
+        f"final score {info['score']}/{info['max_score']}, won {info['won']}"
+    )
     print(json.dumps(result))
 
 

@@ -30,8 +30,12 @@ def as_text(data: dict) -> str:
 def seed_collection(tmp_path_factory) -> Path:
     """Every seed example built, verified and published by the real CLI (the README's main job)."""
     out = tmp_path_factory.mktemp("seed_games")
-    result = subprocess.run([sys.executable, "-m", "starling_env.lab.cli", "build", str(SEEDS), "--out", str(out)],
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "starling_env.lab.cli", "build", str(SEEDS), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return out
 

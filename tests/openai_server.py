@@ -51,10 +51,19 @@ def completion(content: str, request: dict, *, finish_reason: str = "stop") -> d
         "object": "chat.completion",
         "created": int(time.time()),
         "model": request.get("model", MODEL_ID),
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                     "finish_reason": finish_reason, "logprobs": None}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": finish_reason,
+                "logprobs": None,
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
     }
 
 
@@ -86,8 +95,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path.rstrip("/") == "/v1/models":
-            self._send(200, {"object": "list", "data": [
-                {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "starling-tests"}]})
+            self._send(
+                200,
+                {
+                    "object": "list",
+                    "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "starling-tests"}],
+                },
+            )
         else:
             self._send(404, error_body(f"no route GET {self.path}", status=404))
 
@@ -105,8 +119,13 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         index, item = self.server.owner._take(request, headers)
         if item is None:
-            self._send(500, error_body(f"ScriptedOpenAIServer: response queue is empty "
-                                       f"(request #{index + 1} had no scripted reply)", status=500))
+            self._send(
+                500,
+                error_body(
+                    f"ScriptedOpenAIServer: response queue is empty (request #{index + 1} had no scripted reply)",
+                    status=500,
+                ),
+            )
             return
         try:
             if callable(item):
@@ -128,8 +147,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = item.get("body")
         if body is None:
             if status == 200:
-                body = completion(str(item.get("content", "ok")), request,
-                                  finish_reason=item.get("finish_reason", "stop"))
+                body = completion(
+                    str(item.get("content", "ok")), request, finish_reason=item.get("finish_reason", "stop")
+                )
             else:
                 body = error_body(f"scripted error {status}", status=status)
         self._send(status, body, item.get("headers"))
@@ -184,8 +204,9 @@ class ScriptedOpenAIServer:
     def start(self) -> ScriptedOpenAIServer:
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.owner = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="scripted-openai-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="scripted-openai-server", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -6,13 +6,17 @@ import json
 
 import gymnasium as gym
 import pytest
+from starling_agents import agent_class, load_agent, run_episode
 
 import starling_env  # noqa: F401  (registers the ids)
-from starling_agents import agent_class, load_agent, run_episode
 from starling_env.records import EpisodeRecord, append_records, read_records
 from starling_env.registration import shipped_collection
 
-MANIFEST = json.loads((shipped_collection() / "manifest.json").read_text()) if (shipped_collection() / "manifest.json").exists() else None
+MANIFEST = (
+    json.loads((shipped_collection() / "manifest.json").read_text())
+    if (shipped_collection() / "manifest.json").exists()
+    else None
+)
 pytestmark = pytest.mark.skipif(MANIFEST is None, reason="the shipped benchmark is not built")
 SAMPLE = [g["id"] for g in (MANIFEST or {"games": []})["games"]][::20]
 

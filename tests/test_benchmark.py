@@ -12,13 +12,13 @@ import gymnasium as gym
 import pytest
 
 import starling_env  # noqa: F401  (registers the ids)
-from starling_env.lab.card import render_card
 from starling_env.collection import load_manifest
 from starling_env.collection.publish import content_hash
 from starling_env.generate.offline import OfflineBackend
 from starling_env.generate.pipeline import Generator, plan_tasks
 from starling_env.generate.recipe import Recipe
 from starling_env.generate.seeds import load_seeds
+from starling_env.lab.card import render_card
 from starling_env.registration import shipped_collection
 from starling_env.spec import GameSpec
 
@@ -50,8 +50,9 @@ def test_tiers_are_what_the_card_says():
         if g.difficulty == "easy":
             assert len(game.rooms) == 1, g.id
         elif g.difficulty == "medium":
-            assert len(game.rooms) >= 2 and any(o.kind.value == "container" and o.status in ("closed", "locked")
-                                                for o in game.objects), g.id
+            assert len(game.rooms) >= 2 and any(
+                o.kind.value == "container" and o.status in ("closed", "locked") for o in game.objects
+            ), g.id
         else:
             assert len(game.rooms) >= 5 and len(game.skills) >= 2 and len(game.walkthrough) >= 20, g.id
             assert any(d.status == "locked" and d.key for d in game.doors), g.id
@@ -106,9 +107,19 @@ def regenerate(games, tmp_path: Path) -> dict[str, str]:
     tasks = []
     for g in games:
         b = batches[g.provenance["batch"]]
-        planned = plan_tasks(seeds, skills=b.skills, difficulty=b.difficulty, compose=b.compose, count=b.count,
-                             split=b.split, seed=b.seed, batch=b.name, compatible=OfflineBackend.compatible,
-                             combos=b.combos, cycle=b.cycle)
+        planned = plan_tasks(
+            seeds,
+            skills=b.skills,
+            difficulty=b.difficulty,
+            compose=b.compose,
+            count=b.count,
+            split=b.split,
+            seed=b.seed,
+            batch=b.name,
+            compatible=OfflineBackend.compatible,
+            combos=b.combos,
+            cycle=b.cycle,
+        )
         tasks.append(planned[g.provenance["index"]])
     Generator(OfflineBackend(seeds), tmp_path, workers=2, max_attempts=recipe.max_attempts).run(tasks)
     return {g.id: g.content_hash for g in load_manifest(tmp_path).games}
@@ -146,7 +157,9 @@ def test_card_is_generated_from_the_manifest():
 
 def test_list_and_show_commands():
     cli = [sys.executable, "-m", "starling_env.lab.cli"]
-    listed = subprocess.run([*cli, "list", "--split", "test-compose"], capture_output=True, text=True, check=True).stdout
+    listed = subprocess.run(
+        [*cli, "list", "--split", "test-compose"], capture_output=True, text=True, check=True
+    ).stdout
     assert "15 of 100 games" in listed
     game = next(g for g in GAMES if g.difficulty == "hard")
     shown = subprocess.run([*cli, "show", game.id], capture_output=True, text=True, check=True).stdout
@@ -154,8 +167,22 @@ def test_list_and_show_commands():
 
 
 def test_a_wheel_carries_the_benchmark(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path),
-                    str(ROOT)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = tmp_path.glob("starling_env-*.whl")
     import zipfile
 
@@ -168,6 +195,10 @@ def test_a_wheel_carries_the_benchmark(tmp_path):
     packages = {str(p.parent.relative_to(ROOT)) for p in (ROOT / "starling_env").rglob("*.py")}
     for package in packages:  # every module folder, and the data the code reads
         assert f"{package}/__init__.py" in names, package
-    for data in ("starling_env/generate/vocabulary.json", "starling_env/generate/templates/system.j2",
-                 "starling_env/builder/templates/game.twl.j2", "starling_env/builder/kb_static/presentation.twl"):
+    for data in (
+        "starling_env/generate/vocabulary.json",
+        "starling_env/generate/templates/system.j2",
+        "starling_env/builder/templates/game.twl.j2",
+        "starling_env/builder/kb_static/presentation.twl",
+    ):
         assert data in names

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from starling_env.builder.failures import FailureKind
+from starling_env.builder.verify import Limits, verify_game_dir, verify_spec
 from starling_env.collection import load_manifest
 from starling_env.collection.publish import content_hash
-from starling_env.builder.failures import FailureKind
 from starling_env.spec import GameSpec
-from starling_env.builder.verify import Limits, verify_game_dir, verify_spec
 
 from .conftest import BOIL, SEED_EXAMPLES, as_text
 
@@ -29,7 +29,9 @@ def starling(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
 
 
 def assert_nothing_published(collection: Path) -> None:
-    games = [p for p in collection.iterdir() if p.is_dir() and not p.name.startswith(".")] if collection.exists() else []
+    games = (
+        [p for p in collection.iterdir() if p.is_dir() and not p.name.startswith(".")] if collection.exists() else []
+    )
     assert games == []
     assert not (collection / "manifest.json").exists()
     staging = collection / ".staging"
@@ -50,7 +52,8 @@ def test_every_seed_example_builds_verifies_and_publishes(path, seed_collection)
     assert entry.objects == len(spec.objects) and entry.skills == spec.skills
 
 
-def build_failure(data: dict, tmp_path: Path, limits: Limits = Limits(walks=2)) -> tuple[list, Path]:
+def build_failure(data: dict, tmp_path: Path, limits: Limits | None = None) -> tuple[list, Path]:
+    limits = limits or Limits(walks=2)
     out = tmp_path / "staged"
     report = verify_spec(as_text(data), out, limits)
     assert not report.passed
@@ -114,7 +117,9 @@ def test_a_killed_build_leaves_no_partial_game_and_is_cleaned_up(tmp_path):
     assert starling("build", str(BOIL), "--out", str(collection)).returncode == 0
     manifest = (collection / "manifest.json").read_text()
     other = GameSpec.load(SEED_EXAMPLES[1])
-    proc = subprocess.Popen([*STARLING, "build", str(SEED_EXAMPLES[1]), "--out", str(collection)], start_new_session=True)
+    proc = subprocess.Popen(
+        [*STARLING, "build", str(SEED_EXAMPLES[1]), "--out", str(collection)], start_new_session=True
+    )
     time.sleep(1.5)  # mid-build: the verifier subprocess is compiling
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
@@ -134,9 +139,15 @@ def lenient_and_strict_games(boil_data: dict, tmp_path: Path) -> tuple[Path, Pat
     """Two verified builds whose fill action differs: the strict one also needs the stove on."""
     stricter = json.loads(json.dumps(boil_data))
     stricter["actions"][0]["requires"].append("switched_on(stove)")
-    stricter["walkthrough"] = ["open cupboard", "take pot from cupboard", "switch on stove", "fill pot with water", "boil water in pot"]
+    stricter["walkthrough"] = [
+        "open cupboard",
+        "take pot from cupboard",
+        "switch on stove",
+        "fill pot with water",
+        "boil water in pot",
+    ]
     folders = tmp_path / "lenient", tmp_path / "strict"
-    for data, folder in zip((boil_data, stricter), folders):
+    for data, folder in zip((boil_data, stricter), folders, strict=True):
         assert verify_spec(as_text(data), folder).passed
         (folder / "spec.json").write_text(as_text(data))
     return folders
@@ -181,11 +192,18 @@ def test_verifier_catches_a_score_the_game_counts_differently(boil_data, tmp_pat
 
 
 def test_content_hash_is_stable_across_hash_seeds():
-    code = "from starling_env.spec import GameSpec; from starling_env.collection.publish import content_hash; " \
-           f"print(content_hash(GameSpec.load({str(BOIL)!r})))"
+    code = (
+        "from starling_env.spec import GameSpec; from starling_env.collection.publish import content_hash; "
+        f"print(content_hash(GameSpec.load({str(BOIL)!r})))"
+    )
     hashes = {
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
         for seed in ("0", "1", "12345")
     }
     assert len(hashes) == 1 and next(iter(hashes)).startswith("sha256:")
@@ -225,7 +243,9 @@ def test_compiler_problems_are_reported_without_the_noise(tmp_path):
     from starling_env.builder.build import _compiler_problems
 
     with pytest.raises(CouldNotCompileGameError) as info:
-        compile_inform7_game('The kitchen is a room. The pot is in the kitchen. Instead of jumping: frobnicate the pot.',
-                             str(tmp_path / "broken.z8"))
+        compile_inform7_game(
+            "The kitchen is a room. The pot is in the kitchen. Instead of jumping: frobnicate the pot.",
+            str(tmp_path / "broken.z8"),
+        )
     problems = _compiler_problems(str(info.value))
     assert problems.startswith(">-->") and "frobnicate" in problems and "% (" not in problems

@@ -116,8 +116,10 @@ def test_info_keys_and_no_walkthrough_by_default(seed_ids):
 
 
 def test_extra_info(seed_ids):
-    env = make("boil-water-example", extra_info=["facts", "inventory", "location", "description",
-                                                  "intermediate_reward", "policy_commands"])
+    env = make(
+        "boil-water-example",
+        extra_info=["facts", "inventory", "location", "description", "intermediate_reward", "policy_commands"],
+    )
     _, info = env.reset()
     assert info["location"] == "kitchen" and "carrying nothing" in info["inventory"]
     assert "closed(cupboard: c)" in info["facts"] and not any("tag__" in f for f in info["facts"])
@@ -184,9 +186,32 @@ def test_render_modes(seed_ids, capsys):
     assert "> look" in capsys.readouterr().out
 
 
-HOSTILE = st.one_of(st.text(max_size=300), st.sampled_from(
-    ["", " ", "\n", "undo", "restart", "quit", "save", "restore", "tw-print state", "open cupboard\ntake pot",
-     "\\g", "é" * 50, "x" * 5000, "\x00\x1b[2J", "again", "g", "oops cupboard", "take all", "drop all"]))
+HOSTILE = st.one_of(
+    st.text(max_size=300),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\n",
+            "undo",
+            "restart",
+            "quit",
+            "save",
+            "restore",
+            "tw-print state",
+            "open cupboard\ntake pot",
+            "\\g",
+            "é" * 50,
+            "x" * 5000,
+            "\x00\x1b[2J",
+            "again",
+            "g",
+            "oops cupboard",
+            "take all",
+            "drop all",
+        ]
+    ),
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -243,15 +268,22 @@ def test_sb3_check_env_and_maskable_ppo(game_id, seed_ids):
 
 
 def test_encoded_observation_is_deterministic_across_processes(seed_ids):
-    code = "from starling_env.envs.wrappers import encode_text; print(encode_text('Open the cupboard', 4096, 8).tolist())"
-    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              env={"PYTHONHASHSEED": s, "PATH": ""}).stdout for s in ("1", "2")}
+    code = (
+        "from starling_env.envs.wrappers import encode_text; print(encode_text('Open the cupboard', 4096, 8).tolist())"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONHASHSEED": s, "PATH": ""}
+        ).stdout
+        for s in ("1", "2")
+    }
     assert len(outputs) == 1 and outputs.pop().startswith("[")
 
 
 def test_async_vector_env_steps(seed_ids):
-    envs = gym.vector.AsyncVectorEnv([lambda: make("boil-water-example"), lambda: make("set-table-example")],
-                                     shared_memory=False)
+    envs = gym.vector.AsyncVectorEnv(
+        [lambda: make("boil-water-example"), lambda: make("set-table-example")], shared_memory=False
+    )
     obs, infos = envs.reset(seed=[0, 1])
     assert len(obs) == 2 and list(infos["game_id"]) == ["boil-water-example", "set-table-example"]
     obs, rewards, terminated, truncated, infos = envs.step(["open cupboard", "look"])
@@ -270,7 +302,8 @@ def test_make_vec_for_registered_ids(seed_ids):
 
 def test_vector_env_over_the_wrapped_numeric_view(seed_ids):
     envs = gym.vector.AsyncVectorEnv(
-        [lambda: EncodedObservation(AdmissibleActions(make("boil-water-example"), max_actions=16))] * 2)
+        [lambda: EncodedObservation(AdmissibleActions(make("boil-water-example"), max_actions=16))] * 2
+    )
     obs, _ = envs.reset(seed=0)
     assert obs.shape == (2, 256) and obs.dtype == np.int64
     envs.step(np.array([0, 1]))
@@ -305,7 +338,9 @@ def test_unknown_game_is_a_clear_error():
 
 
 def test_import_is_lazy():
-    code = "import sys, starling_env; print(any(m.startswith(('textworld', 'jericho', 'pydantic')) for m in sys.modules))"
+    code = (
+        "import sys, starling_env; print(any(m.startswith(('textworld', 'jericho', 'pydantic')) for m in sys.modules))"
+    )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
 
 

@@ -12,12 +12,14 @@ import time
 import pytest
 from PIL import Image
 
-from starling_env.lab.evaluate import EvalConfig, evaluate, mean_ci, split_env_ids, summarize
+from starling_env.lab.evaluate import EvalConfig, evaluate, split_env_ids
+from starling_env.lab.stats import mean_ci, summarize
 from starling_env.records import EpisodeRecord, read_records
 from starling_env.registration import shipped_collection
 
-pytestmark = pytest.mark.skipif(not (shipped_collection() / "manifest.json").exists(),
-                                reason="the shipped benchmark is not built")
+pytestmark = pytest.mark.skipif(
+    not (shipped_collection() / "manifest.json").exists(), reason="the shipped benchmark is not built"
+)
 
 
 def without_time(records):
@@ -38,8 +40,24 @@ def test_two_workers_give_the_same_records_as_one(config, tmp_path):
 
 def test_a_killed_run_resumes_without_duplicates(tmp_path):
     out = tmp_path / "run"
-    cli = [sys.executable, "-m", "starling_env.lab.cli", "evaluate", "--agent", "random", "--split", "test",
-           "--episodes", "2", "--max-steps", "40", "--workers", "1", "--out", str(out)]
+    cli = [
+        sys.executable,
+        "-m",
+        "starling_env.lab.cli",
+        "evaluate",
+        "--agent",
+        "random",
+        "--split",
+        "test",
+        "--episodes",
+        "2",
+        "--max-steps",
+        "40",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+    ]
     proc = subprocess.Popen(cli, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     episodes = out / "episodes.jsonl"
     deadline = time.monotonic() + 120
@@ -57,15 +75,25 @@ def test_a_killed_run_resumes_without_duplicates(tmp_path):
 
 def test_aggregates_match_a_hand_computed_example():
     def record(game, score, won, steps, skills=("boil_water",), difficulty="easy"):
-        return EpisodeRecord(agent="x", env_id=f"starling/{game}-v1", game_id=game, skills=list(skills),
-                             difficulty=difficulty, score=score, max_score=4, normalized_score=score / 4, won=won,
-                             steps=steps, wall_time_s=0.1)
+        return EpisodeRecord(
+            agent="x",
+            env_id=f"starling/{game}-v1",
+            game_id=game,
+            skills=list(skills),
+            difficulty=difficulty,
+            score=score,
+            max_score=4,
+            normalized_score=score / 4,
+            won=won,
+            steps=steps,
+            wall_time_s=0.1,
+        )
 
     records = [record("a", 4, True, 5), record("a", 2, False, 10), record("b", 0, False, 20, ("make_tea",), "hard")]
     summary = summarize(records, {"a": 5, "b": 10})
     overall = summary["overall"]["all"]
     assert overall["score"] == pytest.approx(0.5) and overall["win_rate"] == pytest.approx(1 / 3, abs=1e-3)
-    assert overall["ci95"] == pytest.approx(1.96 * 0.5 / 3 ** 0.5, abs=1e-4)  # stdev of (1, .5, 0) is .5
+    assert overall["ci95"] == pytest.approx(1.96 * 0.5 / 3**0.5, abs=1e-4)  # stdev of (1, .5, 0) is .5
     assert overall["steps"] == pytest.approx(35 / 3, abs=0.01)
     assert overall["steps_vs_walkthrough"] == pytest.approx((1 + 2 + 2) / 3, abs=0.001)
     assert summary["game"]["a"]["score"] == pytest.approx(0.75) and summary["skill"]["make_tea"]["score"] == 0
@@ -77,8 +105,20 @@ def test_report_writes_tables_and_valid_pngs(config, tmp_path):
     evaluate(config, tmp_path / "random", workers=2)
     oracle = EvalConfig(agent="walkthrough", env_ids=config.env_ids, episodes=1, seed=5, max_steps=60)
     evaluate(oracle, tmp_path / "walkthrough", workers=2)
-    result = subprocess.run([sys.executable, "-m", "starling_env.lab.cli", "report", str(tmp_path / "random"),
-                             str(tmp_path / "walkthrough"), "--out", str(tmp_path / "report")], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "starling_env.lab.cli",
+            "report",
+            str(tmp_path / "random"),
+            str(tmp_path / "walkthrough"),
+            "--out",
+            str(tmp_path / "report"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert [r["agent"] for r in report] == ["random", "walkthrough"] and report[1]["score"] == 1.0
@@ -96,8 +136,22 @@ def test_a_different_evaluation_in_the_same_folder_is_refused(config, tmp_path):
 
 def test_agent_options_pass_through_the_command_line(tmp_path):
     env_id = split_env_ids("test")[0]
-    cli = [sys.executable, "-m", "starling_env.lab.cli", "evaluate", "--agent", "random", "--env", env_id, "--episodes", "1",
-           "--max-steps", "5", "--out", str(tmp_path)]
+    cli = [
+        sys.executable,
+        "-m",
+        "starling_env.lab.cli",
+        "evaluate",
+        "--agent",
+        "random",
+        "--env",
+        env_id,
+        "--episodes",
+        "1",
+        "--max-steps",
+        "5",
+        "--out",
+        str(tmp_path),
+    ]
     assert subprocess.run([*cli, "--option", "seed=7"], capture_output=True, text=True).returncode == 0
     assert json.loads((tmp_path / "header.json").read_text())["agent_options"] == {"seed": 7}
     bad = subprocess.run([*cli, "--option", "oops"], capture_output=True, text=True)
@@ -109,11 +163,28 @@ def test_human_recordings_join_the_report(config, tmp_path):
     walkthrough = json.loads((shipped_collection() / game_id / "spec.json").read_text())["walkthrough"]
     humans = tmp_path / "humans"
     humans.mkdir()
-    subprocess.run([sys.executable, "-m", "starling_env.lab.cli", "play", game_id, "--record", str(humans / "ann.jsonl")],
-                   input="\n".join(walkthrough) + "\n", capture_output=True, text=True, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "starling_env.lab.cli", "play", game_id, "--record", str(humans / "ann.jsonl")],
+        input="\n".join(walkthrough) + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     evaluate(config, tmp_path / "random", workers=2)
-    result = subprocess.run([sys.executable, "-m", "starling_env.lab.cli", "report", str(tmp_path / "random"), str(humans),
-                             "--out", str(tmp_path / "report")], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "starling_env.lab.cli",
+            "report",
+            str(tmp_path / "random"),
+            str(humans),
+            "--out",
+            str(tmp_path / "report"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     rows = json.loads((tmp_path / "report" / "report.json").read_text())
     assert [r["agent"] for r in rows] == ["random", "human"] and rows[1]["score"] == 1.0

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from starling_env.builder.verify import Limits
 from starling_env.collection import load_manifest
 from starling_env.generate.llm_backend import LLMBackend
 from starling_env.generate.offline import OfflineBackend, candidate_rng, compose, final_room, vary
@@ -16,7 +17,6 @@ from starling_env.generate.pipeline import Generator, plan_tasks
 from starling_env.generate.seeds import load_seeds
 from starling_env.llm import LLMClient, LLMConfig
 from starling_env.spec import GameSpec
-from starling_env.builder.verify import Limits
 
 from .conftest import BOIL, SEEDS
 from .openai_server import ScriptedOpenAIServer
@@ -30,15 +30,22 @@ def seeds():
 
 
 def generate_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "starling_env.lab.cli", "generate", *args],
-                          capture_output=True, text=True, timeout=900, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "starling_env.lab.cli", "generate", *args],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=env,
+    )
 
 
 @pytest.fixture(scope="module")
 def twenty(tmp_path_factory) -> Path:
     """`starling generate --n 20 --backend offline`, as the README says."""
     out = tmp_path_factory.mktemp("generated")
-    result = generate_cli("--n", "20", "--backend", "offline", "--out", str(out), "--seed", "7", "--difficulty", "medium")
+    result = generate_cli(
+        "--n", "20", "--backend", "offline", "--out", str(out), "--seed", "7", "--difficulty", "medium"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return out
 
@@ -56,7 +63,9 @@ def test_twenty_offline_games_verified_across_skills(twenty):
 
 def test_rerun_is_resumable_and_rebuilds_nothing(twenty):
     before = (twenty / "manifest.json").read_text()
-    result = generate_cli("--n", "20", "--backend", "offline", "--out", str(twenty), "--seed", "7", "--difficulty", "medium")
+    result = generate_cli(
+        "--n", "20", "--backend", "offline", "--out", str(twenty), "--seed", "7", "--difficulty", "medium"
+    )
     assert result.returncode == 0
     report = json.loads((twenty / "generation_report.json").read_text())
     assert report["counts"] == {"published": 0, "existing": 20, "failed": 0, "dropped": 0}
@@ -64,8 +73,16 @@ def test_rerun_is_resumable_and_rebuilds_nothing(twenty):
 
 
 def test_same_seed_same_games_whatever_the_workers(seeds, tmp_path):
-    tasks = plan_tasks(seeds, skills=None, difficulty="hard", compose=2, count=3, split="train", seed=11,
-                       compatible=OfflineBackend.compatible)
+    tasks = plan_tasks(
+        seeds,
+        skills=None,
+        difficulty="hard",
+        compose=2,
+        count=3,
+        split="train",
+        seed=11,
+        compatible=OfflineBackend.compatible,
+    )
     hashes = []
     for workers in (1, 2):
         out = tmp_path / f"w{workers}"
@@ -77,7 +94,9 @@ def test_same_seed_same_games_whatever_the_workers(seeds, tmp_path):
 def test_different_seeds_give_different_games(seeds):
     def specs(seed: int) -> list[str]:
         tasks = plan_tasks(seeds, skills=None, difficulty="medium", compose=1, count=6, split="train", seed=seed)
-        return [json.dumps(vary([seeds[s] for s in t.skills], t.difficulty, candidate_rng(seed, t.index, 0))) for t in tasks]
+        return [
+            json.dumps(vary([seeds[s] for s in t.skills], t.difficulty, candidate_rng(seed, t.index, 0))) for t in tasks
+        ]
 
     assert specs(1) == specs(1)
     assert not set(specs(1)) & set(specs(2))
@@ -104,17 +123,43 @@ def test_cli_rejects_unknown_skills_and_bad_recipes(tmp_path):
     result = generate_cli("--skill", "juggling", "--out", str(tmp_path))
     assert result.returncode == 2 and "juggling" in result.stderr
     recipe = tmp_path / "recipe.json"
-    recipe.write_text(json.dumps({"suite": "x", "batches": [{"name": "a", "count": 1, "seed": 1},
-                                                           {"name": "b", "count": 1, "seed": 1}]}))
+    recipe.write_text(
+        json.dumps(
+            {"suite": "x", "batches": [{"name": "a", "count": 1, "seed": 1}, {"name": "b", "count": 1, "seed": 1}]}
+        )
+    )
     result = generate_cli("--recipe", str(recipe), "--out", str(tmp_path))
     assert result.returncode == 2 and "batch seeds must differ" in result.stderr
 
 
 def test_recipe_sets_suite_and_splits(tmp_path):
     recipe = tmp_path / "recipe.json"
-    recipe.write_text(json.dumps({"suite": "MINI", "version": 2, "batches": [
-        {"name": "tr", "skills": ["boil_water"], "difficulty": "easy", "count": 1, "split": "train", "seed": 1},
-        {"name": "te", "skills": ["make_tea"], "difficulty": "medium", "count": 1, "split": "test", "seed": 2}]}))
+    recipe.write_text(
+        json.dumps(
+            {
+                "suite": "MINI",
+                "version": 2,
+                "batches": [
+                    {
+                        "name": "tr",
+                        "skills": ["boil_water"],
+                        "difficulty": "easy",
+                        "count": 1,
+                        "split": "train",
+                        "seed": 1,
+                    },
+                    {
+                        "name": "te",
+                        "skills": ["make_tea"],
+                        "difficulty": "medium",
+                        "count": 1,
+                        "split": "test",
+                        "seed": 2,
+                    },
+                ],
+            }
+        )
+    )
     result = generate_cli("--recipe", str(recipe), "--out", str(tmp_path / "games"), "--walks", "1")
     assert result.returncode == 0, result.stderr
     manifest = load_manifest(tmp_path / "games")
@@ -140,8 +185,9 @@ def broken(edit) -> str:
 
 
 def llm_generator(server: ScriptedOpenAIServer, out: Path, cache: Path, max_attempts: int = 3) -> Generator:
-    client = LLMClient(LLMConfig(model="scripted-model", base_url=server.base_url, cache_dir=cache, timeout_s=2,
-                                 backoff_s=0.01))
+    client = LLMClient(
+        LLMConfig(model="scripted-model", base_url=server.base_url, cache_dir=cache, timeout_s=2, backoff_s=0.01)
+    )
     client._sleep = lambda seconds: None
     return Generator(LLMBackend(load_seeds(SEEDS), client), out, FAST, max_attempts=max_attempts)
 
@@ -155,8 +201,15 @@ def one_task(seeds_map) -> list:
     [
         ("Sure! Here is the game: {not json", "invalid_json"),
         (broken(lambda d: d["actions"][0]["requires"].__setitem__(1, "here(tap)")), "schema"),
-        (broken(lambda d: d["goals"].append({"when": ["state(pot, water) == frozen"]})
-                or d["objects"][1]["states"]["water"]["values"].append("frozen")), "unreachable_goal"),
+        (
+            broken(
+                lambda d: (
+                    d["goals"].append({"when": ["state(pot, water) == frozen"]})
+                    or d["objects"][1]["states"]["water"]["values"].append("frozen")
+                )
+            ),
+            "unreachable_goal",
+        ),
         (broken(lambda d: d["walkthrough"].pop()), "walkthrough_does_not_win"),
     ],
     ids=["malformed", "schema", "does-not-build", "walkthrough"],
@@ -178,8 +231,23 @@ def test_llm_design_is_repaired_on_a_later_attempt(seeds, tmp_path, bad, kind):
 def test_llm_reply_that_never_becomes_valid_publishes_nothing(tmp_path):
     env = {"PATH": "", "STARLING_CACHE": str(tmp_path / "cache"), "OPENAI_API_KEY": "sk-secret-test-key"}
     with ScriptedOpenAIServer(["no json here"] * 3) as server:
-        result = generate_cli("--backend", "openai", "--base-url", server.base_url, "--model", "m", "--n", "1",
-                              "--skill", "boil_water", "--max-attempts", "3", "--out", str(tmp_path / "games"), env=env)
+        result = generate_cli(
+            "--backend",
+            "openai",
+            "--base-url",
+            server.base_url,
+            "--model",
+            "m",
+            "--n",
+            "1",
+            "--skill",
+            "boil_water",
+            "--max-attempts",
+            "3",
+            "--out",
+            str(tmp_path / "games"),
+            env=env,
+        )
     assert result.returncode == 1 and "failed" in result.stdout
     report = json.loads((tmp_path / "games" / "generation_report.json").read_text())
     assert report["counts"]["failed"] == 1 and len(report["tasks"][0]["failures"]) == 3
@@ -206,9 +274,32 @@ def test_llm_server_errors_are_retried_and_the_cache_makes_reruns_free(seeds, tm
 
 def test_review_keeps_or_drops_each_verified_game(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "starling_env.lab.cli", "generate", "--n", "2", "--skill", "boil_water", "--skill", "make_tea",
-         "--review", "--workers", "1", "--walks", "1", "--out", str(tmp_path), "--seed", "3"],
-        input="n\ny\n", capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-m",
+            "starling_env.lab.cli",
+            "generate",
+            "--n",
+            "2",
+            "--skill",
+            "boil_water",
+            "--skill",
+            "make_tea",
+            "--review",
+            "--workers",
+            "1",
+            "--walks",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--seed",
+            "3",
+        ],
+        input="n\ny\n",
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("keep this game?") == 2 and "walkthrough (" in result.stdout
     report = json.loads((tmp_path / "generation_report.json").read_text())

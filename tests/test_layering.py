@@ -39,8 +39,12 @@ def imported_modules(path: Path) -> set[str]:
 
 
 def violations(files: list[Path], forbidden: tuple[str, ...]) -> list[str]:
-    return [f"{module_name(f)} imports {m}" for f in files for m in sorted(imported_modules(f))
-            if any(m == name or m.startswith(name + ".") for name in forbidden)]
+    return [
+        f"{module_name(f)} imports {m}"
+        for f in files
+        for m in sorted(imported_modules(f))
+        if any(m == name or m.startswith(name + ".") for name in forbidden)
+    ]
 
 
 LIBRARY_FILES = [p for p in sorted(LIBRARY.rglob("*.py")) if APPLICATION.replace(".", "/") not in p.as_posix()]
@@ -55,8 +59,16 @@ def test_the_agents_import_only_the_library():
     assert files and not violations(files, (APPLICATION,))
 
 
-@pytest.mark.parametrize("line", ["from starling_agents import load_agent", "import starling_agents.drrn",
-                                  "from ..lab import cli", "from ..lab.evaluate import evaluate", "from .. import lab"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "from starling_agents import load_agent",
+        "import starling_agents.drrn",
+        "from ..lab import cli",
+        "from ..lab.evaluate import evaluate",
+        "from .. import lab",
+    ],
+)
 def test_the_check_catches_an_upward_import(tmp_path, monkeypatch, line):
     """The check itself can fail: a library module with an upward import is reported (also lazily, in a function)."""
     fake = LIBRARY / "envs" / "_layering_probe.py"

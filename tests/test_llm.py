@@ -30,8 +30,15 @@ def server():
 
 def make_client(server: ScriptedOpenAIServer, tmp_path, **overrides) -> tuple[LLMClient, list[float]]:
     """A client for ``server`` with an instant, recording sleep."""
-    options = {"model": "scripted-model", "base_url": server.base_url, "cache_dir": tmp_path / "cache",
-               "timeout_s": 2.0, "max_retries": 3, "backoff_s": 0.25, **overrides}
+    options = {
+        "model": "scripted-model",
+        "base_url": server.base_url,
+        "cache_dir": tmp_path / "cache",
+        "timeout_s": 2.0,
+        "max_retries": 3,
+        "backoff_s": 0.25,
+        **overrides,
+    }
     client = LLMClient(LLMConfig(**options))
     slept: list[float] = []
     client._sleep = slept.append
@@ -42,15 +49,26 @@ def test_normal_reply_and_token_accounting(server, tmp_path):
     server.push("a small game about boiling water")
     client, slept = make_client(server, tmp_path)
     result = client.chat(MESSAGES)
-    assert result == ChatResult(text="a small game about boiling water", prompt_tokens=7,
-                                completion_tokens=6, cached=False, finish_reason="stop")
+    assert result == ChatResult(
+        text="a small game about boiling water",
+        prompt_tokens=7,
+        completion_tokens=6,
+        cached=False,
+        finish_reason="stop",
+    )
     sent = server.requests[0]
     assert sent["model"] == "scripted-model" and sent["messages"] == MESSAGES
     assert sent["temperature"] == 0.7 and sent["max_tokens"] == 4096
     assert "response_format" not in sent and "seed" not in sent
     assert server.headers[0]["authorization"] == f"Bearer {FAKE_KEY}"  # the key comes from the env var
-    assert client.usage.as_dict() == {"requests": 1, "cache_hits": 0, "prompt_tokens": 7,
-                                      "completion_tokens": 6, "retries": 0, "total_tokens": 13}
+    assert client.usage.as_dict() == {
+        "requests": 1,
+        "cache_hits": 0,
+        "prompt_tokens": 7,
+        "completion_tokens": 6,
+        "retries": 0,
+        "total_tokens": 13,
+    }
     assert slept == []
 
 
@@ -93,8 +111,9 @@ def test_cache_disabled(server, tmp_path):
 
 
 def test_429_retried_honouring_retry_after(server, tmp_path):
-    server.push({"status": 429, "body": {"error": {"message": "slow down"}}, "headers": {"Retry-After": "2"}},
-                "after the limit")
+    server.push(
+        {"status": 429, "body": {"error": {"message": "slow down"}}, "headers": {"Retry-After": "2"}}, "after the limit"
+    )
     client, slept = make_client(server, tmp_path)
     assert client.chat(MESSAGES).text == "after the limit"
     assert slept == [2.0] and client.usage.retries == 1 and client.usage.requests == 1
@@ -151,13 +170,18 @@ def test_400_is_not_retried(server, tmp_path):
 
 
 def test_json_schema_falls_back_to_json_object_and_remembers(server, tmp_path):
-    server.push({"status": 400, "body": {"error": {"message": "response_format json_schema not supported"}}},
-                '{"title": "Boil"}', '{"title": "Again"}')
+    server.push(
+        {"status": 400, "body": {"error": {"message": "response_format json_schema not supported"}}},
+        '{"title": "Boil"}',
+        '{"title": "Again"}',
+    )
     client, slept = make_client(server, tmp_path)
     result = client.chat(MESSAGES, json_schema=SCHEMA)
     assert extract_json(result.text) == {"title": "Boil"}
     assert server.requests[0]["response_format"] == {
-        "type": "json_schema", "json_schema": {"name": "GameSpec", "schema": SCHEMA}}
+        "type": "json_schema",
+        "json_schema": {"name": "GameSpec", "schema": SCHEMA},
+    }
     assert server.requests[1]["response_format"] == {"type": "json_object"}
     assert client.usage.retries == 0 and slept == []
     # remembered: the next structured call goes straight to json_object
@@ -193,8 +217,14 @@ def test_callable_script_and_models_endpoint(server, tmp_path):
 
 def test_usage_add():
     total = Usage(requests=1, prompt_tokens=3).add(Usage(requests=2, completion_tokens=4, retries=1))
-    assert total.as_dict() == {"requests": 3, "cache_hits": 0, "prompt_tokens": 3, "completion_tokens": 4,
-                               "retries": 1, "total_tokens": 7}
+    assert total.as_dict() == {
+        "requests": 3,
+        "cache_hits": 0,
+        "prompt_tokens": 3,
+        "completion_tokens": 4,
+        "retries": 1,
+        "total_tokens": 7,
+    }
 
 
 def test_config_default_cache_dir(monkeypatch, tmp_path):
@@ -204,16 +234,23 @@ def test_config_default_cache_dir(monkeypatch, tmp_path):
     assert str(LLMConfig(model="m").cache_dir).endswith(".cache/starling/llm")
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ('{"a": 1}', {"a": 1}),
-    ('  \n{"a": [1, 2]}\n', {"a": [1, 2]}),
-    ('Here you go:\n```json\n{"a": {"b": 2}}\n```\nEnjoy!', {"a": {"b": 2}}),
-    ('```\n{"a": 3}\n```', {"a": 3}),
-    ('Sure! The spec is {"title": "Boil", "rooms": [{"name": "kitchen"}]} as requested.',
-     {"title": "Boil", "rooms": [{"name": "kitchen"}]}),
-    ('note {not json} then {"text": "a } brace and a \\" quote {", "n": 1} end',
-     {"text": 'a } brace and a " quote {', "n": 1}),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"a": 1}', {"a": 1}),
+        ('  \n{"a": [1, 2]}\n', {"a": [1, 2]}),
+        ('Here you go:\n```json\n{"a": {"b": 2}}\n```\nEnjoy!', {"a": {"b": 2}}),
+        ('```\n{"a": 3}\n```', {"a": 3}),
+        (
+            'Sure! The spec is {"title": "Boil", "rooms": [{"name": "kitchen"}]} as requested.',
+            {"title": "Boil", "rooms": [{"name": "kitchen"}]},
+        ),
+        (
+            'note {not json} then {"text": "a } brace and a \\" quote {", "n": 1} end',
+            {"text": 'a } brace and a " quote {', "n": 1},
+        ),
+    ],
+)
 def test_extract_json(text, expected):
     assert extract_json(text) == expected
 

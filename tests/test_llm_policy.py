@@ -9,16 +9,21 @@ import sys
 
 import gymnasium as gym
 import pytest
-
-import starling_env  # noqa: F401  (registers the benchmark ids)
 from starling_agents import load_agent, run_episode
 from starling_agents.llm import Prompter, match_command, parse_command
+
+import starling_env  # noqa: F401  (registers the benchmark ids)
 from starling_env.llm import LLMError
 from tests.openai_server import ScriptedOpenAIServer
 
 ENV_ID = "starling/boil-water-e4b0ab7-v1"  # one room, 5-command walkthrough, 4 points
-WALKTHROUGH = ["open cupboard", "take casserole from cupboard", "fill casserole with water", "switch on stove",
-               "boil water in casserole"]
+WALKTHROUGH = [
+    "open cupboard",
+    "take casserole from cupboard",
+    "fill casserole with water",
+    "switch on stove",
+    "boil water in casserole",
+]
 
 
 def admissible_in(request: dict) -> list[str]:
@@ -28,8 +33,16 @@ def admissible_in(request: dict) -> list[str]:
 
 
 def agent_for(server: ScriptedOpenAIServer, tmp_path, **options):
-    return load_agent("llm", model="scripted-model", base_url=server.base_url, cache_dir=str(tmp_path / "cache"),
-                      timeout_s=1.0, max_retries=2, backoff_s=0.05, **options)
+    return load_agent(
+        "llm",
+        model="scripted-model",
+        base_url=server.base_url,
+        cache_dir=str(tmp_path / "cache"),
+        timeout_s=1.0,
+        max_retries=2,
+        backoff_s=0.05,
+        **options,
+    )
 
 
 def test_parse_and_match_replies():
@@ -58,8 +71,13 @@ def test_prompt_stays_within_its_budget():
 
 
 def test_llm_agent_wins_with_well_formed_and_sloppy_replies(tmp_path):
-    replies = ["open cupboard", "> Take the casserole from the cupboard.", "`fill casserole with water`",
-               "Switch on stove", "boil water in casserole"]
+    replies = [
+        "open cupboard",
+        "> Take the casserole from the cupboard.",
+        "`fill casserole with water`",
+        "Switch on stove",
+        "boil water in casserole",
+    ]
     with ScriptedOpenAIServer(replies) as server:
         agent = agent_for(server, tmp_path)
         env = gym.make(ENV_ID, max_episode_steps=10)
@@ -87,8 +105,10 @@ def test_bad_replies_rate_limits_and_timeouts_are_counted_not_fatal(tmp_path):
     script = [
         "dance wildly",  # invalid
         "",  # unparseable
-        {"status": 429, "headers": {"Retry-After": "0"}}, valid,  # rate-limited, then answered
-        {"delay_s": 3.0, "content": "look"}, valid,  # timed out, then answered
+        {"status": 429, "headers": {"Retry-After": "0"}},
+        valid,  # rate-limited, then answered
+        {"delay_s": 3.0, "content": "look"},
+        valid,  # timed out, then answered
         "Thought: " + "very long thinking " * 2000,  # over-long, no action line
         sloppy_and_cut_off,  # fuzzy
     ]
@@ -135,10 +155,31 @@ def test_the_shared_cache_replays_an_episode_without_requests(tmp_path):
 
 
 def test_starling_evaluate_runs_the_llm_agent(tmp_path):
-    with ScriptedOpenAIServer([lambda request: WALKTHROUGH[len(re.findall("^> ", request["messages"][-1]["content"], re.M))]] * 5) as server:
-        cli = [sys.executable, "-m", "starling_env.lab.cli", "evaluate", "--agent", "llm", "--model", "scripted-model",
-               "--base-url", server.base_url, "--env", ENV_ID, "--episodes", "1", "--workers", "1",
-               "--option", f"cache_dir={tmp_path / 'cache'}", "--out", str(tmp_path / "run")]
+    with ScriptedOpenAIServer(
+        [lambda request: WALKTHROUGH[len(re.findall("^> ", request["messages"][-1]["content"], re.M))]] * 5
+    ) as server:
+        cli = [
+            sys.executable,
+            "-m",
+            "starling_env.lab.cli",
+            "evaluate",
+            "--agent",
+            "llm",
+            "--model",
+            "scripted-model",
+            "--base-url",
+            server.base_url,
+            "--env",
+            ENV_ID,
+            "--episodes",
+            "1",
+            "--workers",
+            "1",
+            "--option",
+            f"cache_dir={tmp_path / 'cache'}",
+            "--out",
+            str(tmp_path / "run"),
+        ]
         result = subprocess.run(cli, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     (line,) = (tmp_path / "run" / "episodes.jsonl").read_text().splitlines()

@@ -22,16 +22,22 @@ pytestmark = pytest.mark.skipif(not MANIFEST_FILE.is_file(), reason="the shipped
 def game() -> dict:
     """The easy shipped game with the shortest walkthrough (ties broken by id): its folder, spec and manifest facts."""
     manifest = json.loads(MANIFEST_FILE.read_text())
-    entry = min((g for g in manifest["games"] if g["difficulty"] == "easy"),
-                key=lambda g: (g["walkthrough_length"], g["id"]))
+    entry = min(
+        (g for g in manifest["games"] if g["difficulty"] == "easy"), key=lambda g: (g["walkthrough_length"], g["id"])
+    )
     folder = SHIPPED / entry["id"]
     spec = json.loads((folder / "spec.json").read_text())
     return {"folder": folder, "spec": spec, "entry": entry, "version": manifest["version"]}
 
 
 def run_play(args: list[str], lines: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "starling_env.lab.cli", "play", *args],
-                          input="".join(line + "\n" for line in lines), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "starling_env.lab.cli", "play", *args],
+        input="".join(line + "\n" for line in lines),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def only_record(path: Path) -> EpisodeRecord:
@@ -107,8 +113,14 @@ def test_play_in_process_with_a_step_limit(game, tmp_path):
         prompts.append(prompt)
         return next(lines)
 
-    record = play(game["folder"], record=None, seed=None, max_steps=1, input_fn=answer,
-                  print_fn=lambda *a, **k: printed.append(" ".join(map(str, a))))
+    record = play(
+        game["folder"],
+        record=None,
+        seed=None,
+        max_steps=1,
+        input_fn=answer,
+        print_fn=lambda *a, **k: printed.append(" ".join(map(str, a))),
+    )
     assert record.steps == 1 and not record.won and len(record.transcript) == 2
     assert any("step limit (1)" in p for p in printed)
     assert prompts[0] == f"[score 0/{game['entry']['max_score']}, move 0] > " and len(prompts) == 2

@@ -8,20 +8,26 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from starling_env.builder.failures import FailureKind
+from starling_env.builder.verify import Limits
 from starling_env.collection import load_manifest
 from starling_env.collection.publish import build_and_publish
-from starling_env.builder.failures import FailureKind
 from starling_env.spec import GameSpec, SpecError
-from starling_env.builder.verify import Limits
 
 from .conftest import SEED_EXAMPLES
 
 json_leaf = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 200), st.text(max_size=30),
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 200),
+    st.text(max_size=30),
     st.sampled_from(["kitchen", "pot", "held(pot)", "state(pot, water) == boiling", '"]; [', "open cupboard", ""]),
 )
-json_value = st.recursive(json_leaf, lambda children: st.lists(children, max_size=4)
-                          | st.dictionaries(st.text(max_size=10), children, max_size=4), max_leaves=20)
+json_value = st.recursive(
+    json_leaf,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=20,
+)
 HOSTILE = ['say "x" instead', "[bold type]", "line\nbreak", "\x00\x07", "é ü", "{", "all", "a" * 300, "north"]
 
 

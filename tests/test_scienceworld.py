@@ -29,9 +29,24 @@ from starling_env.targets.scienceworld import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-HOSTILE = ["", "   ", "x" * 10_000, "h\u00e9llo w\u00f6rld \u2603 \u4f60\u597d", "look\naround", "open door\r\nto kitchen",
-           "\x00\x01\x1b[2J", "\\", "%s %d {} ${HOME} `ls`", "go to " + "kitchen " * 200, "\t\n\t", "0", "-1",
-           "\U0001f600" * 50, "focus on", "reset task"]
+HOSTILE = [
+    "",
+    "   ",
+    "x" * 10_000,
+    "h\u00e9llo w\u00f6rld \u2603 \u4f60\u597d",
+    "look\naround",
+    "open door\r\nto kitchen",
+    "\x00\x01\x1b[2J",
+    "\\",
+    "%s %d {} ${HOME} `ls`",
+    "go to " + "kitchen " * 200,
+    "\t\n\t",
+    "0",
+    "-1",
+    "\U0001f600" * 50,
+    "focus on",
+    "reset task",
+]
 
 
 def alive(pid: int) -> bool:
@@ -48,8 +63,13 @@ def alive(pid: int) -> bool:
 @pytest.fixture(scope="module")
 def env():
     """Boil, variation 0, with every extra info: one JVM for the module."""
-    e = ScienceWorldEnv("boil", variation=0, extra_info=("walkthrough", "description", "inventory"),
-                        max_episode_steps=None, render_mode="ansi")
+    e = ScienceWorldEnv(
+        "boil",
+        variation=0,
+        extra_info=("walkthrough", "description", "inventory"),
+        max_episode_steps=None,
+        render_mode="ansi",
+    )
     yield e
     e.close()
 
@@ -107,15 +127,29 @@ def test_reset_contract(env):
     obs, info = env.reset(seed=3)
     assert env.observation_space.contains(obs)
     assert obs.startswith("Your task is to boil") and "This room is called" in obs
-    assert {"admissible_commands", "score", "max_score", "won", "lost", "moves", "objective", "game_id",
-            *env.extra_info} <= set(info)
+    assert {
+        "admissible_commands",
+        "score",
+        "max_score",
+        "won",
+        "lost",
+        "moves",
+        "objective",
+        "game_id",
+        *env.extra_info,
+    } <= set(info)
     assert info["max_score"] == 100 and info["game_id"] == "boil-0" and not info["won"] and not info["lost"]
     commands = info["admissible_commands"]
     assert commands == sorted(set(commands)) and "look around" in commands and len(commands) > 50
     assert all(env.action_space.contains(c) for c in commands)
     assert info["inventory"].startswith("In your inventory") and info["description"].startswith("This room is called")
-    assert env.card == {"env_id": "starling/ScienceWorld-v0", "game_id": "boil-0", "skills": [], "difficulty": None,
-                        "split": "train"}  # variation 0 is one of ScienceWorld's training variations
+    assert env.card == {
+        "env_id": "starling/ScienceWorld-v0",
+        "game_id": "boil-0",
+        "skills": [],
+        "difficulty": None,
+        "split": "train",
+    }  # variation 0 is one of ScienceWorld's training variations
     assert env.render().startswith("Your task")
 
 
@@ -138,8 +172,15 @@ def test_walkthrough_wins_boil(env):
 
 def test_failure_is_lost_with_score_zero(env):
     env.reset()
-    for command in ("open door to kitchen", "go to kitchen", "pick up thermometer", "open cupboard",
-                    "pick up metal pot", "move metal pot to sink", "activate sink"):
+    for command in (
+        "open door to kitchen",
+        "go to kitchen",
+        "pick up thermometer",
+        "open cupboard",
+        "pick up metal pot",
+        "move metal pot to sink",
+        "activate sink",
+    ):
         *_, info = env.step(command)
     held = info["score"]
     assert held > 0
@@ -161,6 +202,7 @@ def test_same_seed_same_transcript(env):
 def test_valid_actions_and_texts_do_not_depend_on_history(env):
     """Boil variation 1's art studio holds look-alike paint cups: ScienceWorld words them at random and orders
     some texts by identity hash; the env makes both reproducible, and asking for them changes nothing."""
+
     def episode(admissible=True):
         env.admissible = admissible
         env.reset(options={"variation": 1})
@@ -245,10 +287,13 @@ def test_gym_make_time_limit_and_close_leave_no_jvm():
 
 
 def test_jvm_is_shut_down_at_interpreter_exit(tmp_path):
-    script = ("from starling_env.targets.scienceworld import ScienceWorldEnv\n"
-              "env = ScienceWorldEnv('4-2', split='dev')\nenv.reset(seed=0)\nprint(env.jvm_pid)\n")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT,
-                            check=False)
+    script = (
+        "from starling_env.targets.scienceworld import ScienceWorldEnv\n"
+        "env = ScienceWorldEnv('4-2', split='dev')\nenv.reset(seed=0)\nprint(env.jvm_pid)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT, check=False
+    )
     assert result.returncode == 0, result.stderr
     pid = int(result.stdout.strip().splitlines()[-1])
     deadline = time.monotonic() + 10
@@ -261,9 +306,30 @@ def test_jvm_is_shut_down_at_interpreter_exit(tmp_path):
 def test_cli_evaluate_end_to_end(tmp_path):
     out = tmp_path / "swx"
     result = subprocess.run(
-        [sys.executable, "-m", "starling_env.lab.cli", "evaluate", "--agent", "random", "--env", "starling/ScienceWorld-v0",
-         "--episodes", "1", "--workers", "1", "--max-steps", "10", "--out", str(out)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
+        [
+            sys.executable,
+            "-m",
+            "starling_env.lab.cli",
+            "evaluate",
+            "--agent",
+            "random",
+            "--env",
+            "starling/ScienceWorld-v0",
+            "--episodes",
+            "1",
+            "--workers",
+            "1",
+            "--max-steps",
+            "10",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     (line,) = (out / "episodes.jsonl").read_text().splitlines()
     record = json.loads(line)

@@ -41,7 +41,9 @@ def test_seed_folders_follow_the_documented_format():
 def test_unknown_object_in_a_precondition_names_its_json_path(boil_data):
     boil_data["actions"][0]["requires"][1] = "here(tap)"
     boil_data["actions"][0]["failures"] = {}
-    assert errors_of(boil_data) == [("$.actions[0].requires[1]", "'here(tap)': unknown object 'tap' (not a slot of this action either)")]
+    assert errors_of(boil_data) == [
+        ("$.actions[0].requires[1]", "'here(tap)': unknown object 'tap' (not a slot of this action either)")
+    ]
 
 
 def test_field_errors_carry_the_json_path(boil_data):
@@ -85,7 +87,7 @@ def test_inform7_breaking_text_is_rejected(boil_data, field, value):
 
 def test_unknown_skill_lists_the_vocabulary(boil_data):
     boil_data["skills"] = ["juggling"]
-    (path, message), = errors_of(boil_data)
+    ((path, message),) = errors_of(boil_data)
     assert path == "$.skills" and "boil_water" in message
 
 
@@ -129,7 +131,7 @@ def test_custom_actions_cannot_change_doors(boil_data):
     boil_data["rooms"][0]["exits"] = {"north": "hall"}
     boil_data["doors"] = [{"id": "door", "name": "door", "between": ["kitchen", "hall"]}]
     boil_data["actions"][0]["effects"].append("open(door)")
-    (path, message), = errors_of(boil_data)
+    ((path, message),) = errors_of(boil_data)
     assert path == "$.actions[0].effects[1]" and "built-in commands" in message
 
 

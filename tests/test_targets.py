@@ -20,8 +20,25 @@ from starling_env.targets import TWC_LEVELS, data_dir
 from starling_env.targets.twc import TWC_SPLITS, TWCEnv
 from starling_env.targets.zmachine import ZMachineEnv
 
-HOSTILE = ["", "   ", "x" * 1000, "ñandú ☃ 北 \x00\x07", "look\nrestart", "restart", "save", "RESTORE", "quit", "undo",
-           "open mailbox. restart", "take it then quit", "script", "#comm", "\\", "restarting", "tw-trace-actions"]
+HOSTILE = [
+    "",
+    "   ",
+    "x" * 1000,
+    "ñandú ☃ 北 \x00\x07",
+    "look\nrestart",
+    "restart",
+    "save",
+    "RESTORE",
+    "quit",
+    "undo",
+    "open mailbox. restart",
+    "take it then quit",
+    "script",
+    "#comm",
+    "\\",
+    "restarting",
+    "tw-trace-actions",
+]
 
 
 def _data(name: str) -> Path:
@@ -74,7 +91,9 @@ def test_twc_passes_check_env_and_has_a_card(twc):
 
 @pytest.mark.parametrize("level", TWC_LEVELS)
 def test_twc_walkthrough_wins_every_game_at_max_score(twc, level):
-    env = TWCEnv(level=level, split=list(TWC_SPLITS), extra_info=["walkthrough"], max_episode_steps=None, admissible=False)
+    env = TWCEnv(
+        level=level, split=list(TWC_SPLITS), extra_info=["walkthrough"], max_episode_steps=None, admissible=False
+    )
     assert len(env.game_ids) == 15
     for game in env.game_ids:
         _, info = env.reset(options={"game": game})
@@ -125,13 +144,22 @@ def test_zmachine_passes_check_env_and_make(zork):
     env = ZMachineEnv(zork)
     check_env(env, skip_render_check=True)
     env.close()
-    env = gym.make("starling/ZMachine-v0", game_path=str(zork), render_mode="ansi",
-                   extra_info=["description", "inventory", "location", "walkthrough"])
+    env = gym.make(
+        "starling/ZMachine-v0",
+        game_path=str(zork),
+        render_mode="ansi",
+        extra_info=["description", "inventory", "location", "walkthrough"],
+    )
     obs, info = env.reset(seed=12)
     assert "West of House" in obs and info["location"] == "West of House" and "mailbox" in info["description"]
     assert info["max_score"] == 350 and info["walkthrough"][:2] == ["N", "N"]
-    assert env.unwrapped.card == {"env_id": "starling/ZMachine-v0", "game_id": "zork1", "skills": [],
-                                  "difficulty": None, "split": None}
+    assert env.unwrapped.card == {
+        "env_id": "starling/ZMachine-v0",
+        "game_id": "zork1",
+        "skills": [],
+        "difficulty": None,
+        "split": None,
+    }
     env.step("open mailbox")
     assert "leaflet" in env.render()
     env.close()
@@ -233,9 +261,28 @@ def test_zmachine_reads_score_and_end_of_an_inform_game(twc):
 
 def test_evaluate_cli_runs_on_twc(twc, tmp_path):
     out = tmp_path / "eval"
-    result = subprocess.run([sys.executable, "-m", "starling_env.lab.cli", "evaluate", "--agent", "random", "--env",
-                             "starling/TWC-easy-v0", "--episodes", "1", "--workers", "1", "--out", str(out)],
-                            capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "starling_env.lab.cli",
+            "evaluate",
+            "--agent",
+            "random",
+            "--env",
+            "starling/TWC-easy-v0",
+            "--episodes",
+            "1",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     record = (out / "episodes.jsonl").read_text().splitlines()[0]
     assert '"env_id":"starling/TWC-easy-v0"' in record and '"difficulty":"easy"' in record

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import starling_env  # noqa: F401  (registers the ids)
 from starling_env.lab.cli import app
-from starling_env.lab.evaluate import mean_ci
+from starling_env.lab.stats import mean_ci
 from starling_env.lab.transfer import (
     ARMS,
     Target,

@@ -81,8 +81,9 @@ def test_make_vec_applies_the_registered_time_limit(seed_ids):
 
 
 def test_env_errors_reach_the_caller_with_the_worker_traceback(seed_ids):
-    envs = StarlingVectorEnv([maker("boil-water-example", extra_info=["walkthrough"])] * 2, workers=2,
-                             autoreset_mode=AutoresetMode.DISABLED)
+    envs = StarlingVectorEnv(
+        [maker("boil-water-example", extra_info=["walkthrough"])] * 2, workers=2, autoreset_mode=AutoresetMode.DISABLED
+    )
     _, infos = envs.reset(seed=0)
     for command in infos["walkthrough"][0]:
         _, _, terminated, _, _ = envs.step([command, "look"])
@@ -168,7 +169,9 @@ def test_workers_are_pinned_to_distinct_cpus(seed_ids):
 
 
 def test_numeric_wrapped_view(seed_ids):
-    fn = lambda: EncodedObservation(AdmissibleActions(gym.make("starling/boil-water-example-v1"), max_actions=16))
+    def fn() -> gym.Env:
+        return EncodedObservation(AdmissibleActions(gym.make("starling/boil-water-example-v1"), max_actions=16))
+
     envs = StarlingVectorEnv([fn] * 3, workers=2)
     obs, _ = envs.reset(seed=0)
     assert obs.shape == (3, 256) and obs.dtype == np.int64

@@ -57,24 +57,41 @@ def render_card(collection: Path, recipe: str = "game_seeds/starling100.recipe.j
         lines.append(f"| {skill} | " + " | ".join(map(str, counts)) + f" | {sum(skill in g.skills for g in games)} |")
     totals = [sum(g.split == s and g.difficulty == t for g in games) for s, t in columns]
     lines.append("| **games** | " + " | ".join(map(str, totals)) + f" | {len(games)} |")
-    lines += ["", "A composed game counts once under each of its skills; the last row counts games.", "",
-              "## Size (min / median / max)", "",
-              "| tier | games | walkthrough length | rooms | objects | max score |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "A composed game counts once under each of its skills; the last row counts games.",
+        "",
+        "## Size (min / median / max)",
+        "",
+        "| tier | games | walkthrough length | rooms | objects | max score |",
+        "|---|---|---|---|---|---|",
+    ]
     for tier in TIERS:
         tier_games = [g for g in games if g.difficulty == tier]
-        lines.append(f"| {tier} | {len(tier_games)} | {_stats([g.walkthrough_length for g in tier_games])} | "
-                     f"{_stats([g.rooms for g in tier_games])} | {_stats([g.objects for g in tier_games])} | "
-                     f"{_stats([g.max_score for g in tier_games])} |")
+        lines.append(
+            f"| {tier} | {len(tier_games)} | {_stats([g.walkthrough_length for g in tier_games])} | "
+            f"{_stats([g.rooms for g in tier_games])} | {_stats([g.objects for g in tier_games])} | "
+            f"{_stats([g.max_score for g in tier_games])} |"
+        )
     pairs = Counter(" + ".join(g.skills) for g in games if len(g.skills) > 1)
-    lines += ["", f"Skill combinations in hard games: {len(pairs)} distinct.", "",
-              "## Regenerate", "",
-              "```bash",
-              f"starling generate --recipe {recipe} --backend offline --out generated_games --into-shipped",
-              "```", "",
-              "The recipe fixes every batch's skills, tier, split and seed, and each game's randomness comes only",
-              "from (batch seed, index), so the command reproduces every game's `content_hash` on any machine.",
-              "Changing a game means a new suite version (new ids), never a silent change.", "",
-              "## Cite", "",
-              f"Cite the suite with its version: *{manifest.suite} v{manifest.version}*, STARLING environment suite",
-              "(starling-env), and the STARLING paper (ACL Findings 2024, arXiv 2406.05872).", ""]
+    lines += [
+        "",
+        f"Skill combinations in hard games: {len(pairs)} distinct.",
+        "",
+        "## Regenerate",
+        "",
+        "```bash",
+        f"starling generate --recipe {recipe} --backend offline --out generated_games --into-shipped",
+        "```",
+        "",
+        "The recipe fixes every batch's skills, tier, split and seed, and each game's randomness comes only",
+        "from (batch seed, index), so the command reproduces every game's `content_hash` on any machine.",
+        "Changing a game means a new suite version (new ids), never a silent change.",
+        "",
+        "## Cite",
+        "",
+        f"Cite the suite with its version: *{manifest.suite} v{manifest.version}*, STARLING environment suite",
+        "(starling-env), and the STARLING paper (ACL Findings 2024, arXiv 2406.05872).",
+        "",
+    ]
     return "\n".join(lines)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-from importlib import resources
 from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -23,13 +23,16 @@ from ..builder.failures import VerificationReport
 from ..builder.verify import Limits, verify_game_dir
 from ..collection import ManifestEntry, load_manifest
 from ..collection.publish import build_and_publish
-from ..files import write_atomic
 from ..envs.text_env import DEFAULT_MAX_STEPS
+from ..files import write_atomic
 from ..registration import find_game, shipped_collection
 from ..spec import GameSpec, SpecError, json_schema
 
-app = typer.Typer(help="STARLING: text-game RL environments grown from seed ideas.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="STARLING: text-game RL environments grown from seed ideas.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 console = Console()
 err = Console(stderr=True)
 
@@ -39,7 +42,9 @@ TimeoutOpt = Annotated[float, typer.Option(help="seconds allowed for building + 
 MemoryOpt = Annotated[int, typer.Option(help="memory limit (MB) of the verifying process")]
 WalksOpt = Annotated[int, typer.Option(help="seeded random walks checking logic / Inform 7 agreement")]
 WalkLengthOpt = Annotated[int, typer.Option(help="steps per random walk")]
-ProbesOpt = Annotated[int, typer.Option(help="commands the logic forbids, tried before each step: the game must refuse them")]
+ProbesOpt = Annotated[
+    int, typer.Option(help="commands the logic forbids, tried before each step: the game must refuse them")
+]
 
 
 def _limits(timeout: float, memory: int, walks: int, walk_length: int, probes: int) -> Limits:
@@ -61,15 +66,19 @@ def validate(spec: Annotated[Path, typer.Argument(help="GameSpec JSON file")]) -
     except SpecError as exc:
         for path, message in exc.errors:
             err.print(f"[red]{escape(str(spec))}[/red] {path}: {escape(message)}", highlight=False)
-        raise typer.Exit(1)
-    console.print(f"[green]valid[/green] {game.id}: {len(game.rooms)} rooms, {len(game.objects)} objects, "
-                  f"{len(game.actions)} custom actions, {len(game.goals)} goals, walkthrough of {len(game.walkthrough)}")
+        raise typer.Exit(1) from None
+    console.print(
+        f"[green]valid[/green] {game.id}: {len(game.rooms)} rooms, {len(game.objects)} objects, "
+        f"{len(game.actions)} custom actions, {len(game.goals)} goals, walkthrough of {len(game.walkthrough)}"
+    )
 
 
 def _guard_shipped(out: Path, allowed: bool) -> None:
     """Games a user makes never land in the installed benchmark by accident."""
     if out.resolve() == shipped_collection().resolve() and not allowed:
-        err.print(f"{out} is the installed benchmark; pass --into-shipped to change it (that makes a new suite version)")
+        err.print(
+            f"{out} is the installed benchmark; pass --into-shipped to change it (that makes a new suite version)"
+        )
         raise typer.Exit(2)
 
 
@@ -91,8 +100,11 @@ def build(
     split: Annotated[str, typer.Option(help="split recorded in the manifest")] = "train",
     workers: Annotated[int, typer.Option(help="games built in parallel")] = os.cpu_count() or 1,
     into_shipped: Annotated[bool, typer.Option(help="allow writing into the installed benchmark")] = False,
-    timeout: TimeoutOpt = Limits.timeout_s, memory: MemoryOpt = Limits.memory_mb,
-    walks: WalksOpt = Limits.walks, walk_length: WalkLengthOpt = Limits.walk_length, probes: ProbesOpt = Limits.probes,
+    timeout: TimeoutOpt = Limits.timeout_s,
+    memory: MemoryOpt = Limits.memory_mb,
+    walks: WalksOpt = Limits.walks,
+    walk_length: WalkLengthOpt = Limits.walk_length,
+    probes: ProbesOpt = Limits.probes,
 ) -> None:
     """Build and verify specs; publish each into OUT's collection only if it passes."""
     _guard_shipped(out, into_shipped)
@@ -104,13 +116,19 @@ def build(
     limits = _limits(timeout, memory, walks, walk_length, probes)
 
     def one(path: Path) -> tuple[Path, VerificationReport, ManifestEntry | None]:
-        report, entry = build_and_publish(path.read_text(encoding="utf-8"), out, limits, split=split,
-                                          provenance={"backend": "hand-written", "source": path.as_posix()})
+        report, entry = build_and_publish(
+            path.read_text(encoding="utf-8"),
+            out,
+            limits,
+            split=split,
+            provenance={"backend": "hand-written", "source": path.as_posix()},
+        )
         return path, report, entry
 
     failed = 0
-    with Progress(*Progress.get_default_columns(), TextColumn("{task.fields[status]}"), console=console,
-                  transient=len(files) == 1) as progress:
+    with Progress(
+        *Progress.get_default_columns(), TextColumn("{task.fields[status]}"), console=console, transient=len(files) == 1
+    ) as progress:
         task = progress.add_task("building + verifying", total=len(files), status="")
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # each build is its own subprocess
             for path, report, entry in pool.map(one, files):
@@ -128,16 +146,19 @@ def build(
 @app.command()
 def verify(
     game: Annotated[str, typer.Argument(help="game id (in --collection or the shipped benchmark) or game folder")],
-    collection: Annotated[Optional[list[Path]], typer.Option(help="collection folder(s) to look ids up in")] = None,
-    timeout: TimeoutOpt = Limits.timeout_s, memory: MemoryOpt = Limits.memory_mb,
-    walks: WalksOpt = Limits.walks, walk_length: WalkLengthOpt = Limits.walk_length, probes: ProbesOpt = Limits.probes,
+    collection: Annotated[list[Path] | None, typer.Option(help="collection folder(s) to look ids up in")] = None,
+    timeout: TimeoutOpt = Limits.timeout_s,
+    memory: MemoryOpt = Limits.memory_mb,
+    walks: WalksOpt = Limits.walks,
+    walk_length: WalkLengthOpt = Limits.walk_length,
+    probes: ProbesOpt = Limits.probes,
 ) -> None:
     """Re-check a built game: walkthrough wins at max score, logic and Inform 7 agree."""
     try:
         folder = find_game(game, collection)
     except FileNotFoundError as exc:
         err.print(str(exc))
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     report = verify_game_dir(folder, _limits(timeout, memory, walks, walk_length, probes))
     _print_report(report)
     if not report.passed:
@@ -147,24 +168,33 @@ def verify(
 @app.command()
 def generate(
     n: Annotated[int, typer.Option("--n", help="games to publish")] = 10,
-    seeds: Annotated[Optional[Path], typer.Option(help="seed folder (default: the installed game_seeds)")] = None,
-    skill: Annotated[Optional[list[str]], typer.Option(help="skills to draw from (repeatable; default: all)")] = None,
+    seeds: Annotated[Path | None, typer.Option(help="seed folder (default: the installed game_seeds)")] = None,
+    skill: Annotated[list[str] | None, typer.Option(help="skills to draw from (repeatable; default: all)")] = None,
     difficulty: Annotated[str, typer.Option(help="easy | medium | hard")] = "easy",
-    compose: Annotated[Optional[int], typer.Option(help="skills combined per game (default 1, 2 for hard)")] = None,
-    backend: Annotated[str, typer.Option(help="offline (no network) | openai (any OpenAI-compatible endpoint)")] = "offline",
+    compose: Annotated[int | None, typer.Option(help="skills combined per game (default 1, 2 for hard)")] = None,
+    backend: Annotated[
+        str, typer.Option(help="offline (no network) | openai (any OpenAI-compatible endpoint)")
+    ] = "offline",
     out: Annotated[Path, typer.Option(help="collection folder to publish into")] = DEFAULT_OUT,
     seed: Annotated[int, typer.Option(help="random seed: candidate i draws from (seed, i)")] = 0,
     split: Annotated[str, typer.Option(help="split recorded in the manifest")] = "train",
-    recipe: Annotated[Optional[Path], typer.Option(help="recipe file listing batches (overrides the batch options)")] = None,
+    recipe: Annotated[
+        Path | None, typer.Option(help="recipe file listing batches (overrides the batch options)")
+    ] = None,
     model: Annotated[str, typer.Option(help="model name (openai backend)")] = "gpt-4o-mini",
-    base_url: Annotated[Optional[str], typer.Option(help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
+    ] = None,
     api_key_env: Annotated[str, typer.Option(help="environment variable holding the API key")] = "OPENAI_API_KEY",
-    max_attempts: Annotated[Optional[int], typer.Option(help="attempts per game (the LLM repair loop)")] = None,
+    max_attempts: Annotated[int | None, typer.Option(help="attempts per game (the LLM repair loop)")] = None,
     review: Annotated[bool, typer.Option(help="show each verified game and ask to keep it")] = False,
     workers: Annotated[int, typer.Option(help="games built and verified in parallel")] = os.cpu_count() or 1,
     into_shipped: Annotated[bool, typer.Option(help="allow writing into the installed benchmark")] = False,
-    timeout: TimeoutOpt = Limits.timeout_s, memory: MemoryOpt = Limits.memory_mb,
-    walks: WalksOpt = Limits.walks, walk_length: WalkLengthOpt = Limits.walk_length, probes: ProbesOpt = Limits.probes,
+    timeout: TimeoutOpt = Limits.timeout_s,
+    memory: MemoryOpt = Limits.memory_mb,
+    walks: WalksOpt = Limits.walks,
+    walk_length: WalkLengthOpt = Limits.walk_length,
+    probes: ProbesOpt = Limits.probes,
 ) -> None:
     """Grow new verified games from seed ideas, offline or with an LLM; publish them into OUT."""
     from ..generate.pipeline import Generator, plan_tasks
@@ -175,17 +205,49 @@ def generate(
     try:
         seed_ideas = load_seeds(seeds or Path(str(resources.files("starling_env.game_seeds"))))
         existing = load_manifest(out, missing_ok=True)
-        plan = Recipe.load(recipe) if recipe else Recipe(
-            suite=existing.suite, version=existing.version, max_attempts=max_attempts or 3,
-            batches=[Batch(name="cli", skills=skill, difficulty=difficulty, compose=compose or (2 if difficulty == "hard" else 1),
-                           count=n, split=split, seed=seed)])
+        plan = (
+            Recipe.load(recipe)
+            if recipe
+            else Recipe(
+                suite=existing.suite,
+                version=existing.version,
+                max_attempts=max_attempts or 3,
+                batches=[
+                    Batch.model_validate(
+                        {  # validated: a bad --difficulty is a clear error
+                            "name": "cli",
+                            "skills": skill,
+                            "difficulty": difficulty,
+                            "count": n,
+                            "split": split,
+                            "seed": seed,
+                            "compose": compose or (2 if difficulty == "hard" else 1),
+                        }
+                    )
+                ],
+            )
+        )
         chosen = _generation_backend(backend, seed_ideas, model, base_url, api_key_env)
-        tasks = [t for b in plan.batches for t in plan_tasks(
-            seed_ideas, skills=b.skills, difficulty=b.difficulty, compose=b.compose, count=b.count, split=b.split,
-            seed=b.seed, batch=b.name, compatible=chosen.compatible, combos=b.combos, cycle=b.cycle)]
+        tasks = [
+            t
+            for b in plan.batches
+            for t in plan_tasks(
+                seed_ideas,
+                skills=b.skills,
+                difficulty=b.difficulty,
+                compose=b.compose,
+                count=b.count,
+                split=b.split,
+                seed=b.seed,
+                batch=b.name,
+                compatible=chosen.compatible,
+                combos=b.combos,
+                cycle=b.cycle,
+            )
+        ]
     except ValueError as exc:
         err.print(escape(str(exc)))
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     counts = {"done": 0, "failed": 0, "retried": 0}
     with Progress(*Progress.get_default_columns(), TextColumn("{task.fields[status]}"), console=console) as progress:
         bar = progress.add_task(f"generating ({chosen.name})", total=len(tasks), status="")
@@ -195,13 +257,21 @@ def generate(
             progress.update(bar, advance=key != "retried", status=" / ".join(f"{v} {k}" for k, v in counts.items()))
 
         generator = Generator(
-            chosen, out, _limits(timeout, memory, walks, walk_length, probes), max_attempts=max_attempts or plan.max_attempts,
-            workers=workers, review=_reviewer(progress) if review else None,
+            chosen,
+            out,
+            _limits(timeout, memory, walks, walk_length, probes),
+            max_attempts=max_attempts or plan.max_attempts,
+            workers=workers,
+            review=_reviewer(progress) if review else None,
             on_progress=lambda o: show("done" if o.status in ("published", "existing") else "failed"),
             on_retry=lambda task, failures: show("retried"),
         )
         outcomes = generator.run(tasks, suite=plan.suite, version=plan.version)
-    header = {"backend": chosen.name, "recipe": str(recipe) if recipe else None, "model": model if backend == "openai" else None}
+    header = {
+        "backend": chosen.name,
+        "recipe": str(recipe) if recipe else None,
+        "model": model if backend == "openai" else None,
+    }
     if backend == "openai":
         header["usage"] = chosen.client.usage.as_dict()
     report = generator.write_report(out / "generation_report.json", header)
@@ -209,10 +279,14 @@ def generate(
     for column in ("task", "skills", "difficulty", "status", "id", "attempts"):
         table.add_column(column)
     for o in outcomes:
-        table.add_row(str(o.task.index), ", ".join(o.task.skills), o.task.difficulty, o.status, o.game_id or "-", str(o.attempts))
+        table.add_row(
+            str(o.task.index), ", ".join(o.task.skills), o.task.difficulty, o.status, o.game_id or "-", str(o.attempts)
+        )
     console.print(table)
-    console.print(f"{report['counts']}; failures and reasons in {out}/generation_report.json"
-                  + (f"; tokens {header['usage']}" if "usage" in header else ""))
+    console.print(
+        f"{report['counts']}; failures and reasons in {out}/generation_report.json"
+        + (f"; tokens {header['usage']}" if "usage" in header else "")
+    )
     if report["counts"]["failed"]:
         raise typer.Exit(1)
 
@@ -249,54 +323,62 @@ def _reviewer(progress: Progress):
 
 @app.command("list")
 def list_games(
-    collection: Annotated[Optional[Path], typer.Option(help="collection folder (default: the shipped benchmark)")] = None,
-    split: Annotated[Optional[str], typer.Option(help="only this split")] = None,
-    skill: Annotated[Optional[str], typer.Option(help="only games exercising this skill")] = None,
-    difficulty: Annotated[Optional[str], typer.Option(help="only this tier")] = None,
+    collection: Annotated[Path | None, typer.Option(help="collection folder (default: the shipped benchmark)")] = None,
+    split: Annotated[str | None, typer.Option(help="only this split")] = None,
+    skill: Annotated[str | None, typer.Option(help="only games exercising this skill")] = None,
+    difficulty: Annotated[str | None, typer.Option(help="only this tier")] = None,
 ) -> None:
     """List the games of a collection (default: the shipped benchmark)."""
     try:
         manifest = load_manifest(collection or shipped_collection())
     except (FileNotFoundError, ValueError) as exc:
         err.print(escape(str(exc)))
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     games = manifest.select(split, skill, difficulty)
     table = Table(title=f"{manifest.suite} v{manifest.version}: {len(games)} of {len(manifest.games)} games")
     for column in ("id", "skills", "difficulty", "split", "rooms", "walkthrough", "max score"):
         table.add_column(column)
     for g in games:
-        table.add_row(g.id, ", ".join(g.skills), g.difficulty, g.split, str(g.rooms), str(g.walkthrough_length), str(g.max_score))
+        table.add_row(
+            g.id, ", ".join(g.skills), g.difficulty, g.split, str(g.rooms), str(g.walkthrough_length), str(g.max_score)
+        )
     console.print(table)
 
 
 @app.command()
 def show(
     game: Annotated[str, typer.Argument(help="game id or game folder")],
-    collection: Annotated[Optional[list[Path]], typer.Option(help="collection folder(s) to look ids up in")] = None,
+    collection: Annotated[list[Path] | None, typer.Option(help="collection folder(s) to look ids up in")] = None,
 ) -> None:
     """One game's card: objective, rooms, objects, skills, tier, walkthrough, max score, env id."""
     try:
         folder = find_game(game, collection or [shipped_collection()])
     except FileNotFoundError as exc:
         err.print(str(exc))
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     spec = GameSpec.load(folder / "spec.json")
     manifest = load_manifest(folder.parent, missing_ok=True)
     entry = manifest.get(spec.id)
     console.rule(f"{spec.id}: {spec.title}")
-    rows = [("env id", manifest.env_id(spec.id)), ("objective", spec.objective), ("skills", ", ".join(spec.skills)),
-            ("difficulty", spec.difficulty), ("split", entry.split if entry else "-"),
-            ("rooms", ", ".join(r.name for r in spec.rooms)), ("objects", ", ".join(o.name for o in spec.objects)),
-            ("custom actions", ", ".join(a.command for a in spec.actions) or "-"),
-            ("max score", str(sum(g.points for g in spec.goals))),
-            ("walkthrough", f"{len(spec.walkthrough)} commands: " + " / ".join(spec.walkthrough))]
+    rows = [
+        ("env id", manifest.env_id(spec.id)),
+        ("objective", spec.objective),
+        ("skills", ", ".join(spec.skills)),
+        ("difficulty", spec.difficulty),
+        ("split", entry.split if entry else "-"),
+        ("rooms", ", ".join(r.name for r in spec.rooms)),
+        ("objects", ", ".join(o.name for o in spec.objects)),
+        ("custom actions", ", ".join(a.command for a in spec.actions) or "-"),
+        ("max score", str(sum(g.points for g in spec.goals))),
+        ("walkthrough", f"{len(spec.walkthrough)} commands: " + " / ".join(spec.walkthrough)),
+    ]
     for key, value in rows:
         console.print(f"[bold]{key}[/bold]: {escape(value)}")
 
 
 @app.command()
 def card(
-    collection: Annotated[Optional[Path], typer.Option(help="collection folder (default: the shipped benchmark)")] = None,
+    collection: Annotated[Path | None, typer.Option(help="collection folder (default: the shipped benchmark)")] = None,
     write: Annotated[bool, typer.Option(help="write it to COLLECTION/README.md instead of printing it")] = False,
 ) -> None:
     """The benchmark card: statistics computed from the collection's manifest."""
@@ -307,7 +389,7 @@ def card(
         text = render_card(folder)
     except (FileNotFoundError, ValueError) as exc:
         err.print(escape(str(exc)))
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     if write:
         write_atomic(folder / "README.md", text)
         console.print(f"wrote {folder / 'README.md'}")
@@ -318,10 +400,14 @@ def card(
 @app.command()
 def play(
     game: Annotated[str, typer.Argument(help="game id (in --collection or the shipped benchmark) or game folder")],
-    collection: Annotated[Optional[list[Path]], typer.Option(help="collection folder(s) to look ids up in")] = None,
-    record: Annotated[Optional[Path], typer.Option(help="append the episode (an EpisodeRecord, agent 'human') to this JSONL file")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="seed passed to reset")] = None,
-    max_steps: Annotated[int, typer.Option(help="commands before the episode is truncated (0: no limit)")] = DEFAULT_MAX_STEPS,
+    collection: Annotated[list[Path] | None, typer.Option(help="collection folder(s) to look ids up in")] = None,
+    record: Annotated[
+        Path | None, typer.Option(help="append the episode (an EpisodeRecord, agent 'human') to this JSONL file")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="seed passed to reset")] = None,
+    max_steps: Annotated[
+        int, typer.Option(help="commands before the episode is truncated (0: no limit)")
+    ] = DEFAULT_MAX_STEPS,
 ) -> None:
     """Play a game yourself at the terminal (type 'help' in the game); optionally record the episode."""
     from .play import play as play_game
@@ -333,7 +419,7 @@ def play(
         folder = find_game(game, collection or [shipped_collection()])
     except FileNotFoundError as exc:
         err.print(escape(str(exc)))
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     play_game(folder, record=record, seed=seed, max_steps=max_steps or None)
 
 
@@ -412,61 +498,82 @@ def init_model(
         raise typer.Exit(2)
     build_random_model(path, width=width, layers=layers, heads=heads, vocab_size=vocab, seed=seed)
     config = json.loads((path / "config.json").read_text())
-    console.print(f"wrote a random {config['n_layer']}-layer, {config['n_embd']}-wide GPT-2 "
-                  f"(vocabulary {config['vocab_size']}) to {path}/; train it with "
-                  f"`starling train --agent llm-rl --model {path}`")
+    console.print(
+        f"wrote a random {config['n_layer']}-layer, {config['n_embd']}-wide GPT-2 "
+        f"(vocabulary {config['vocab_size']}) to {path}/; train it with "
+        f"`starling train --agent llm-rl --model {path}`"
+    )
 
 
 @app.command()
 def evaluate(
-    agent: Annotated[str, typer.Option(help="random | walkthrough | drrn | ppo | llm | llm-rl | module:Class")] = "random",
+    agent: Annotated[
+        str, typer.Option(help="random | walkthrough | drrn | ppo | llm | llm-rl | module:Class")
+    ] = "random",
     split: Annotated[str, typer.Option(help="train | test | test-compose | all (ignored with --env)")] = "test",
-    env: Annotated[Optional[list[str]], typer.Option(help="Gymnasium id(s) to evaluate on instead of a split")] = None,
+    env: Annotated[list[str] | None, typer.Option(help="Gymnasium id(s) to evaluate on instead of a split")] = None,
     episodes: Annotated[int, typer.Option(help="seeded episodes per game")] = 3,
     seed: Annotated[int, typer.Option(help="first seed; episode k uses seed + k on every game")] = 0,
     max_steps: Annotated[int, typer.Option(help="step limit per episode")] = DEFAULT_MAX_STEPS,
-    checkpoint: Annotated[Optional[Path], typer.Option(help="trained agent to load (drrn: checkpoint.pt, ppo: model.zip)")] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="trained agent to load (drrn: checkpoint.pt, ppo: model.zip)")
+    ] = None,
     workers: Annotated[int, typer.Option(help="parallel processes")] = os.cpu_count() or 1,
-    out: Annotated[Optional[Path], typer.Option(
-        help="run folder (default runs/eval/<agent>-<split or env name>); rerun to resume")] = None,
-    option: Annotated[Optional[list[str]], typer.Option(
-        help="agent option KEY=VALUE, repeatable (VALUE read as JSON when it parses), e.g. mode=react")] = None,
-    model: Annotated[Optional[str], typer.Option(help="llm: the model name; llm-rl: a local checkpoint folder")] = None,
-    base_url: Annotated[Optional[str], typer.Option(help="llm: an OpenAI-compatible server (default OpenAI; key from $OPENAI_API_KEY)")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="run folder (default runs/eval/<agent>-<split or env name>); rerun to resume")
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(help="agent option KEY=VALUE, repeatable (VALUE read as JSON when it parses), e.g. mode=react"),
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="llm: the model name; llm-rl: a local checkpoint folder")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="llm: an OpenAI-compatible server (default OpenAI; key from $OPENAI_API_KEY)")
+    ] = None,
 ) -> None:
     """Evaluate an agent on every game of a split, K seeded episodes each; print the summary table."""
-    from .report import comparison
-    from .evaluate import EvalConfig, evaluate as run_evaluation, split_env_ids
-
     import gymnasium as gym
+
+    from .evaluate import EvalConfig, split_env_ids
+    from .evaluate import evaluate as run_evaluation
+    from .report import comparison
 
     try:
         env_ids = tuple(env) if env else tuple(split_env_ids(split))
     except (ValueError, FileNotFoundError) as exc:
         err.print(escape(str(exc)))
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     unknown = [i for i in env_ids if i not in gym.registry]
     if unknown:
-        err.print(f"unknown env id(s) {', '.join(unknown)}: `starling list` shows the benchmark's games; the "
-                  "targets are starling/TWC-{easy,medium,hard}-v0, starling/ScienceWorld-v0, starling/ZMachine-v0")
+        err.print(
+            f"unknown env id(s) {', '.join(unknown)}: `starling list` shows the benchmark's games; the "
+            "targets are starling/TWC-{easy,medium,hard}-v0, starling/ScienceWorld-v0, starling/ZMachine-v0"
+        )
         raise typer.Exit(2)
     try:
         agent_options = dict(_option(o) for o in option or [])
         agent_options.update({k: v for k, v in (("model", model), ("base_url", base_url)) if v is not None})
     except ValueError as exc:
         err.print(escape(str(exc)))
-        raise typer.Exit(2)
-    config = EvalConfig(agent=agent, env_ids=env_ids, episodes=episodes, seed=seed, max_steps=max_steps,
-                        checkpoint=str(checkpoint) if checkpoint else None, agent_options=agent_options)
+        raise typer.Exit(2) from None
+    config = EvalConfig(
+        agent=agent,
+        env_ids=env_ids,
+        episodes=episodes,
+        seed=seed,
+        max_steps=max_steps,
+        checkpoint=str(checkpoint) if checkpoint else None,
+        agent_options=agent_options,
+    )
     folder = out or Path("runs/eval") / f"{agent.replace(':', '.')}-{_envs_label(env) if env else split}"
-    games = f"{len(env_ids)} {'game' if len(env_ids) == 1 else 'games'} x {episodes} {'episode' if episodes == 1 else 'episodes'}"
+    games = f"{_count(len(env_ids), 'game')} x {_count(episodes, 'episode')}"
     with Progress(*Progress.get_default_columns(), console=console, transient=True) as progress:
         bar = progress.add_task(f"evaluating {agent} on {games}", total=len(config.jobs()))
         try:
             records = run_evaluation(config, folder, workers=workers, on_episode=lambda r: progress.advance(bar))
         except (ValueError, FileNotFoundError, ImportError, RuntimeError, gym.error.Error) as exc:  # from a worker too
             err.print(f"cannot evaluate: {escape(str(exc))}", highlight=False)
-            raise typer.Exit(2)
+            raise typer.Exit(2) from None
     rows = comparison([(json.loads((folder / "header.json").read_text()), records)])
     table = Table(title=f"{agent} on {'the given envs' if env else split}: {games}")
     for column in ("level", "score (95% CI)", "win rate", "steps", "episodes"):
@@ -474,10 +581,19 @@ def evaluate(
     for level, key in [("overall", "all")] + [("difficulty", t) for t in ("easy", "medium", "hard")]:
         row = rows[0]["summary"][level].get(key)
         if row:
-            table.add_row(key if level == "difficulty" else "overall", f"{row['score']:.3f} ± {row['ci95']:.3f}",
-                          f"{row['win_rate']:.2f}", f"{row['steps']:.1f}", str(row["episodes"]))
+            table.add_row(
+                key if level == "difficulty" else "overall",
+                f"{row['score']:.3f} ± {row['ci95']:.3f}",
+                f"{row['win_rate']:.2f}",
+                f"{row['steps']:.1f}",
+                str(row["episodes"]),
+            )
     console.print(table)
     console.print(f"episodes in {folder}/episodes.jsonl; compare runs with `starling report {folder} ...`")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _envs_label(env_ids: list[str]) -> str:
@@ -509,14 +625,20 @@ def report(
         loaded = [load_run(folder) for folder in runs]
     except (ValueError, FileNotFoundError) as exc:
         err.print(escape(str(exc)))
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     table = Table(title="comparison")
     for column in ("agent", "score (95% CI)", "win rate", "steps", "easy", "medium", "hard", "episodes"):
         table.add_column(column)
     for r in comparison(loaded):
         tiers = ["-" if r[f"score_{t}"] is None else f"{r[f'score_{t}']:.2f}" for t in ("easy", "medium", "hard")]
-        table.add_row(r["agent"], f"{r['score']:.3f} ± {r['ci95']:.3f}", f"{r['win_rate']:.2f}", f"{r['steps']:.1f}",
-                      *tiers, str(r["episodes"]))
+        table.add_row(
+            r["agent"],
+            f"{r['score']:.3f} ± {r['ci95']:.3f}",
+            f"{r['win_rate']:.2f}",
+            f"{r['steps']:.1f}",
+            *tiers,
+            str(r["episodes"]),
+        )
     console.print(table)
     for path in write_report(loaded, out):
         console.print(f"wrote {path}")

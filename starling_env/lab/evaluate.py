@@ -10,20 +10,18 @@ seeded with the episode's seed, so results do not depend on ``workers``.
 from __future__ import annotations
 
 import json
-import math
 import multiprocessing
-import statistics
-from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .. import __version__
-from ..files import write_atomic
-from ..records import EpisodeRecord, append_records, read_records
 from ..collection import load_manifest, shipped_collection
 from ..envs.text_env import DEFAULT_MAX_STEPS
+from ..files import write_atomic
+from ..records import EpisodeRecord, append_records, read_records
 
 
 @dataclass(frozen=True)
@@ -55,9 +53,9 @@ def split_env_ids(split: str, collection: Path | None = None) -> list[str]:
 def _play(config: EvalConfig, env_id: str, seed: int) -> EpisodeRecord:
     """One episode in a worker process: a fresh agent, seeded with the episode's seed."""
     import gymnasium as gym
+    from starling_agents import load_agent, run_episode
 
     import starling_env  # noqa: F401  (registers the ids in this process)
-    from starling_agents import load_agent, run_episode
 
     options = dict(config.agent_options)  # a seed among them wins over the episode's
     agent = load_agent(config.agent, seed=options.pop("seed", seed), checkpoint=config.checkpoint, **options)
@@ -71,13 +69,22 @@ def _play(config: EvalConfig, env_id: str, seed: int) -> EpisodeRecord:
 
 def header(config: EvalConfig) -> dict[str, Any]:
     manifest = load_manifest(shipped_collection(), missing_ok=True)
-    return {"starling_version": __version__, "suite": manifest.suite, "suite_version": manifest.version,
-            **asdict(config), "env_ids": list(config.env_ids)}
+    return {
+        "starling_version": __version__,
+        "suite": manifest.suite,
+        "suite_version": manifest.version,
+        **asdict(config),
+        "env_ids": list(config.env_ids),
+    }
 
 
-def evaluate(config: EvalConfig, out: Path, workers: int = 1,
-             on_episode: Callable[[EpisodeRecord], None] = lambda record: None,
-             mp_context: str | None = None) -> list[EpisodeRecord]:
+def evaluate(
+    config: EvalConfig,
+    out: Path,
+    workers: int = 1,
+    on_episode: Callable[[EpisodeRecord], None] = lambda record: None,
+    mp_context: str | None = None,
+) -> list[EpisodeRecord]:
     """Play every missing episode of ``config`` into ``out``; return all its records, in job order.
 
     ``mp_context`` ("spawn", "forkserver") starts the worker processes afresh instead of forking this one:
@@ -88,7 +95,10 @@ def evaluate(config: EvalConfig, out: Path, workers: int = 1,
     header_path, episodes = out / "header.json", out / "episodes.jsonl"
     if header_path.exists():
         existing = json.loads(header_path.read_text())
-        same = {k: existing.get(k) for k in ("agent", "env_ids", "episodes", "seed", "max_steps", "checkpoint", "agent_options")}
+        same = {
+            k: existing.get(k)
+            for k in ("agent", "env_ids", "episodes", "seed", "max_steps", "checkpoint", "agent_options")
+        }
         same["env_kwargs"] = existing.get("env_kwargs", {})  # headers from before env_kwargs existed
         if same != {k: wanted[k] for k in same}:
             raise ValueError(f"{out} holds a different evaluation (see its header.json); use another --out")
@@ -106,38 +116,3 @@ def evaluate(config: EvalConfig, out: Path, workers: int = 1,
                 done[(record.env_id, record.seed)] = record
                 on_episode(record)
     return [done[job] for job in config.jobs()]
-
-
-# -- aggregates ----------------------------------------------------------------------------------
-def mean_ci(values: list[float]) -> tuple[float, float]:
-    """Mean and the half-width of its 95% confidence interval (normal approximation; 0 for one value)."""
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return mean, 0.0
-    return mean, 1.96 * statistics.stdev(values) / math.sqrt(len(values))
-
-
-def summarize(records: Iterable[EpisodeRecord], walkthrough_lengths: dict[str, int] | None = None) -> dict[str, Any]:
-    """Per game, per skill, per difficulty and overall: score (mean, 95% CI), win rate, steps."""
-    groups: dict[str, dict[str, list[EpisodeRecord]]] = defaultdict(lambda: defaultdict(list))
-    for r in records:
-        groups["overall"]["all"].append(r)
-        groups["game"][r.game_id].append(r)
-        groups["difficulty"][r.difficulty or "-"].append(r)
-        for skill in r.skills:
-            groups["skill"][skill].append(r)
-    lengths = walkthrough_lengths or {}
-
-    def row(rs: list[EpisodeRecord]) -> dict[str, float]:
-        score, ci = mean_ci([r.normalized_score for r in rs])
-        ratios = [r.steps / lengths[r.game_id] for r in rs if lengths.get(r.game_id)]
-        return {"episodes": len(rs), "score": round(score, 4), "ci95": round(ci, 4),
-                "win_rate": round(statistics.fmean(r.won for r in rs), 4),
-                "steps": round(statistics.fmean(r.steps for r in rs), 2),
-                "steps_vs_walkthrough": round(statistics.fmean(ratios), 3) if ratios else None}
-
-    return {level: {key: row(rs) for key, rs in sorted(by_key.items())} for level, by_key in groups.items()}
-
-
-def walkthrough_lengths(collection: Path | None = None) -> dict[str, int]:
-    return {g.id: g.walkthrough_length for g in load_manifest(collection or shipped_collection(), missing_ok=True).games}

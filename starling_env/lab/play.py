@@ -41,13 +41,15 @@ class HumanAgent(Agent):
         self.commands_sent = 0
         self.stop_reason: str | None = None
         if input_fn is input:
-            _enable_readline(lambda: sorted(set(self.info.get("admissible_commands", [])) | set(META_COMMANDS) | {"exit"}))
+            _enable_readline(
+                lambda: sorted(set(self.info.get("admissible_commands", [])) | set(META_COMMANDS) | {"exit"})
+            )
 
     def reset(self, observation: str, info: dict[str, Any]) -> None:
         self.info, self.commands_sent, self.stop_reason = info, 0, None
         objective = info["objective"]
         if observation.startswith(objective):  # the reset observation starts with the objective: say it once
-            observation = observation[len(objective):].lstrip("\n")
+            observation = observation[len(objective) :].lstrip("\n")
         self.print_fn(f"Objective: {objective}")
         self.print_fn("(type 'help' for help, 'commands' for what you can do now, 'quit' to stop)\n")
         self.print_fn(observation)
@@ -58,7 +60,9 @@ class HumanAgent(Agent):
         self.info = info
         while True:
             try:
-                self.print_fn("")  # a blank line before the prompt, not inside it: readline redraws one-line prompts well
+                self.print_fn(
+                    ""
+                )  # a blank line before the prompt, not inside it: readline redraws one-line prompts well
                 line = self.input_fn(f"[score {info['score']}/{info['max_score']}, move {info['moves']}] > ")
             except (EOFError, KeyboardInterrupt) as exc:
                 self.print_fn("")
@@ -83,8 +87,10 @@ class HumanAgent(Agent):
         """A meta command, answered here."""
         say = self.print_fn
         if meta == "help":
-            say("Type what you want to do in plain English (e.g. 'open door', 'take key', 'go north') "
-                "and press Enter.\nMeta commands (not sent to the game):")
+            say(
+                "Type what you want to do in plain English (e.g. 'open door', 'take key', 'go north') "
+                "and press Enter.\nMeta commands (not sent to the game):"
+            )
             for name, what in META_COMMANDS.items():
                 say(f"  {name:<10} {what}")
         if meta in ("help", "objective"):
@@ -92,12 +98,21 @@ class HumanAgent(Agent):
         elif meta == "commands":
             say("You can try: " + ", ".join(info.get("admissible_commands", [])))
         elif meta == "score":
-            say(f"Score {info['score']} of {info['max_score']}, after {info['moves']} moves "
-                f"({self.commands_sent} commands sent to the game).")
+            say(
+                f"Score {info['score']} of {info['max_score']}, after {info['moves']} moves "
+                f"({self.commands_sent} commands sent to the game)."
+            )
 
 
-def play(game_dir: Path, *, record: Path | None, seed: int | None, max_steps: int | None,
-         input_fn: Callable[[str], str] = input, print_fn: Callable[..., None] = print) -> EpisodeRecord:
+def play(
+    game_dir: Path,
+    *,
+    record: Path | None,
+    seed: int | None,
+    max_steps: int | None,
+    input_fn: Callable[[str], str] = input,
+    print_fn: Callable[..., None] = print,
+) -> EpisodeRecord:
     """Play one episode of the game in ``game_dir`` interactively; return (and optionally append) its record."""
     human = HumanAgent(input_fn, print_fn)
     env = StarlingEnv(Path(game_dir), max_episode_steps=max_steps)
@@ -113,8 +128,10 @@ def play(game_dir: Path, *, record: Path | None, seed: int | None, max_steps: in
         print_fn(f"\n*** You won! *** Final score {result.score:g}/{result.max_score:g} in {result.steps} commands.")
     else:
         reason = human.stop_reason or ("lost" if lost else f"step limit ({max_steps}) reached")
-        print_fn(f"\nGame over ({reason}): final score {result.score:g}/{result.max_score:g} in {result.steps} commands; "
-                 "not won.")
+        print_fn(
+            f"\nGame over ({reason}): final score {result.score:g}/{result.max_score:g} in {result.steps} commands; "
+            "not won."
+        )
     if record is not None:
         append_records(Path(record), [result])
         print_fn(f"Recorded this episode to {record}")
@@ -136,7 +153,7 @@ def _enable_readline(completions: Callable[[], list[str]]) -> None:
         # complete the whole command line, returning the part from the current word on
         matches = [c for c in completions() if c.startswith(line.lstrip())]
         offset = len(line) - len(line.lstrip())
-        options = [c[begin - offset:] for c in matches if begin - offset <= len(c)]
+        options = [c[begin - offset :] for c in matches if begin - offset <= len(c)]
         return options[state] if state < len(options) else None
 
     try:

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..files import write_atomic
 from ..records import EpisodeRecord, read_records
-from .evaluate import summarize, walkthrough_lengths
+from .stats import summarize, walkthrough_lengths
 
 TIERS = ("easy", "medium", "hard")
 
@@ -28,7 +28,8 @@ def load_run(folder: Path) -> tuple[dict[str, Any], list[EpisodeRecord]]:
 
 def label(header: dict[str, Any]) -> str:
     """The agent's name, with its checkpoint's folder when that says more."""
-    folder = Path(header["checkpoint"]).parent.name if header.get("checkpoint") else None
+    training = _training_folder(header)
+    folder = training.name if training else None
     return header["agent"] + (f" ({folder})" if folder and folder != header["agent"] else "")
 
 
@@ -39,9 +40,15 @@ def comparison(runs: list[tuple[dict, list[EpisodeRecord]]]) -> list[dict[str, A
     for header, records in runs:
         summary = summarize(records, lengths)
         overall = summary["overall"]["all"]
-        row = {"agent": label(header), "episodes": overall["episodes"], "score": overall["score"], "ci95": overall["ci95"],
-               "win_rate": overall["win_rate"], "steps": overall["steps"],
-               "steps_vs_walkthrough": overall["steps_vs_walkthrough"]}
+        row = {
+            "agent": label(header),
+            "episodes": overall["episodes"],
+            "score": overall["score"],
+            "ci95": overall["ci95"],
+            "win_rate": overall["win_rate"],
+            "steps": overall["steps"],
+            "steps_vs_walkthrough": overall["steps_vs_walkthrough"],
+        }
         for tier in TIERS:
             row[f"score_{tier}"] = summary["difficulty"].get(tier, {}).get("score")
         row["summary"] = summary
@@ -50,13 +57,17 @@ def comparison(runs: list[tuple[dict, list[EpisodeRecord]]]) -> list[dict[str, A
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    lines = ["| agent | score (95% CI) | win rate | steps | steps / walkthrough | easy | medium | hard | episodes |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| agent | score (95% CI) | win rate | steps | steps / walkthrough | easy | medium | hard | episodes |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         tiers = " | ".join("-" if r[f"score_{t}"] is None else f"{r[f'score_{t}']:.2f}" for t in TIERS)
         ratio = "-" if r["steps_vs_walkthrough"] is None else f"{r['steps_vs_walkthrough']:.2f}"
-        lines.append(f"| {r['agent']} | {r['score']:.3f} ± {r['ci95']:.3f} | {r['win_rate']:.2f} | {r['steps']:.1f} | "
-                     f"{ratio} | {tiers} | {r['episodes']} |")
+        lines.append(
+            f"| {r['agent']} | {r['score']:.3f} ± {r['ci95']:.3f} | {r['win_rate']:.2f} | {r['steps']:.1f} | "
+            f"{ratio} | {tiers} | {r['episodes']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -91,27 +102,59 @@ def plots(runs: list[tuple[dict, list[EpisodeRecord]]], rows: list[dict[str, Any
         errors = [r["summary"]["skill"].get(s, {}).get("ci95", 0) for s in skills]
         ax.bar(np.arange(len(skills)) + i * width, values, width, yerr=errors, label=r["agent"], capsize=2)
     ax.set_xticks(np.arange(len(skills)) + width * (len(rows) - 1) / 2, skills, rotation=30, ha="right")
-    paths.append(_save(fig, ax, "", "normalised score (mean, 95% CI)", out / "per_skill.png",
-                       title="Score per skill", unit_y=True))
+    paths.append(
+        _save(
+            fig, ax, "", "normalised score (mean, 95% CI)", out / "per_skill.png", title="Score per skill", unit_y=True
+        )
+    )
 
     lengths = walkthrough_lengths()
     fig, ax = plt.subplots(figsize=(6, 4))
-    for (header, records), r in zip(runs, rows):
+    for r in rows:
         by_game = r["summary"]["game"]
         ax.scatter([lengths.get(g, 0) for g in by_game], [v["score"] for v in by_game.values()], label=r["agent"], s=14)
-    paths.append(_save(fig, ax, "walkthrough length (commands)", "normalised score (mean per game)",
-                       out / "score_vs_walkthrough.png", title="Score vs the length of the game", unit_y=True))
+    paths.append(
+        _save(
+            fig,
+            ax,
+            "walkthrough length (commands)",
+            "normalised score (mean per game)",
+            out / "score_vs_walkthrough.png",
+            title="Score vs the length of the game",
+            unit_y=True,
+        )
+    )
 
-    curves = [(r["agent"], Path(h["checkpoint"]).parent / "learning_curve.csv") for (h, _), r in zip(runs, rows)
-              if h.get("checkpoint") and (Path(h["checkpoint"]).parent / "learning_curve.csv").exists()]
+    curves = [
+        (r["agent"], folder / "learning_curve.csv")
+        for (h, _), r in zip(runs, rows, strict=True)
+        if (folder := _training_folder(h)) and (folder / "learning_curve.csv").exists()
+    ]
     if curves:
         fig, ax = plt.subplots(figsize=(6, 4))
         for name, path in curves:
             data = list(csv.DictReader(open(path)))
             ax.plot([int(d["step"]) for d in data], [float(d["mean_score"]) for d in data], label=name)
-        paths.append(_save(fig, ax, "environment steps", "normalised score (training, last 50 episodes)",
-                           out / "learning_curves.png", title="Learning curves", unit_y=True))
+        paths.append(
+            _save(
+                fig,
+                ax,
+                "environment steps",
+                "normalised score (training, last 50 episodes)",
+                out / "learning_curves.png",
+                title="Learning curves",
+                unit_y=True,
+            )
+        )
     return paths
+
+
+def _training_folder(header: dict[str, Any]) -> Path | None:
+    """The training run an evaluated checkpoint came from: the checkpoint's folder, or the checkpoint file's."""
+    if not header.get("checkpoint"):
+        return None
+    checkpoint = Path(header["checkpoint"])
+    return checkpoint if checkpoint.is_dir() else checkpoint.parent
 
 
 def _save(fig, ax, xlabel: str, ylabel: str, path: Path, title: str = "", unit_y: bool = False) -> Path:

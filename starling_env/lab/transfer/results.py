@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ...records import read_records
-from ..evaluate import mean_ci, summarize
+from ..stats import mean_ci, summarize
 from .config import ARMS
 
 

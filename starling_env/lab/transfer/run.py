@@ -15,7 +15,8 @@ from typing import Any
 from starling_agents import LEARNERS, Learner, learner_class
 
 from ...files import write_atomic
-from ..evaluate import EvalConfig, evaluate, summarize
+from ..evaluate import EvalConfig, evaluate
+from ..stats import summarize
 from .config import ARMS, PRETRAIN_SPLIT, TEST_SPLIT, TRAIN_SPLIT, Target, TransferConfig, TransferError, check_targets
 from .render import write_results
 from .results import collect
