@@ -478,7 +478,8 @@ def train(
             )
 
         metrics = learner.train(make_env, out, steps=steps, envs=envs, seed=seed, progress=show)
-    console.print(f"trained {agent} to {learner.env_steps} env steps in {out}/ {metrics}")
+    summary = ", ".join(f"{k} {float(v):.3g}" for k, v in metrics.items())
+    console.print(f"trained {agent} to {learner.env_steps} env steps in {out}/" + (f": {summary}" if summary else ""))
 
 
 @app.command("init-model")
