@@ -45,6 +45,11 @@ WalkLengthOpt = Annotated[int, typer.Option(help="steps per random walk")]
 ProbesOpt = Annotated[
     int, typer.Option(help="commands the logic forbids, tried before each step: the game must refuse them")
 ]
+ModelOpt = Annotated[Path | None, typer.Option(help="llm-rl: a local transformers checkpoint folder (see init-model)")]
+LearnerOptionsOpt = Annotated[
+    list[str] | None,
+    typer.Option(help="learner setting KEY=VALUE, repeatable (VALUE read as JSON when it parses), e.g. lr=1e-5"),
+]
 
 
 def _limits(timeout: float, memory: int, walks: int, walk_length: int, probes: int) -> Limits:
@@ -436,13 +441,8 @@ def train(
     seed: Annotated[int, typer.Option(help="random seed of a fresh run")] = 0,
     max_steps: Annotated[int, typer.Option(help="episode step limit")] = DEFAULT_MAX_STEPS,
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda (the learner's device option)")] = None,
-    model: Annotated[
-        Path | None, typer.Option(help="llm-rl: a local transformers checkpoint folder (see init-model)")
-    ] = None,
-    option: Annotated[
-        list[str] | None,
-        typer.Option(help="learner setting KEY=VALUE, repeatable (VALUE read as JSON when it parses), e.g. lr=1e-5"),
-    ] = None,
+    model: ModelOpt = None,
+    option: LearnerOptionsOpt = None,
 ) -> None:
     """Train a learner; rerunning with the same --out resumes from its checkpoint (up to --steps in all)."""
     import gymnasium as gym
@@ -671,13 +671,8 @@ def transfer(
             '\'{"starling/ScienceWorld-v0": {"task": "boil"}}\''
         ),
     ] = None,
-    model: Annotated[
-        Path | None, typer.Option(help="llm-rl: a local transformers checkpoint folder (see init-model)")
-    ] = None,
-    option: Annotated[
-        list[str] | None,
-        typer.Option(help="learner setting KEY=VALUE, repeatable (VALUE read as JSON when it parses), e.g. lr=1e-5"),
-    ] = None,
+    model: ModelOpt = None,
+    option: LearnerOptionsOpt = None,
 ) -> None:
     """Pre-train on STARLING-100, then train pre-trained and from-scratch learners on each target and compare."""
     from .transfer import TransferConfig, main, parse_targets
