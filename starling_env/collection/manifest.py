@@ -144,8 +144,6 @@ def game_card(game_dir: Path) -> dict[str, Any]:
 
     From the collection's manifest; a folder outside any collection falls back to its ``spec.json``.
     """
-    import json
-
     game_dir = Path(game_dir)
     try:
         manifest = load_manifest(game_dir.parent)

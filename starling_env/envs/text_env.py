@@ -8,8 +8,8 @@ contract. This module is cheap to import (no TextWorld, no game): registration r
 from __future__ import annotations
 
 import string
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import gymnasium as gym
@@ -119,20 +119,22 @@ class TextGameEnv(gym.Env):
         """For each name of ``valid_extra_info``, how to read its value now."""
         return {}
 
-    @contextmanager
-    def _reading_info(self) -> Iterator[None]:
+    def _reading_info(self) -> AbstractContextManager[Any]:
         """Wraps the reading of admissible commands and extras (an engine whose reads could change the episode
         overrides it)."""
-        yield
+        return nullcontext()
 
     def _info(self) -> dict[str, Any]:
         info = self._base_info()
+        if not (self.admissible or self.extra_info):
+            return info
         with self._reading_info():
             if self.admissible:
                 info["admissible_commands"] = self._admissible_commands()
-            sources = self._extra_sources()
-            for name in self.extra_info:
-                info[name] = sources[name]()
+            if self.extra_info:
+                sources = self._extra_sources()
+                for name in self.extra_info:
+                    info[name] = sources[name]()
         return info
 
     # -- rendering -----------------------------------------------------------------------------------

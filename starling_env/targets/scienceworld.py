@@ -27,7 +27,7 @@ import os
 import shutil
 import subprocess
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -533,8 +533,6 @@ class ScienceWorldEnv(TextGameEnv):
             "goal_progress": lambda: clean_text(server.getGoalProgressStr()),
         }
 
-    @contextlib.contextmanager
-    def _reading_info(self) -> Iterator[None]:
+    def _reading_info(self) -> contextlib.AbstractContextManager[None]:
         assert self._random is not None, "info is read after reset(), which starts the simulator"
-        with self._random.fixed():  # nothing read for the info may change the episode
-            yield
+        return self._random.fixed()  # nothing read for the info may change the episode
