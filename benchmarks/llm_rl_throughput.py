@@ -21,7 +21,7 @@ import torch
 from starling_agents.llm_rl import LLMRLAgent, build_random_model
 
 import starling_env  # noqa: F401  (registers the ids)
-from starling_env.registration import shipped_collection
+from starling_env.collection import shipped_collection
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ import torch
 from starling_agents.drrn import DRRNAgent, DRRNConfig
 
 import starling_env  # noqa: F401  (registers the ids)
-from starling_env.registration import shipped_collection
+from starling_env.collection import shipped_collection
 
 
 def steps_per_s(device: str, workers: int, steps: int) -> float:

@@ -9,8 +9,8 @@ import pytest
 from starling_agents import agent_class, load_agent, run_episode
 
 import starling_env  # noqa: F401  (registers the ids)
+from starling_env.collection import shipped_collection
 from starling_env.records import EpisodeRecord, append_records, read_records
-from starling_env.registration import shipped_collection
 
 MANIFEST = (
     json.loads((shipped_collection() / "manifest.json").read_text())

@@ -12,14 +12,13 @@ import gymnasium as gym
 import pytest
 
 import starling_env  # noqa: F401  (registers the ids)
-from starling_env.collection import load_manifest
+from starling_env.collection import load_manifest, shipped_collection
 from starling_env.collection.publish import content_hash
 from starling_env.generate.offline import OfflineBackend
 from starling_env.generate.pipeline import Generator, plan_tasks
 from starling_env.generate.recipe import Recipe
 from starling_env.generate.seeds import load_seeds
 from starling_env.lab.card import render_card
-from starling_env.registration import shipped_collection
 from starling_env.spec import GameSpec
 
 from .conftest import ROOT, SEEDS

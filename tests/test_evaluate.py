@@ -12,10 +12,10 @@ import time
 import pytest
 from PIL import Image
 
+from starling_env.collection import shipped_collection
 from starling_env.lab.evaluate import EvalConfig, evaluate, split_env_ids
 from starling_env.lab.stats import mean_ci, summarize
 from starling_env.records import EpisodeRecord, read_records
-from starling_env.registration import shipped_collection
 
 pytestmark = pytest.mark.skipif(
     not (shipped_collection() / "manifest.json").exists(), reason="the shipped benchmark is not built"

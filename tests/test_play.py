@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from starling_env.collection import shipped_collection
 from starling_env.lab.play import play
 from starling_env.records import EpisodeRecord, read_records
-from starling_env.registration import shipped_collection
 
 SHIPPED = shipped_collection()
 MANIFEST_FILE = SHIPPED / "manifest.json"

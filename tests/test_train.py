@@ -15,8 +15,8 @@ from starling_agents.ppo import PPOAgent
 from typer.testing import CliRunner
 
 import starling_env  # noqa: F401  (registers the ids)
+from starling_env.collection import shipped_collection
 from starling_env.lab.cli import app
-from starling_env.registration import shipped_collection
 
 GAME = "starling/boil-water-e4b0ab7-v1"  # easy: one room, a five-command walkthrough
 pytestmark = pytest.mark.skipif(GAME not in gym.registry, reason="the shipped benchmark is not built")

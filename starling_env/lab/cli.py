@@ -21,11 +21,11 @@ from rich.table import Table
 
 from ..builder.failures import VerificationReport
 from ..builder.verify import Limits, verify_game_dir
-from ..collection import ManifestEntry, load_manifest
+from ..collection import ManifestEntry, load_manifest, shipped_collection
 from ..collection.publish import build_and_publish
 from ..envs.text_env import DEFAULT_MAX_STEPS
 from ..files import write_atomic
-from ..registration import find_game, shipped_collection
+from ..registration import find_game
 from ..spec import GameSpec, SpecError, json_schema
 
 app = typer.Typer(

@@ -68,7 +68,7 @@ def run_transfer(config: TransferConfig, out: Path, progress: UnitProgress | Non
 
     import starling_env  # noqa: F401  (registers the ids)
 
-    from ...registration import shipped_collection
+    from ...collection import shipped_collection
 
     progress = progress or UnitProgress()
     try:
