@@ -8,13 +8,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from starling_env.builder.failures import FailureKind
-from starling_env.builder.verify import Limits, verify_game_dir, verify_spec
+from starling_env.builder.verify import Limits, _run_worker, verify_game_dir, verify_spec
 from starling_env.collection import load_manifest
 from starling_env.collection.publish import content_hash
 from starling_env.spec import GameSpec
@@ -112,6 +113,28 @@ def test_a_hung_build_is_stopped_at_its_time_limit_and_leaves_nothing(tmp_path):
     assert_nothing_published(collection)
 
 
+def test_builds_stopped_at_their_time_limit_leave_no_temporary_folder(tmp_path, monkeypatch):
+    private = tmp_path / "tmp"
+    private.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private))  # the worker and its compilers inherit it
+    monkeypatch.setattr(tempfile, "tempdir", None)  # and this process reads it again
+    for timeout in (0.5, 1.0, 2.0):  # killed while starting, compiling or checking
+        report = verify_spec(BOIL.read_text(), tmp_path / f"out-{timeout}", Limits(timeout_s=timeout))
+        assert report.passed or report.kinds == [FailureKind.timeout], report.summary()
+    assert list(private.iterdir()) == []
+
+
+def test_a_worker_crash_is_one_readable_line_with_the_traceback_in_a_log(tmp_path, monkeypatch):
+    monkeypatch.setenv("STARLING_LOG_DIR", str(tmp_path / "logs"))
+    report = _run_worker({"mode": "recheck"}, Limits())  # a job without its game: the worker raises KeyError
+    (failure,) = report.failures
+    assert failure.kind is FailureKind.internal_error
+    assert failure.message.startswith("the worker exited with 1: KeyError: 'game'; full traceback in ")
+    assert "\n" not in failure.message
+    (log,) = (tmp_path / "logs").iterdir()
+    assert str(log) in failure.message and "Traceback (most recent call last)" in log.read_text()
+
+
 def test_a_killed_build_leaves_no_partial_game_and_is_cleaned_up(tmp_path):
     collection = tmp_path / "games"
     assert starling("build", str(BOIL), "--out", str(collection)).returncode == 0
@@ -120,7 +143,11 @@ def test_a_killed_build_leaves_no_partial_game_and_is_cleaned_up(tmp_path):
     proc = subprocess.Popen(
         [*STARLING, "build", str(SEED_EXAMPLES[1]), "--out", str(collection)], start_new_session=True
     )
-    time.sleep(1.5)  # mid-build: the verifier subprocess is compiling
+    staging = collection / ".staging"
+    deadline = time.monotonic() + 60
+    while not any(staging.iterdir()) and time.monotonic() < deadline:  # wait for the build to start, however loaded
+        time.sleep(0.05)
+    time.sleep(0.5)  # mid-build: the verifier subprocess is compiling
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (collection / other.id).exists()

@@ -174,7 +174,7 @@ def build_and_check(spec_text: str, out_dir: Path, limits: Limits) -> Verificati
     except MemoryError:
         return _failed(spec.id, FailureKind.out_of_memory, f"ran out of its {limits.memory_mb} MB memory limit")
     except Exception:  # noqa: BLE001 - every other error is a bug of ours; report it, never crash the caller
-        return _failed(spec.id, FailureKind.internal_error, traceback.format_exc(limit=8))
+        return _internal_error(spec.id, traceback.format_exc())
     stats |= {
         "build_s": round(build_s, 2),
         "verify_s": round(time.perf_counter() - started - build_s, 2),
@@ -200,7 +200,7 @@ def recheck(game_dir: Path, limits: Limits) -> VerificationReport:
     except BuildFailed as exc:
         return VerificationReport(game_id=game_id, passed=False, failures=exc.failures)
     except Exception:  # noqa: BLE001
-        return _failed(game_id, FailureKind.internal_error, traceback.format_exc(limit=8))
+        return _internal_error(game_id, traceback.format_exc())
     return VerificationReport(game_id=game_id, passed=True, stats=stats)
 
 
@@ -208,15 +208,36 @@ def _failed(game_id: str | None, kind: FailureKind, message: str) -> Verificatio
     return VerificationReport(game_id=game_id, passed=False, failures=[Failure(kind=kind, message=message)])
 
 
+def log_dir() -> Path:
+    """Where full tracebacks of internal errors are kept: ``$STARLING_LOG_DIR``, else ``<tmp>/starling-logs``."""
+    return Path(os.environ.get("STARLING_LOG_DIR") or Path(tempfile.gettempdir()) / "starling-logs")
+
+
+def _internal_error(game_id: str | None, trace: str, heading: str = "") -> VerificationReport:
+    """A bug of ours, reported readably: the cause (the trace's last line) on top, the whole trace in a log file."""
+    lines = trace.strip().splitlines() or ["no output"]
+    cause = lines[-1].strip()
+    where = f"; full traceback in {_write_log(game_id, trace)}" if len(lines) > 1 else ""
+    return _failed(game_id, FailureKind.internal_error, f"{heading}{cause}{where}")
+
+
+def _write_log(game_id: str | None, text: str) -> Path:
+    folder = log_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"verify-{game_id or 'spec'}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    path.write_text(text)
+    return path
+
+
 # -- the sandbox --------------------------------------------------------------------------------
 def verify_spec(spec_text: str, out_dir: Path, limits: Limits = Limits()) -> VerificationReport:
     """Build and verify ``spec_text`` into ``out_dir`` in a subprocess under ``limits``."""
-    return _run_worker({"mode": "build", "spec": spec_text, "out": str(out_dir)}, limits)
+    return _run_worker({"mode": "build", "spec": spec_text, "out": str(Path(out_dir).resolve())}, limits)
 
 
 def verify_game_dir(game_dir: Path, limits: Limits = Limits()) -> VerificationReport:
     """Re-check a built game folder in a subprocess under ``limits``."""
-    return _run_worker({"mode": "recheck", "game": str(game_dir)}, limits)
+    return _run_worker({"mode": "recheck", "game": str(Path(game_dir).resolve())}, limits)
 
 
 # How running out of address space shows, from Python, C libraries and the dynamic loader (lowercased).
@@ -233,15 +254,24 @@ _MEMORY_ERRORS = (
 
 def _run_worker(job: dict, limits: Limits) -> VerificationReport:
     job["limits"] = asdict(limits)
+    # Everything the worker and its compilers write to a temporary folder goes inside this one, so a killed
+    # worker leaves nothing behind.
     with tempfile.TemporaryDirectory(prefix="starling-verify-") as tmp:
         job_file, result_file = Path(tmp) / "job.json", Path(tmp) / "report.json"
         job_file.write_text(json.dumps(job))
         proc = subprocess.Popen(
-            [sys.executable, "-m", "starling_env.builder.verify", str(job_file), str(result_file)],
+            # -P: the worker imports the installed package even when started inside a checkout of it
+            [sys.executable, "-P", "-m", "starling_env.builder.verify", str(job_file), str(result_file)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},  # no BLAS thread pools inside the memory limit
+            cwd=tmp,
+            env={
+                **os.environ,
+                "OPENBLAS_NUM_THREADS": "1",  # no BLAS thread pools inside the memory limit
+                "TMPDIR": tmp,
+                "STARLING_LOG_DIR": str(log_dir()),
+            },
         )
         try:
             _, stderr = proc.communicate(timeout=limits.timeout_s)
@@ -252,12 +282,9 @@ def _run_worker(job: dict, limits: Limits) -> VerificationReport:
         if result_file.exists():
             return VerificationReport.model_validate_json(result_file.read_text())
         errors = stderr.decode(errors="replace")
-        tail = errors.strip().splitlines()[-5:]
         if proc.returncode in (-signal.SIGKILL, -signal.SIGSEGV) or any(m in errors.lower() for m in _MEMORY_ERRORS):
             return _failed(None, FailureKind.out_of_memory, f"the worker died past its {limits.memory_mb} MB limit")
-        return _failed(
-            None, FailureKind.internal_error, f"the worker exited with {proc.returncode}: {' | '.join(tail)}"
-        )
+        return _internal_error(None, errors, heading=f"the worker exited with {proc.returncode}: ")
 
 
 def _worker_main(job_file: str, result_file: str) -> None:
