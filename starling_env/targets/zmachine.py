@@ -1,18 +1,30 @@
 """Any Z-machine story file as a STARLING environment: ``starling/ZMachine-v0`` (make kwarg ``game_path``).
 
-jericho runs the story file. For the games jericho supports (its own releases, known by md5) it reports
-the score, the moves and the end of the game; for every other game (the MIT release of Zork I, any
-Inform game) this module reads them itself:
+The story file is checked first (:func:`starling_env.story_file.probe_story_file`: its header, then a
+start-up in a child process), so a bad file raises :class:`~starling_env.story_file.StoryFileError`
+instead of letting the interpreter end the process. jericho runs it. For the games jericho supports
+(its own releases, known by md5) it reports the score, the moves and the end of the game; for every
+other game (the MIT release of Zork I, any Inform game) this module reads them itself:
 
-- score and moves: for version 1-3 story files, the status line's Z-machine globals 1 and 2; otherwise
-  the game's answer to a ``score`` command, peeked (sent, then undone with ``set_state``) whenever a
-  turn's text mentions the score;
+- the status line is cut out of the text: the one jericho echoes for version 1-3 games, and the one a
+  game draws in its upper window, which reaches the text as a run of more than half a screen width of
+  spaces and then the line (``Busy StreetScore: 0Moves: 2``), or as text after the last prompt;
+- score and moves, every turn: for version 1-3 score/moves games (flag bit 1 of header byte 1 clear),
+  the status line's Z-machine globals 1 and 2; otherwise the status line the game drew ("Score: 5",
+  Inform 7's "5/12"), else a score the answer states ("Your score is 5", "scored 5 out of 10"), else,
+  when the answer mentions the score, the game's answer to a ``score`` command, peeked (sent, then
+  undone with ``set_state``);
 - the end of the game: the game's closing menu ("Would you like to RESTART, RESTORE ... QUIT"), or
-  the interpreter halting; won when the text says so or the score reached the maximum;
-- the maximum score: the ``max_score`` kwarg, jericho's, or a peeked ``score`` command at the start.
+  the interpreter halting; lost when the text says the player died, else won when it says so or the
+  score reached the maximum;
+- the maximum score: the ``max_score`` kwarg, jericho's, a peeked ``score`` command at the start (past
+  any "press a key" prompts), or the first answer that states it ("out of a possible 10").
 
 Admissible commands, for any game (jericho's own need per-game bindings and a spaCy model):
 
+- at a key-press prompt (the game waits in ``read_char``): ``continue`` and the keys the text offers
+  ("[Y/N]", "(1)"), one per distinct outcome;
+- at a yes/no question: ``yes`` and ``no`` when the game answers them otherwise than a nonsense word;
 - things: the nouns of the game's dictionary (and "adjective noun" pairs) in the observation, the room
   description and the inventory, kept when the game answers ``examine`` for them unlike for nouns surely
   absent; synonyms (same answer) merged; for "Which button do you mean, the red button or ...?" the
@@ -45,6 +57,7 @@ import numpy as np
 
 from ..envs.engine import BLOCKED_REPLY, Snapshot, clean_command, clean_output, is_blocked, seed_frotz
 from ..envs.game_env import StarlingEnv
+from ..story_file import probe_story_file
 from . import data_dir
 
 # -- game text ------------------------------------------------------------------------------------
@@ -55,6 +68,19 @@ _END_MENU = re.compile(
     re.IGNORECASE,
 )
 _WON = re.compile(r"\*+\s*you have won\s*\*+", re.IGNORECASE)
+_DIED = re.compile(r"\*+\s*you have died\s*\*+", re.IGNORECASE)
+_PROMPT_TAIL = re.compile(r"(?:\A|\n)>([^\n]*\S[^\n]*)\Z")  # text after the last prompt: a status line
+_STATUS_SCORE = (  # (score, moves) in a status line: "Score: 5Moves: 12", Inform 7's "5/12"
+    re.compile(r"score:?\s*(-?\d+)(?:\D*?(?:moves|turns):?\s*(\d+))?", re.IGNORECASE),
+    re.compile(r"(?<![\d=])(-?\d+)\s*/\s*(\d+)\s*\Z"),  # not the "-" of TextWorld's "-= Kitchen =-0/3"
+)
+_YES_NO = re.compile(
+    r"\?\s*(?:[(\[](?:y(?:es)?\s*(?:/|or)\s*n(?:o)?)[)\]]\s*)?\Z|\byes or no\b|\(y is affirmative\)",
+    re.IGNORECASE,
+)
+_KEY_OPTIONS = re.compile(r"[(\[]([a-z0-9])[)\]]|\bpress ([a-z0-9])\b", re.IGNORECASE)  # "[Y]es", "(1)", "press Q"
+_RHETORICAL = re.compile(r"rhetorical question", re.IGNORECASE)  # Inform's answer to "yes" out of context
+READ_CHAR = 246  # the opcode a game waiting for one key stops at (228, read, waits for a line)
 _SCORE_TEXT = re.compile(r"\bscore|\bpoints?\b", re.IGNORECASE)
 _SCORE = (  # (score, maximum) as games print them
     re.compile(
@@ -224,6 +250,7 @@ class ZEngine:
 
     def __init__(self, story_file: str | Path, *, extras: tuple[str, ...] = (), max_score: int | None = None):
         self.story_file = Path(story_file)
+        probe_story_file(self.story_file)  # StoryFileError where jericho would end the process
         with warnings.catch_warnings():  # "not fully supported": handled here
             warnings.simplefilter("ignore", jericho.UnsupportedGameWarning)
             self._frotz = jericho.FrotzEnv(str(self.story_file), 0)
@@ -234,6 +261,8 @@ class ZEngine:
         self.version = int(ram[0])
         self.globals_at = _word(ram, 0x0C)
         self.status_score = self.version <= 3 and not ram[1] & 0x02  # v1-3 score/moves status line (not a clock)
+        # A status line drawn in the upper window starts with a screen-wide run of spaces; centred text has fewer.
+        self._drawn_status = re.compile(rf" {{{(int(ram[0x21]) or 80) // 2 + 1},}}([^\n]*)")
         self.world = world_bytes(ram)
         self.word_length = 6 if self.version <= 3 else 9
         self.dictionary: dict[str, set[str]] = {"noun": set(), "adj": set(), "verb": set(), "dir": set(), "prep": set()}
@@ -246,6 +275,7 @@ class ZEngine:
         self.extras = tuple(extras)
         self.extra_values: dict[str, str | None] = {}
         self.observation = ""
+        self.status = ""  # the last status line the game showed (cut out of the observation)
         self.banner = frotz.reset()[0]  # the opening text names the game (see known_walkthrough)
         self._max_score = max_score
         self.score = self.moves = 0
@@ -267,8 +297,8 @@ class ZEngine:
         self.score = self.moves = 0
         self.won = self.lost = False
         if self._max_score is None:
-            self._max_score = self._frotz.get_max_score() if self.supported else self._peek_score()[1] or 0
-        self.observation = self._clean(raw)
+            self._max_score = self._frotz.get_max_score() if self.supported else self._peek_score()[1] or None
+        self.observation, self.status = self._split(raw)
         self._update_extras()
         return self.observation
 
@@ -279,22 +309,39 @@ class ZEngine:
             return BLOCKED_REPLY
         raw = self._frotz.step(command)[0]
         ended = self._frotz._emulator_halted() or bool(_END_MENU.search(raw))
+        text, status = self._split(raw)
+        self.status = status or self.status
         if self.supported:
             self.score, self.moves = self._frotz.get_score(), self._frotz.get_moves()
             self.won = self._frotz.victory()
             self.lost = not self.won and (self._frotz.game_over() or ended)
         else:
             self.moves += 1
-            if self.status_score:
-                self.score, self.moves = self._status()
-            elif _SCORE_TEXT.search(raw):  # the score may have changed: ask the game (or read its last words)
-                score = self._parse_score(raw)[0] if ended else None
-                self.score = score if score is not None else self._peek_score()[0] or self.score
-            self.won = ended and (bool(_WON.search(raw)) or 0 < self.max_score <= self.score)
+            self._read_score(text, status, ended)
+            self.won = ended and not _DIED.search(raw) and (bool(_WON.search(raw)) or 0 < self.max_score <= self.score)
             self.lost = ended and not self.won
-        self.observation = self._clean(raw)
+        self.observation = text
         self._update_extras()
         return self.observation
+
+    def _read_score(self, text: str, status: str, ended: bool) -> None:
+        """Score and moves of a game jericho does not know, from the game's own state (see the module's docstring)."""
+        if self.status_score:
+            self.score, self.moves = self._status()
+            return
+        said, maximum = self._parse_score(text)
+        if maximum and not self._max_score:
+            self._max_score = maximum
+        drawn = next((m for m in (p.search(status) for p in _STATUS_SCORE) if m), None)
+        if drawn and drawn.group(2):
+            self.moves = int(drawn.group(2))
+        if said is not None:  # a statement of the score is current; at the end the status line may not be
+            self.score = said
+        elif drawn:
+            self.score = int(drawn.group(1))
+        elif _SCORE_TEXT.search(text) and not ended:  # the score may have changed: ask the game
+            peeked = self._peek_score()[0]
+            self.score = self.score if peeked is None else peeked
 
     def _status(self) -> tuple[int, int]:
         """(score, moves) from the status line globals of a version 1-3 game."""
@@ -312,27 +359,53 @@ class ZEngine:
         return None, None
 
     def _peek_score(self) -> tuple[int | None, int | None]:
-        return self._parse_score(self.peek("score"))
+        """(score, maximum) from the game's answer to ``score`` (past "press a key" prompts), undone."""
+        saved = self._frotz.get_state()
+        for _ in range(5):
+            if not self.waiting_for_key():
+                break
+            self._frotz.step("")
+        raw = self._frotz.step("score")[0]
+        self._restore(saved)
+        return self._parse_score(self._split(raw)[0])
+
+    def waiting_for_key(self) -> bool:
+        """Whether the game waits for a single key press ("[Press any key]", a menu), not a command line."""
+        return int(self._frotz.frotz_lib.get_opcode()) == READ_CHAR
 
     def peek(self, command: str) -> str:
         """The game's (cleaned) answer to ``command`` without letting it happen."""
         saved = self._frotz.get_state()
         raw = self._frotz.step(command)[0]
         self._restore(saved)
-        return self._clean(raw)
+        return self._split(raw)[0]
 
     def _restore(self, state: tuple) -> None:
         if self._frotz._emulator_halted():  # a halted interpreter must be restarted before it takes a state
             self._frotz.reset()
         self._frotz.set_state(state)
 
-    @staticmethod
-    def _clean(raw: str) -> str:
-        raw = _STATUS_LINE.sub("", raw, count=1)
+    def _split(self, raw: str) -> tuple[str, str]:
+        """(the cleaned answer, the status line cut out of it; "" if none) of the interpreter's text."""
+        status: list[str] = []
+        echoed = _STATUS_LINE.match(raw)  # versions 1-3: "> West of House      Score: 0      Moves: 1\n"
+        if echoed:
+            status.append(echoed.group().strip(" \n>"))
+            raw = raw[echoed.end() :]
+
+        def cut(match: re.Match[str]) -> str:
+            status.append(match.group(1).strip())
+            return ""
+
+        raw = self._drawn_status.sub(cut, raw)
+        tail = _PROMPT_TAIL.search(raw)
+        if tail:
+            status.append(tail.group(1).strip())
+            raw = raw[: tail.start(1)]
         menu = _END_MENU.search(raw)
         if menu:
             raw = raw[: raw.rfind("\n", 0, menu.start()) + 1]
-        return clean_output(raw)
+        return clean_output(raw), next((s for s in reversed(status) if s), "")
 
     def _update_extras(self) -> None:
         for extra in self.extras:
@@ -416,7 +489,7 @@ class ZEngine:
             view, raw = self._try(f"examine {phrase}", state)
             if views is not None:
                 views.append(view)
-            return re.sub(r"\A\([^)\n]*\)\s*", "", self._clean(raw))
+            return re.sub(r"\A\([^)\n]*\)\s*", "", self._split(raw)[0])
 
         inventory = self.extra_values.get("inventory") or self.peek("inventory")
         description = self.extra_values.get("description") or self.peek("look")
@@ -499,6 +572,11 @@ class ZEngine:
     def _admissible(self) -> tuple[list[str], np.ndarray]:
         state = self._frotz.get_state()
         try:
+            if self.waiting_for_key():  # any command is one key press here
+                keys = [m.group(1) or m.group(2) for m in _KEY_OPTIONS.finditer(self.observation)]
+                answers = ["continue", *dict.fromkeys(k.lower() for k in keys)]
+                everything = np.ones(len(self.world), dtype=bool)
+                return sorted(self._answers(answers, state, everything)), everything
             examined: list[np.ndarray] = []
             things, held = self.things(examined)
             probes = ["look", "inventory", GARBAGE]
@@ -512,8 +590,8 @@ class ZEngine:
             results: list[tuple[str, np.ndarray]] = []
             for command in self.candidates(things, held):
                 view, raw = self._try(command, state)
-                answer = _STATUS_LINE.sub("", raw, count=1).strip()
-                if _QUESTION.search(answer.rstrip(">").rstrip()):  # "Which do you mean ...?" changes nothing
+                answer = self._split(raw)[0]
+                if _QUESTION.search(answer):  # "Which do you mean ...?" changes nothing
                     continue
                 if " " not in command and answer.startswith("("):  # "bite" -> "(the garlic) ...": "eat garlic" says it
                     continue
@@ -528,9 +606,27 @@ class ZEngine:
                 if (len(words) == 1 or "all" in words) and not np.any((view != views[0]) & solid):
                     continue  # a verb alone or "take all" that only sets flags: parser state, not the world
                 effects.setdefault(view[mask].tobytes(), command)
-            return sorted(c for c in effects.values() if c), mask
+            commands = [c for c in effects.values() if c]
+            if _YES_NO.search(self.observation) and not _QUESTION.search(self.observation):
+                commands += [a for a in self._answers(["yes", "no"], state, mask, GARBAGE) if a not in commands]
+            return sorted(commands), mask
         finally:
             self._restore(state)
+
+    def _answers(self, answers: list[str], state: tuple, mask: np.ndarray, nonsense: str | None = None) -> list[str]:
+        """Of ``answers`` to the game's prompt, one per distinct outcome, unlike the outcome of ``nonsense``.
+
+        An outcome: the world (``mask`` of it), whether the game halted or waits for a key, and the answer's text.
+        """
+        outcomes: dict[tuple[bytes, bool, bool, str], str] = {}
+        for answer in ([nonsense] if nonsense else []) + answers:
+            view, raw = self._try(answer, state)
+            text = self._split(raw)[0]
+            if answer in ("yes", "no") and _RHETORICAL.search(text):
+                continue
+            outcome = (view[mask].tobytes(), bool(self._frotz._emulator_halted()), self.waiting_for_key(), text)
+            outcomes.setdefault(outcome, answer)
+        return [a for a in outcomes.values() if a != nonsense]
 
     def _learn_noise(self, views: np.ndarray) -> None:
         """Mark as parser noise the global variables that take 3 or more values over the commands tried.
