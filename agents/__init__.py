@@ -21,7 +21,7 @@ BUILTIN = {
     "llm-rl": "starling_agents.llm_rl:LLMRLAgent",
 }
 LEARNERS = ("drrn", "ppo", "llm-rl")  # the built-in names whose class is a Learner (a test checks this list)
-INSTALL_HINT = "pip install 'starling-env[agents]'"
+INSTALL_HINT = "the learning agents need the 'agents' extra: pip install '.[agents]' in the checkout"
 
 
 def agent_class(name: str) -> type[Agent]:
@@ -33,7 +33,7 @@ def agent_class(name: str) -> type[Agent]:
     try:
         return getattr(importlib.import_module(module), cls)
     except ImportError as exc:
-        hint = f" (the learning agents need their extra: {INSTALL_HINT})" if name in LEARNERS else ""
+        hint = f" ({INSTALL_HINT})" if name in LEARNERS else ""
         raise ValueError(f"cannot load agent {name!r}: {exc}{hint}") from exc
     except AttributeError as exc:
         raise ValueError(f"cannot load agent {name!r}: {exc}") from exc

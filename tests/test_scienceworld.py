@@ -15,7 +15,7 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 
-pytest.importorskip("scienceworld", reason="ScienceWorld is not installed: pip install 'starling-env[targets]'")
+pytest.importorskip("scienceworld", reason="ScienceWorld is not installed: pip install '.[targets]'")
 if shutil.which("java") is None:
     pytest.skip("ScienceWorld needs a Java runtime on PATH (e.g. openjdk-17-jre-headless)", allow_module_level=True)
 

@@ -11,7 +11,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -191,7 +191,9 @@ def generate(
         str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
     ] = None,
     api_key_env: Annotated[str, typer.Option(help="environment variable holding the API key")] = "OPENAI_API_KEY",
-    max_attempts: Annotated[int | None, typer.Option(help="attempts per game (the LLM repair loop)")] = None,
+    max_attempts: Annotated[
+        int | None, typer.Option(help="attempts per game, the LLM repair loop (default: 3, or the recipe's)")
+    ] = None,
     review: Annotated[bool, typer.Option(help="show each verified game and ask to keep it")] = False,
     workers: Annotated[int, typer.Option(help="games built and verified in parallel")] = os.cpu_count() or 1,
     into_shipped: Annotated[bool, typer.Option(help="allow writing into the installed benchmark")] = False,
@@ -468,6 +470,11 @@ def train(
             max_episode_steps=max_steps,
         )
 
+    try:
+        make_env().close()  # an unknown id, missing data or a missing package: one line now, not a traceback later
+    except _env_errors() as exc:
+        err.print(f"cannot train: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
     with Progress(*Progress.get_default_columns(), TextColumn("{task.fields[status]}"), console=console) as progress:
         bar = progress.add_task(f"training {agent}", total=steps, status="")
 
@@ -572,7 +579,7 @@ def evaluate(
         bar = progress.add_task(f"evaluating {agent} on {games}", total=len(config.jobs()))
         try:
             records = run_evaluation(config, folder, workers=workers, on_episode=lambda r: progress.advance(bar))
-        except (ValueError, FileNotFoundError, ImportError, RuntimeError, gym.error.Error) as exc:  # from a worker too
+        except _env_errors() as exc:  # from a worker too
             err.print(f"cannot evaluate: {escape(str(exc))}", highlight=False)
             raise typer.Exit(2) from None
     rows = comparison([(json.loads((folder / "header.json").read_text()), records)])
@@ -591,6 +598,13 @@ def evaluate(
             )
     console.print(table)
     console.print(f"episodes in {folder}/episodes.jsonl; compare runs with `starling report {folder} ...`")
+
+
+def _env_errors() -> tuple[type[Exception], ...]:
+    """What making or playing an env raises for a user's mistake: an unknown id, missing data, a missing package."""
+    import gymnasium as gym
+
+    return (ValueError, FileNotFoundError, ImportError, RuntimeError, gym.error.Error)
 
 
 def _count(n: int, noun: str) -> str:
@@ -675,7 +689,8 @@ def transfer(
     option: LearnerOptionsOpt = None,
 ) -> None:
     """Pre-train on STARLING-100, then train pre-trained and from-scratch learners on each target and compare."""
-    from .transfer import TransferConfig, main, parse_targets
+    from .transfer import TransferConfig, parse_targets
+    from .transfer import main as transfer_main
 
     try:
         options = dict(_option(o) for o in option or [])
@@ -693,10 +708,53 @@ def transfer(
             device=device,
             agent_options=options,
         )
-        main(config, out, console)
+        transfer_main(config, out, console)
     except (ValueError, FileNotFoundError) as exc:  # TransferError is a ValueError
         err.print(escape(str(exc)))
         raise typer.Exit(2) from None
+
+
+data_app = typer.Typer(help="Third-party game data (TWC, Zork I): where it is, and preparing it.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("prepare")
+def data_prepare(
+    name: Annotated[str, typer.Argument(help="the data set: twc")],
+    source: Annotated[Path, typer.Argument(help="the downloaded data, e.g. commonsense-rl/games/twc")],
+    out: Annotated[
+        Path | None, typer.Option(help="where to write it (default: the data folder, see `data status`)")
+    ] = None,
+) -> None:
+    """Make a downloaded data set playable here (TWC: recompile each game's .json to .z8); rerun to resume."""
+    from ..targets import data_root
+    from ..targets.twc import prepare
+
+    if name != "twc":
+        err.print(f"nothing to prepare for {name!r}: only twc needs it (Zork I's zork1.z3 is used as it is)")
+        raise typer.Exit(2)
+    dest = out or data_root() / name
+    games = len(list(source.glob("*/*/*.json")))
+    try:
+        with Progress(console=console, transient=True) as progress:
+            bar = progress.add_task(f"compiling TWC games into {dest}", total=games)
+            made = prepare(source, dest, on_game=lambda _: progress.advance(bar))
+    except FileNotFoundError as exc:
+        err.print(escape(str(exc)), highlight=False)
+        raise typer.Exit(2) from None
+    console.print(f"prepared {_count(games, 'TWC game')} in {dest} ({len(made)} compiled now)")
+
+
+@data_app.command("status")
+def data_status() -> None:
+    """Where each third-party data set is found, or how to get it."""
+    from ..targets import DATA_SOURCES, data_dir
+
+    for name in DATA_SOURCES:
+        try:
+            console.print(f"[green]{name}[/green]: {data_dir(name)}")
+        except FileNotFoundError as exc:
+            console.print(f"[red]{name}[/red]: {escape(str(exc))}", highlight=False)
 
 
 @app.command()
@@ -705,5 +763,30 @@ def schema() -> None:
     print(json.dumps(json_schema(), indent=2))
 
 
+_PLACEHOLDERS = {"int": "INTEGER", "float": "FLOAT", "str": "TEXT", "path": "PATH", "Path": "PATH"}
+
+
+def _plain_placeholders(command: Any) -> None:
+    """Help shows INTEGER / PATH / TEXT placeholders and none on flags, where typer (>= 0.2x) shows <int>,
+    <list[Path]>, and <bool> even on flags and --help."""
+    ctx = command.context_class(command)
+    for param in command.get_params(ctx):  # the help option included
+        if param.metavar is None and hasattr(param, "display_type"):
+            label = param.display_type(ctx).strip("<>").removeprefix("list[").removesuffix("]")
+            shown = "" if getattr(param, "is_flag", False) else _PLACEHOLDERS.get(label, label.upper())
+            param.display_type_rich = lambda ctx, shown=shown: shown
+            if param.param_type_name == "argument":
+                param.metavar = param.name.upper()  # "Usage: starling validate SPEC", not "{spec}"
+    for sub in getattr(command, "commands", {}).values():
+        _plain_placeholders(sub)
+
+
+def main() -> None:
+    """The ``starling`` console script."""
+    command = typer.main.get_command(app)
+    _plain_placeholders(command)
+    command()
+
+
 if __name__ == "__main__":
-    app()
+    main()

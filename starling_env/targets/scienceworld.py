@@ -2,7 +2,7 @@
 
 ScienceWorld (Wang et al., 2022, https://github.com/allenai/ScienceWorld) is a text simulator of
 elementary-school science tasks (boil water, build a circuit, grow a plant...), written in Scala and
-driven from Python over py4j. It needs the ``targets`` extra (``pip install 'starling-env[targets]'``)
+driven from Python over py4j. It needs the ``targets`` extra (``pip install '.[targets]'``)
 and a Java runtime (17 is tested; ScienceWorld asks for 1.8 or later).
 
 Differences from ScienceWorld's own Python API, all on purpose:
@@ -49,7 +49,7 @@ SIMPLIFICATIONS = (
 )
 EXTRA_INFO = ("walkthrough", "description", "inventory", "goal_progress")
 INSTALL_HINT = (
-    "ScienceWorld needs the 'targets' extra and Java: pip install 'starling-env[targets]' "
+    "ScienceWorld needs the 'targets' extra and Java: pip install '.[targets]' in the checkout "
     "(or pip install 'scienceworld>=1.1'), and a Java runtime 1.8+ on PATH "
     "(e.g. apt-get install openjdk-17-jre-headless)"
 )

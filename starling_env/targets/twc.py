@@ -14,7 +14,10 @@ Make kwargs: ``level`` (easy / medium / hard), ``split`` (train / valid / test o
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +183,11 @@ class TWCEnv(StarlingSuiteEnv):
             for path in sorted((root / level / name).glob("*.z8")):
                 self.files[path.stem], self.splits[path.stem] = path, name
         if not self.files:
-            raise FileNotFoundError(f"no TWC games in {root / level} for split {split!r}")
+            unprepared = any((root / level / name).glob("*.json") for name in splits)
+            raise FileNotFoundError(
+                f"no TWC games in {root / level} for split {split!r}"
+                + (f": the .json files need their .z8, run `starling data prepare twc {root}`" if unprepared else "")
+            )
         game_ids = sorted(self.files)
         if game is not None:
             game_ids = [g for g in game_ids if g == game] or [g for g in game_ids if game in g]
@@ -192,3 +199,47 @@ class TWCEnv(StarlingSuiteEnv):
 
     def _make_game(self, game_id: str) -> TWCGameEnv:
         return TWCGameEnv(self.files[game_id], level=self.level, split=self.splits[game_id], **self.env_kwargs)
+
+
+# -- preparing the data ---------------------------------------------------------------------------
+def prepare(source: Path, dest: Path, *, on_game: Callable[[Path], None] | None = None) -> list[Path]:
+    """Make TWC's published games playable here: recompile each ``<level>/<split>/<name>.json`` under ``source``
+    (IBM/commonsense-rl's ``games/twc``, which ships Glulx ``.ulx`` files that TextWorld 1.7 no longer plays)
+    into ``dest/<level>/<split>/<name>.z8`` with TextWorld's bundled Inform 7, beside a copy of the ``.json``.
+
+    Resumable: a game whose ``.z8`` exists is skipped; each story file is written atomically. Returns the
+    story files made now; ``on_game`` is called after each game (made or skipped), for progress.
+    """
+    import textworld
+    from textworld.generator import compile_game
+
+    games = sorted(
+        path
+        for path in Path(source).glob("*/*/*.json")
+        if path.parent.parent.name in TWC_LEVELS and path.parent.name in TWC_SPLITS
+    )
+    if not games:
+        raise FileNotFoundError(
+            f"no TWC games under {source}: expected <level>/<split>/<name>.json with level in {list(TWC_LEVELS)} "
+            f"and split in {list(TWC_SPLITS)} (the folder games/twc of IBM/commonsense-rl)"
+        )
+    made = []
+    for game_json in games:
+        target = Path(dest) / game_json.relative_to(source)
+        z8 = target.with_suffix(".z8")
+        if not z8.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(game_json, target)
+            with tempfile.TemporaryDirectory(dir=target.parent, prefix=".compiling-") as tmp:  # Inform 7's files
+                options = textworld.GameOptions()
+                options.path, options.file_ext, options.force_recompile = f"{tmp}/{z8.name}", ".z8", True
+                compile_game(textworld.Game.load(str(game_json)), options)
+                Path(tmp, z8.name).replace(z8)
+            made.append(z8)
+        if on_game is not None:
+            on_game(game_json)
+    for folder in (Path(source), *Path(source).parents[:2]):  # the license travels with the games
+        if (folder / "LICENSE").is_file():
+            shutil.copyfile(folder / "LICENSE", Path(dest) / "LICENSE")
+            break
+    return made
