@@ -3,7 +3,9 @@
 TextWorld's own environment stack (``textworld.start``) does the same job through five wrapper
 layers; this is one flat object with the parts an RL environment needs: a cheap state snapshot for
 branching (jericho's save state plus a copy of the logic state), no crash when a quest's winning
-policy is lost, and commands that cannot desynchronise the logic from the game.
+policy is lost, and commands that cannot desynchronise the logic from the game: each step is one turn
+whose actions the logic follows (the rule is in docs/commands.md), and an optional self-check compares
+the game's score with the goals the logic has seen met after every step.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import unicodedata
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +34,16 @@ BLOCKED_COMMANDS = frozenset(
     "undo restart restore save quit q script unscript transcript noscript recording replay".split()
 )
 BLOCKED_REPLY = "That command is not available in this environment."
+# Commands the game would run as several actions, which the logic could not follow, are refused with this.
+MULTI_ACTION_REPLY = (
+    "One action at a time, please: one command does one thing to the things it names, like 'take casserole' "
+    "or 'put casserole on stove', not 'take all', 'take casserole and lid', 'look. look', 'open box then look' "
+    "or 'again'."
+)
+# The parser's words for several objects at once (Inform's ALL, AND and BUT words) ...
+MULTI_OBJECT_WORDS = frozenset("all each every everything both and but except".split())
+# ... and first words that replay or patch the game's previous command (which the env may not have sent).
+REPEAT_WORDS = frozenset("again g oops o".split())
 NO_OP_EVENTS = ("looking", "examining", "taking inventory")  # change nothing the logic tracks
 _STATUS_RESIDUE = re.compile(r"\n?>[ \t]*(?:-= .*? =-\s*-?\d+/\d+)?\s*$")
 _END_PROMPT = re.compile(r"\n*Would you like to RESTART.*$", re.DOTALL)
@@ -62,6 +75,26 @@ def is_blocked(command: str) -> bool:
         ):
             return True
     return False
+
+
+def single_action(command: str, names: Iterable[str] = ()) -> str | None:
+    """The one clause of a (cleaned) command the game should run, or None if it asks for more than one action.
+
+    More than one clause (``.``, ``,``, ``;``, ``:``, ``!``, ``?`` or ``then`` between them), a word of
+    MULTI_OBJECT_WORDS, or a first word of REPEAT_WORDS makes a command several actions. ``names`` are object
+    names that hold such a word ("salt and pepper"): inside them the word is part of the name.
+    """
+    clauses = [c.strip() for c in _CLAUSES.split(command) if c.strip()]
+    if len(clauses) > 1:
+        return None
+    clause = clauses[0] if clauses else ""
+    words = f" {clause.lower()} "
+    for name in names:
+        words = words.replace(f" {name} ", " ")
+    tokens = words.split()
+    if (tokens and tokens[0] in REPEAT_WORDS) or not MULTI_OBJECT_WORDS.isdisjoint(tokens):
+        return None
+    return clause
 
 
 def seed_frotz(frotz: jericho.FrotzEnv, seed: int) -> None:
@@ -113,6 +146,7 @@ class Progression(GameProgression):
     def __init__(self, game: Game, inform7: Inform7Game, cache: StateCache, track_quests: bool = False):
         # The stock constructor, less its eager valid actions: they come from the memo when asked for.
         self.game, self.state = game, game.world.state.copy()
+        self.met: frozenset[int] = frozenset()  # the quests whose goal the logic has seen met (Engine.self_check)
         self.quest_progressions = [QuestProgression(q, game.kb) for q in game.quests] if track_quests else []
         for quest_progression in self.quest_progressions:
             quest_progression.update(action=None, state=self.state)
@@ -152,6 +186,7 @@ class Progression(GameProgression):
     def copy(self) -> Progression:
         clone = object.__new__(Progression)
         clone.game, clone.state, clone._cache, clone._inform7 = self.game, self.state.copy(), self._cache, self._inform7
+        clone.met = self.met
         clone._valid_actions, clone._commands = self._valid_actions, self._commands
         clone.quest_progressions = [q.copy() for q in self.quest_progressions]
         return clone
@@ -171,14 +206,43 @@ class Snapshot:
     extras: dict[str, str | None] = field(default_factory=dict)
 
 
-class Engine:
-    """Plays one compiled game; tracks TextWorld's logic state from the game's action traces."""
+class DesyncError(RuntimeError):
+    """The game and TextWorld's logic disagree after a step (raised by the engine's self-check)."""
 
-    def __init__(self, z8: str | Path, *, track_quests: bool = False, extras: tuple[str, ...] = ()):
+
+class Engine:
+    """Plays one compiled game; tracks TextWorld's logic state from the game's action traces.
+
+    ``step`` plays one turn the logic can follow, or none: a command the game would run as several actions
+    is refused (:func:`single_action`), and a turn whose output shows more than one turn, or an action the
+    logic models but cannot match, is undone and refused the same way (``refused`` says why). With
+    ``self_check``, every step also checks that the game's score is what the goals the logic has seen met
+    are worth, and that the game is won exactly when all of them are; a disagreement raises DesyncError.
+    """
+
+    def __init__(
+        self,
+        z8: str | Path,
+        *,
+        track_quests: bool = False,
+        extras: tuple[str, ...] = (),
+        self_check: bool = False,
+    ):
         self.z8 = Path(z8)
         game_json = self.z8.with_suffix(".json").read_bytes()
         self.game = Game.deserialize(json.loads(game_json))
         self.inform7 = Inform7Game(self.game)
+        # Inform event prefixes of the actions the logic models ("taking the "): an unmatched one is a desync.
+        templates = self.game.kb.inform7_events.values()
+        self._modelled = tuple({p for p in (t.split("{")[0].lower() for t in templates) if p})
+        names = {(info.name or "").lower() for info in self.game.infos.values()}
+        self._odd_names = tuple(n for n in names if MULTI_OBJECT_WORDS & set(n.split()))  # usually none
+        quests = self.game.quests
+        # Repeatable quests score more than once: the score check cannot follow them.
+        self.self_check = self_check and not any(q.repeatable for q in quests)
+        self._goals = [(q.win_events, q.reward or 0) for q in quests]
+        self._required = frozenset(i for i, q in enumerate(quests) if not q.optional)
+        self.refused: str | None = None  # why the last command did not play: "meta", "multi-action", "untracked"
         self._states = state_cache(game_json)
         self.track_quests = track_quests  # needed for policy_commands / intermediate_reward
         self.extras = tuple(extras)  # Inform 7 extra infos printed every turn: "description", "inventory"
@@ -211,6 +275,7 @@ class Engine:
         self.policy = self.progression.winning_policy if self.track_quests else None
         self.score = self.moves = 0
         self.won = self.lost = False
+        self.refused = None
         self.extra_values = {e: None for e in self.extras}
         if self.extras:  # the first values come with the next turn; ask the game directly for now
             for extra in self.extras:
@@ -219,17 +284,32 @@ class Engine:
         return clean_output(text[start:] if start >= 0 else text)
 
     def step(self, command: str) -> str:
-        """Send one command; returns the game's cleaned answer and updates score, facts and flags."""
+        """Send one command; returns the game's cleaned answer and updates score, facts and flags.
+
+        A meta-command or a command of several actions is answered BLOCKED_REPLY or MULTI_ACTION_REPLY and
+        does not reach the game; a turn the logic could not follow is undone and answered MULTI_ACTION_REPLY.
+        """
         command = clean_command(command)
+        self.refused = None
         if is_blocked(command):
+            self.refused = "meta"
             return BLOCKED_REPLY
-        raw, _, _, _ = self._frotz.step(command)
+        action = single_action(command, self._odd_names)
+        if action is None:
+            self.refused = "multi-action"
+            return MULTI_ACTION_REPLY
+        saved = self._frotz.get_state()
+        raw, _, _, _ = self._frotz.step(action)
+        turns = raw.count("<moves>")  # one per turn played
         infos, raw = _detect_extra_infos(raw, ["score", "moves", *self.extras])
         events, raw = _detect_i7_events_debug_tags(raw)
-        for event in events:
-            action = self.inform7.detect_action(event, self.progression.valid_actions)
-            if action is not None:
-                self.progression.update(action)
+        # Follow the traces in place, or in a copy when a later one may turn out unfollowable.
+        progression = self.progression.copy() if len(events) > 1 else self.progression
+        if turns > 1 or any(e.startswith(self._modelled) for e in self._follow(events, progression)):
+            self._frotz.set_state(saved)  # the safety net: nothing happened
+            self.refused = "untracked"
+            return MULTI_ACTION_REPLY
+        self.progression = progression
         if self.track_quests:
             self.policy = self.progression.winning_policy
         if infos["score"] is not None:
@@ -241,7 +321,42 @@ class Engine:
                 self.extra_values[extra] = infos[extra]
         self.won = "*** The End ***" in raw
         self.lost = "*** You lost! ***" in raw
+        if self.self_check:
+            self._check(action)
         return clean_output(raw)
+
+    def _follow(self, events: list[str], progression: Progression) -> list[str]:
+        """Apply the actions of the game's traces to ``progression``, in order; return the traces that match
+        no valid action there (the pure look / examine / inventory ones left out)."""
+        unmatched = []
+        for event in events:
+            action = self.inform7.detect_action(event, progression.valid_actions)
+            if action is not None:
+                progression.update(action)
+            elif not event.lower().startswith(NO_OP_EVENTS):
+                unmatched.append(event.lower())
+        return unmatched
+
+    def _check(self, command: str) -> None:
+        """The self-check: the score is the points of the goals the logic has seen met; won when all are."""
+        progression, state = self.progression, self.progression.state
+        newly = {
+            i
+            for i, (events, _) in enumerate(self._goals)
+            if i not in progression.met and any(state.is_applicable(e.condition) for e in events)
+        }
+        if newly:
+            progression.met = progression.met | newly
+        expected = sum(self._goals[i][1] for i in progression.met)
+        problem = None
+        if self.score != expected:
+            problem = f"the game's score is {self.score} but the goals the logic has seen met are worth {expected}"
+        elif self._required and self.won != (self._required <= progression.met):
+            problem = "the game is won but the logic has not seen every goal met"
+            if not self.won:
+                problem = "the logic has seen every goal met but the game is not won"
+        if problem:
+            raise DesyncError(f"after {command!r} (move {self.moves}): {problem}; the logic has lost track of the game")
 
     def probe(self, command: str) -> list[str]:
         """Actions the game performs for ``command`` that TextWorld's logic cannot follow (then undone).
@@ -254,15 +369,7 @@ class Engine:
         self._frotz.set_state(saved)
         _, raw = _detect_extra_infos(raw, ["score", "moves", *self.extras])
         events, _ = _detect_i7_events_debug_tags(raw)
-        shadow = self.progression.copy()
-        unmatched = []
-        for event in events:
-            action = self.inform7.detect_action(event, shadow.valid_actions)
-            if action is not None:
-                shadow.update(action)
-            elif not event.startswith(NO_OP_EVENTS):
-                unmatched.append(event)
-        return unmatched
+        return self._follow(events, self.progression.copy())
 
     def _peek(self, command: str) -> str:
         """The game's answer to ``command`` without letting it happen."""

@@ -25,6 +25,9 @@ class StarlingEnv(TextGameEnv):
         extra_info: more ``info`` keys, from ``valid_extra_info`` (the walkthrough only when asked for).
         admissible: include ``info["admissible_commands"]`` (turn off for speed).
         render_mode: ``"ansi"`` (``render()`` returns the last exchange) or ``"human"`` (printed).
+        self_check: after every step, check that the game's score is the points of the goals the logic has
+            seen met and that the game is won exactly when all are; a disagreement raises
+            :class:`~starling_env.envs.engine.DesyncError` naming the command (cheap: on by default).
     """
 
     valid_extra_info: tuple[str, ...] = (
@@ -44,8 +47,10 @@ class StarlingEnv(TextGameEnv):
         extra_info: tuple[str, ...] | list[str] = (),
         admissible: bool = True,
         render_mode: str | None = None,
+        self_check: bool = True,
     ):
         self._configure(extra_info, max_episode_steps, render_mode, admissible)
+        self.self_check = self_check
         from ..registration import find_game  # late import: registration imports this module lazily
 
         self.game_dir: Path | None = None  # the game's folder in a collection (None for a bare story file)
@@ -132,6 +137,7 @@ class StarlingEnv(TextGameEnv):
             self.story_file,
             track_quests=bool({"intermediate_reward", "policy_commands"} & set(self.extra_info)),
             extras=tuple(e for e in ("description", "inventory") if e in self.extra_info),
+            self_check=self.self_check,
         )
 
     def _base_info(self) -> dict[str, Any]:
