@@ -11,7 +11,9 @@ vLLM, Ollama, ...) and adds what both callers need:
 * :func:`extract_json` to pull one JSON object out of a free-form reply.
 
 The API key is read from the environment when the client is created. It is never
-logged, never written to the cache, and never shown in any repr or error message.
+logged, never written to the cache, and never shown in any repr or error message; replies
+and error messages are scrubbed of it, and of anything else that looks like a key or token
+(:func:`starling_env.files.scrub_secrets`), as they arrive, so no caller can write one to disk.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -34,7 +37,9 @@ from typing import Any
 
 import openai
 
-__all__ = ["ChatResult", "LLMClient", "LLMConfig", "LLMError", "Usage", "extract_json"]
+from .files import JSONLimitError, JSONLimits, loads_untrusted, scrub_secrets
+
+__all__ = ["ChatResult", "LLMClient", "LLMConfig", "LLMError", "ReplyError", "Usage", "extract_json"]
 
 logger = logging.getLogger(__name__)
 
@@ -229,20 +234,26 @@ class LLMClient:
         if hit is not None:
             with self._lock:
                 self.usage.cache_hits += 1
+            hit.text = self._scrub(hit.text)  # entries written before replies were scrubbed
             return hit
 
-        response = self._create_with_retries(messages, json_mode=json_mode, json_schema=json_schema)
-        if not response.choices:
-            raise LLMError(f"{self._where()}: the server returned no choices")
-        choice = response.choices[0]
-        usage = response.usage
-        result = ChatResult(
-            text=choice.message.content or "",
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
-            cached=False,
-            finish_reason=choice.finish_reason,
-        )
+        try:
+            response = self._create_with_retries(messages, json_mode=json_mode, json_schema=json_schema)
+            if not response.choices:
+                raise LLMError(f"{self._where()}: the server returned no choices")
+            choice = response.choices[0]
+            usage = response.usage
+            result = ChatResult(
+                text=self._scrub(str(choice.message.content or "")),
+                prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+                completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+                cached=False,
+                finish_reason=choice.finish_reason,
+            )
+        except LLMError:
+            raise
+        except Exception as exc:  # a malformed response, say: one error type, and never the key in its text
+            raise LLMError(f"{self._where()} failed: {self._describe(exc)}") from exc
         with self._lock:
             self.usage.requests += 1
             self.usage.prompt_tokens += result.prompt_tokens
@@ -256,11 +267,9 @@ class LLMClient:
         return f"LLM request to {self.config.base_url or 'OpenAI'} (model {self.config.model!r})"
 
     def _scrub(self, text: str) -> str:
-        """Remove the API key from ``text``, in case a server echoed it back."""
+        """``text`` without the API key (a server may echo it) or anything else that looks like a secret."""
         key = self._client.api_key
-        if isinstance(key, str) and key and key != PLACEHOLDER_API_KEY:
-            text = text.replace(key, "***")
-        return text
+        return scrub_secrets(text, [key] if isinstance(key, str) and key != PLACEHOLDER_API_KEY else [])
 
     def _describe(self, exc: Exception) -> str:
         status = getattr(exc, "status_code", None)
@@ -384,7 +393,7 @@ class LLMClient:
                 "w", encoding="utf-8", dir=path.parent, prefix=f".{key[:16]}.", suffix=".tmp", delete=False
             ) as tmp:
                 tmp_name = tmp.name
-                json.dump(entry, tmp, ensure_ascii=False)
+                json.dump(entry, tmp)  # ASCII: a lone surrogate in a reply cannot break the write
             os.replace(tmp_name, path)
         except OSError as exc:
             logger.warning("could not write LLM cache entry %s: %s", path, exc)
@@ -395,63 +404,88 @@ class LLMClient:
 
 # -- JSON extraction ------------------------------------------------------------------------
 
-_FENCE_RE = re.compile(r"```[ \t]*(?:json5?|JSON)?[ \t]*\r?\n?(.*?)```", re.DOTALL)
+#: A reply longer than this is not searched for JSON (a game spec is a few thousand characters).
+MAX_REPLY_CHARS = 200_000
+#: At most this many candidate texts are parsed per reply.
+MAX_CANDIDATES = 100
+#: Bounds on the JSON object taken from a reply: nesting depth and number length as for a spec file.
+REPLY_JSON = JSONLimits(max_chars=MAX_REPLY_CHARS, max_depth=32, max_number_chars=20)
 
 
-def _balanced_spans(text: str) -> Iterator[str]:
-    """Each balanced ``{...}`` span, by start position, ignoring braces inside JSON strings."""
-    for start, ch in enumerate(text):
-        if ch != "{":
+class ReplyError(ValueError):
+    """No usable JSON object in an LLM reply: none found, or one over :data:`REPLY_JSON`'s bounds."""
+
+
+def _fenced_blocks(text: str) -> Iterator[str]:
+    """The bodies of ```-fenced blocks, without a ``json`` language tag (one split: linear time)."""
+    parts = text.split("```")
+    for body in parts[1:-1:2]:  # the odd parts lie between a fence and the next
+        first, newline, rest = body.partition("\n")
+        yield rest if newline and first.strip().lower() in ("", "json", "json5") else body
+
+
+def _outer_spans(text: str) -> Iterator[str]:
+    """Each outermost balanced ``{...}`` span, left to right, found in one pass (linear time).
+
+    Braces inside JSON strings do not count; quotes outside any brace are prose. A ``{`` that is never
+    closed (prose, a cut-off reply) does not hide the balanced spans after it.
+    """
+    opened: list[int] = []  # positions of the unclosed "{"
+    spans: list[tuple[int, int]] = []  # outermost so far: a span that closes around others replaces them
+    in_string, skip = False, -1
+    for match in re.finditer(r'[{}"\\]', text):
+        c, i = match.group(), match.start()
+        if i == skip:  # the character after a backslash in a string
             continue
-        depth, in_string, escaped = 0, False, False
-        for i in range(start, len(text)):
-            c = text[i]
-            if in_string:
-                if escaped:
-                    escaped = False
-                elif c == "\\":
-                    escaped = True
-                elif c == '"':
-                    in_string = False
+        if in_string:
+            if c == "\\":
+                skip = i + 1
             elif c == '"':
-                in_string = True
-            elif c == "{":
-                depth += 1
-            elif c == "}":
-                depth -= 1
-                if depth == 0:
-                    yield text[start : i + 1]
-                    break
-
-
-def _as_object(candidate: str) -> dict | None:
-    try:
-        value = json.loads(candidate)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+                in_string = False
+        elif c == '"':
+            in_string = bool(opened)
+        elif c == "{":
+            opened.append(i)
+        elif c == "}" and opened:
+            start = opened.pop()
+            while spans and spans[-1][0] > start:
+                spans.pop()
+            spans.append((start, i + 1))
+    for start, end in spans:
+        yield text[start:end]
 
 
 def extract_json(text: str) -> dict:
-    """Extract one JSON object from an LLM reply.
+    """Extract one JSON object from an LLM reply, in time linear in its length.
 
-    Tries, in order: the whole text; each fenced code block (```json ... ```); the
-    first balanced ``{...}`` span that parses (braces inside strings are respected).
-    Raises ``ValueError`` when no JSON object can be found.
+    Tries, in order: the whole text; each fenced code block (```json ... ```); each outermost balanced
+    ``{...}`` span (braces inside strings are respected), at most :data:`MAX_CANDIDATES` in all. Raises
+    :class:`ReplyError` (a ``ValueError``) when no JSON object is found, when the reply is longer than
+    :data:`MAX_REPLY_CHARS`, or when the object is over :data:`REPLY_JSON`'s bounds (nesting, numbers).
     """
     if not isinstance(text, str):
         raise TypeError(f"expected the reply as a string, got {type(text).__name__}")
-    found = _as_object(text.strip())
-    if found is not None:
-        return found
-    for block in _FENCE_RE.findall(text):
-        found = _as_object(block.strip())
-        if found is not None:
-            return found
-    for span in _balanced_spans(text):
-        found = _as_object(span)
-        if found is not None:
-            return found
-    preview = text.strip().replace("\n", " ")
+    if len(text) > MAX_REPLY_CHARS:
+        raise ReplyError(
+            f"the LLM reply is {len(text):,} characters long; the limit is {MAX_REPLY_CHARS:,}: "
+            "answer with the JSON object alone"
+        )
+    candidates = itertools.islice(
+        itertools.chain([text.strip()], _fenced_blocks(text), _outer_spans(text)), MAX_CANDIDATES
+    )
+    first_error = ""
+    for candidate in candidates:
+        try:
+            value = loads_untrusted(candidate.strip(), REPLY_JSON)
+        except JSONLimitError as exc:  # JSON, but hostile or broken: no point searching inside it
+            raise ReplyError(f"the JSON object in the LLM reply is over a limit: {exc}") from None
+        except json.JSONDecodeError as exc:
+            first_error = (
+                first_error or f"; the first candidate fails at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            )
+            continue
+        if isinstance(value, dict):
+            return value
+    preview = " ".join(text.split())
     preview = preview[:120] + ("..." if len(preview) > 120 else "")
-    raise ValueError(f"no JSON object found in the LLM reply ({len(text)} chars): {preview!r}")
+    raise ReplyError(f"no JSON object found in the LLM reply ({len(text):,} chars): {preview!r}{first_error}")

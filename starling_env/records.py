@@ -7,11 +7,12 @@ same tables.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pydantic import BaseModel, Field
+
+from .files import append_jsonl
 
 
 class Step(BaseModel):
@@ -48,13 +49,9 @@ class EpisodeRecord(BaseModel):
 
 
 def append_records(path: Path, records: Iterable[EpisodeRecord]) -> None:
-    """Append records as JSON lines, each line written whole and flushed to disk."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as f:
-        for record in records:
-            f.write(record.model_dump_json() + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    """Append records as JSON lines, each line written whole and flushed to disk; a torn last line left by
+    an interrupted write is repaired first (see :func:`starling_env.files.append_jsonl`)."""
+    append_jsonl(path, (record.model_dump_json() for record in records))
 
 
 def read_records(path: Path) -> Iterator[EpisodeRecord]:

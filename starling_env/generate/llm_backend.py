@@ -14,8 +14,9 @@ from typing import Any
 
 import jinja2
 
-from ..builder.failures import Failure
-from ..llm import LLMClient, extract_json
+from ..builder.failures import BuildFailed, Failure, FailureKind
+from ..envs.engine import BLOCKED_COMMANDS
+from ..llm import LLMClient, ReplyError, extract_json
 from ..spec import FACTS, json_schema
 from ..spec.model import RESERVED_VERBS, known_skills
 from .seeds import Seed
@@ -32,7 +33,7 @@ _TEMPLATES = jinja2.Environment(
 def system_prompt() -> str:
     return _TEMPLATES.get_template("system.j2").render(
         facts=list(FACTS.items()),
-        reserved_verbs=sorted(RESERVED_VERBS),
+        reserved_verbs=sorted(RESERVED_VERBS | BLOCKED_COMMANDS),
         skills=sorted(known_skills()),
         schema=json.dumps(json_schema(), separators=(",", ":")),
     )
@@ -81,6 +82,8 @@ class LLMSession:
         self.replies = 0
 
     def propose(self, attempt: int, feedback: list[Failure] | None) -> str:
+        """The model's next spec, as JSON text; raises :class:`BuildFailed` (``invalid_json``) for a reply
+        holding no usable JSON object, which the next request tells the model."""
         if feedback:
             repair = _TEMPLATES.get_template("repair.j2").render(failures=feedback, game_id=self.game_id)
             self.messages.append({"role": "user", "content": repair})
@@ -91,8 +94,8 @@ class LLMSession:
         self.messages.append({"role": "assistant", "content": result.text})
         try:
             return json.dumps(extract_json(result.text), indent=2)
-        except ValueError:
-            return result.text  # the verifier reports it as invalid JSON, and the model sees that
+        except ReplyError as exc:
+            raise BuildFailed.one(FailureKind.invalid_json, str(exc)) from None
 
     def provenance(self) -> dict[str, Any]:
         return {

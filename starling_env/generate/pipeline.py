@@ -19,12 +19,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..builder.failures import Failure, FailureKind, VerificationReport
+from ..builder.failures import BuildFailed, Failure, FailureKind, VerificationReport
 from ..builder.verify import Limits, verify_spec
 from ..collection import MANIFEST, load_manifest
 from ..collection.publish import content_hash, new_staging_dir, publish
-from ..files import locked, write_atomic
+from ..files import loads_untrusted, locked, scrub_data, write_atomic
 from ..spec import GameSpec, SpecError
+from ..spec.model import SPEC_JSON
 from .seeds import Seed
 
 
@@ -129,49 +130,75 @@ class Generator:
         published_ids: set[str] = set()
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
             for outcome in pool.map(lambda t: self._attempt(t, 0), tasks):  # ordered: deterministic
-                outcome = self._finish(outcome, published_ids)
+                try:
+                    outcome = self._finish(outcome, published_ids)
+                except Exception as exc:  # noqa: BLE001 - publishing failed (a full disk, say): recorded, run goes on
+                    failure = Failure(kind=FailureKind.internal_error, message=f"{type(exc).__name__}: {exc}")
+                    outcome.failures.append([failure.model_dump(mode="json")])
+                    outcome.status = "failed"
+                    if outcome.staged is not None:
+                        shutil.rmtree(outcome.staged, ignore_errors=True)
                 self.outcomes.append(outcome)
                 self.on_progress(outcome)
         return self.outcomes
 
     def _attempt(self, task: Task, first: int, outcome: Outcome | None = None) -> Outcome:
-        """Build + verify candidates of ``task`` from attempt ``first`` until one passes or attempts run out."""
+        """Build + verify candidates of ``task`` from attempt ``first`` until one passes or attempts run out.
+
+        Never raises: whatever a backend or a hostile reply does, it ends as failures recorded in ``outcome``.
+        """
         outcome = outcome or Outcome(task)
         session = self.backend.session(task)
         feedback: list[Failure] | None = None
         for attempt in range(first, self.max_attempts):
             outcome.attempts = attempt + 1
             try:
-                text = session.propose(attempt, feedback)
-            except Exception as exc:  # noqa: BLE001 - an LLM error, say: recorded, and the next attempt starts afresh
-                text, reason = None, f"{type(exc).__name__}: {exc}"
-            else:
-                reason = "the backend could not produce a candidate for these seeds"
-            if text is None:
-                failure = Failure(kind=FailureKind.no_candidate, message=reason)
-                outcome.failures.append([failure.model_dump(mode="json")])
-                feedback = None
-                continue
-            game_id = _spec_id(text)
-            if game_id and self._already_published(text, game_id):
-                outcome.status, outcome.game_id, outcome.spec_text = "existing", game_id, text
+                failures = self._try(session, attempt, feedback, outcome)
+            except Exception as exc:  # noqa: BLE001 - a bug of ours: recorded, and the run goes on
+                failures = [Failure(kind=FailureKind.internal_error, message=f"{type(exc).__name__}: {exc}")]
+            if not failures:
                 outcome.provenance = session.provenance() | {"attempts": attempt + 1}
                 return outcome
-            staged = new_staging_dir(self.out)
-            report = verify_spec(text, staged / "game", self.limits)
-            if report.passed:
-                outcome.status, outcome.staged, outcome.spec_text, outcome.report = "verified", staged, text, report
-                outcome.game_id = report.game_id
-                outcome.provenance = session.provenance() | {"attempts": attempt + 1}
-                return outcome
-            shutil.rmtree(staged, ignore_errors=True)
-            outcome.failures.append([f.model_dump(mode="json") for f in report.failures])
-            feedback = report.failures
-            if attempt + 1 < self.max_attempts:
-                self.on_retry(task, report.failures)
+            outcome.failures.append([f.model_dump(mode="json") for f in failures])
+            # the model hears about its candidate's faults; an error on our side or the server's starts afresh
+            retell = failures[0].kind not in (FailureKind.no_candidate, FailureKind.internal_error)
+            feedback = failures if retell else None
+            if retell and attempt + 1 < self.max_attempts:
+                self.on_retry(task, failures)
         outcome.status = "failed"
         outcome.provenance = session.provenance()
         return outcome
+
+    def _try(self, session: Session, attempt: int, feedback: list[Failure] | None, outcome: Outcome) -> list[Failure]:
+        """One attempt: the failures that stop its candidate, or [] with ``outcome`` verified or existing."""
+        try:
+            text = session.propose(attempt, feedback)
+        except BuildFailed as exc:  # a reply holding no usable spec
+            return exc.failures
+        except Exception as exc:  # noqa: BLE001 - an LLM error, say: recorded, and the next attempt starts afresh
+            return [Failure(kind=FailureKind.no_candidate, message=f"{type(exc).__name__}: {exc}")]
+        if text is None:
+            return [
+                Failure(
+                    kind=FailureKind.no_candidate, message="the backend could not produce a candidate for these seeds"
+                )
+            ]
+        game_id = _spec_id(text)
+        if game_id and self._already_published(text, game_id):
+            outcome.status, outcome.game_id, outcome.spec_text = "existing", game_id, text
+            return []
+        staged = new_staging_dir(self.out)
+        try:
+            report = verify_spec(text, staged / "game", self.limits)
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        if not report.passed:
+            shutil.rmtree(staged, ignore_errors=True)
+            return report.failures
+        outcome.status, outcome.staged, outcome.spec_text, outcome.report = "verified", staged, text, report
+        outcome.game_id = report.game_id
+        return []
 
     def _finish(self, outcome: Outcome, published_ids: set[str]) -> Outcome:
         """Publish a verified candidate (main thread, task order); resolve duplicates and review."""
@@ -201,14 +228,16 @@ class Generator:
             shutil.rmtree(outcome.staged, ignore_errors=True)
             outcome.status = "dropped"
             return outcome
-        provenance = {
-            "backend": self.backend.name,
-            "skills": list(outcome.task.skills),
-            "seed": outcome.task.seed,
-            "index": outcome.task.index,
-            "batch": outcome.task.batch,
-            **outcome.provenance,
-        }
+        provenance = scrub_data(
+            {
+                "backend": self.backend.name,
+                "skills": list(outcome.task.skills),
+                "seed": outcome.task.seed,
+                "index": outcome.task.index,
+                "batch": outcome.task.batch,
+                **outcome.provenance,
+            }
+        )
         publish(
             self.out, outcome.staged / "game", spec, outcome.report, split=outcome.task.split, provenance=provenance
         )
@@ -248,14 +277,15 @@ class Generator:
                 for o in self.outcomes
             ],
         }
+        report = scrub_data(report)  # failures quote replies: nothing secret-looking reaches the disk
         write_atomic(path, json.dumps(report, indent=2) + "\n")
         return report
 
 
 def _spec_id(text: str) -> str | None:
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
+        data = loads_untrusted(text, SPEC_JSON)
+    except ValueError:  # not JSON, or over a limit: the verifier says which
         return None
     return data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else None
 

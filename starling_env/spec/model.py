@@ -17,9 +17,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..files import JSONLimitError, JSONLimits, loads_untrusted
 from .facts import FACTS, Fact, FactSyntaxError
 
 SPEC_VERSION = "1.0"
+
+# Limits a spec must stay within; each one keeps out a spec the builder would reject or choke on.
+SPEC_JSON = JSONLimits(max_chars=1_000_000, max_depth=32, max_number_chars=20)  # the file as JSON
+MAX_TEXT_CHARS = 1000
+MAX_LINE_BREAKS = 40
+# Inform 7 refuses quoted text of about 3,000 characters or more ("Too much text in quotation marks"; measured:
+# 2,987 builds, 2,999 does not). A text's line breaks and {slot} placeholders grow when quoted, as do the
+# walkthrough's commands, which the game's source quotes joined by " / " in its test command.
+MAX_QUOTED_CHARS = 2900
+MAX_WALKTHROUGH_COMMANDS = 200
 
 Identifier = Annotated[
     str,
@@ -71,16 +82,48 @@ def _check_text(value: str, allow_placeholders: bool = False) -> str:
     bad = sorted({c for c in body if not _TEXT_RE.match(c)})
     if bad:
         raise ValueError(
-            f"text {value[:40]!r} contains characters that could break Inform 7: {bad} "
+            f"text {value[:40]!r} contains characters that could break Inform 7: {bad[:20]} "
             "(allowed: letters, digits, spaces, newlines and . , ; : ! ? ' ( ) -)"
         )
-    if len(value) > 1000:
-        raise ValueError("text is longer than 1000 characters")
+    if len(value) > MAX_TEXT_CHARS:
+        raise ValueError(f"text {value[:40]!r} is {len(value):,} characters long; the limit is {MAX_TEXT_CHARS:,}")
+    breaks = value.count("\n")
+    if breaks > MAX_LINE_BREAKS:
+        raise ValueError(
+            f"text {value[:40]!r} has {breaks:,} line breaks; the limit is {MAX_LINE_BREAKS}: join its lines"
+        )
+    quoted = quoted_length(value)
+    if quoted > MAX_QUOTED_CHARS:
+        raise ValueError(
+            f"text {value[:40]!r} takes {quoted:,} characters in the game's source (a line break takes 12, "
+            f"a {{slot}} up to 17); the limit is {MAX_QUOTED_CHARS:,}: shorten it or use fewer placeholders"
+        )
     return value
 
 
+def quoted_length(text: str) -> int:
+    """Length of ``text`` as Inform 7 quotes it: a newline is ``[line break]``, ``{the x}`` at most
+    ``[the second noun]``."""
+    placeholders = sum(len("second noun") - len(m.group(1)) for m in _PLACEHOLDER_RE.finditer(text))
+    return len(text) + (len("[line break]") - 1) * text.count("\n") + placeholders
+
+
+def _blocked_verb(command: str) -> str | None:
+    """Why the environment would refuse ``command`` (an interpreter meta-command or debug verb), or None."""
+    from ..envs.engine import BLOCKED_COMMANDS, is_blocked  # lazily: the engine pulls in the interpreter
+
+    if not is_blocked(command):
+        return None
+    word = command.split()[0] if command.split() else command
+    meta = next((b for b in sorted(BLOCKED_COMMANDS) if word[:6] == b[:6]), None)
+    if meta is not None:
+        return f"{word!r} reads as the interpreter meta-command {meta!r}, which the environment refuses"
+    return f"{word!r} is a debugging command the environment refuses"
+
+
 Name = Annotated[str, Field(min_length=1, max_length=40)]
-Text = Annotated[str, Field(max_length=1000)]
+Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+FactText = Annotated[str, Field(min_length=1, max_length=120)]
 
 
 @cache
@@ -138,7 +181,7 @@ class Door(_Strict):
 
 
 class StateVar(_Strict):
-    values: list[Identifier] = Field(min_length=2, description="the values the state can take")
+    values: list[Identifier] = Field(min_length=2, max_length=20, description="the values the state can take")
     initial: Identifier
     describe: dict[Identifier, Text] = Field(
         default_factory=dict, description="value -> sentence added when the object is examined in that state"
@@ -170,7 +213,9 @@ class GameObject(_Strict):
     status: Literal["open", "closed", "locked"] | None = Field(default=None, description="containers only")
     key: Identifier | None = Field(default=None, description="containers only: the key that locks it")
     switched_on: bool | None = Field(default=None, description="devices only")
-    states: dict[Identifier, StateVar] = Field(default_factory=dict, description="custom states, e.g. water")
+    states: dict[Identifier, StateVar] = Field(
+        default_factory=dict, max_length=10, description="custom states, e.g. water"
+    )
 
     _name = field_validator("name")(_check_name)
     _desc = field_validator("description")(_check_text)
@@ -196,8 +241,8 @@ class Action(_Strict):
         description="command template, slots in braces: 'fill {container} with water'"
     )
     slots: dict[Identifier, Slot] = Field(default_factory=dict, max_length=2)
-    requires: list[str] = Field(default_factory=list, description="precondition facts")
-    effects: list[str] = Field(min_length=1, description="facts made true")
+    requires: list[FactText] = Field(default_factory=list, max_length=12, description="precondition facts")
+    effects: list[FactText] = Field(min_length=1, max_length=12, description="facts made true")
     success: Text = Field(description="printed when the action succeeds; may use {slot}, {the slot}")
     failures: dict[str, Text] = Field(default_factory=dict, description="precondition fact -> text when it fails")
 
@@ -213,7 +258,10 @@ class Action(_Strict):
         if verb.startswith("{"):
             raise ValueError(f"command {value!r} must start with a verb, not a slot")
         if verb in RESERVED_VERBS:
-            raise ValueError(f"command {value!r} starts with {verb!r}, a verb the game already uses")
+            raise ValueError(f"command {value!r} starts with {verb!r}, a verb the game already uses: pick another verb")
+        blocked = _blocked_verb(verb)
+        if blocked:
+            raise ValueError(f"command {value!r}: {blocked}; pick another verb")
         return value
 
     @field_validator("name")
@@ -241,7 +289,7 @@ class Action(_Strict):
 
 
 class Goal(_Strict):
-    when: list[str] = Field(min_length=1, description="facts that must all hold")
+    when: list[FactText] = Field(min_length=1, max_length=12, description="facts that must all hold")
     points: int = Field(default=1, ge=1, le=100)
     text: Text = ""
 
@@ -255,16 +303,20 @@ class GameSpec(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,47}$")] = Field(description="game id: a-z, 0-9, -")
     title: Annotated[str, Field(min_length=1, max_length=80)]
     objective: Text = Field(min_length=1)
-    skills: list[Identifier] = Field(min_length=1, description="skills exercised, from game_seeds/skills.json")
+    skills: list[Identifier] = Field(
+        min_length=1, max_length=20, description="skills exercised, from game_seeds/skills.json"
+    )
     difficulty: Literal["easy", "medium", "hard"] = "easy"
     start: Identifier = Field(description="id of the room the player starts in")
     rooms: list[Room] = Field(min_length=1, max_length=30)
-    doors: list[Door] = Field(default_factory=list)
+    doors: list[Door] = Field(default_factory=list, max_length=30)
     objects: list[GameObject] = Field(default_factory=list, max_length=120)
-    actions: list[Action] = Field(default_factory=list)
-    goals: list[Goal] = Field(min_length=1)
+    actions: list[Action] = Field(default_factory=list, max_length=50)
+    goals: list[Goal] = Field(min_length=1, max_length=50)
     walkthrough: list[Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9 -]*$")]] = Field(
-        min_length=1, description="winning commands, lowercase, exactly as the game's commands read"
+        min_length=1,
+        max_length=MAX_WALKTHROUGH_COMMANDS,
+        description="winning commands, lowercase, exactly as the game's commands read",
     )
 
     _title = field_validator("title")(_check_text)
@@ -280,6 +332,21 @@ class GameSpec(_Strict):
         return value
 
     _objective = field_validator("objective")(_check_text)
+
+    @field_validator("walkthrough")
+    @classmethod
+    def _walkthrough(cls, value: list[str]) -> list[str]:
+        for i, command in enumerate(value):
+            blocked = _blocked_verb(command)
+            if blocked:
+                raise ValueError(f"step {i} {command!r}: {blocked}; a walkthrough plays the game's own commands")
+        quoted = len(" / ".join(value))
+        if quoted > MAX_QUOTED_CHARS:
+            raise ValueError(
+                f"the walkthrough's {len(value)} commands take {quoted:,} characters joined by ' / ' "
+                f"(the game's test command quotes them so); the limit is {MAX_QUOTED_CHARS:,}: shorten the game"
+            )
+        return value
 
     @model_validator(mode="after")
     def _references(self) -> GameSpec:
@@ -309,11 +376,7 @@ class GameSpec(_Strict):
         errors: list[tuple[str, str]] = []
         rooms = self.room_ids
         objects = {o.id: o for o in self.objects}
-        doors = {d.id: d for d in self.doors}
-        all_ids = [r.id for r in self.rooms] + list(objects) + list(doors)
-        dupes = sorted({i for i in all_ids if all_ids.count(i) > 1} | ({"player", "worn"} & set(all_ids)))
-        if dupes:
-            errors.append(("$", f"ids must be unique and not 'player'/'worn': {dupes}"))
+        errors += self._check_unique_ids()
         names = [o.name for o in self.objects] + [d.name for d in self.doors]
         dup_names = sorted({n for n in names if names.count(n) > 1})
         if dup_names:
@@ -366,12 +429,31 @@ class GameSpec(_Strict):
 
         for i, action in enumerate(self.actions):
             errors += self._check_action(f"$.actions[{i}]", action)
-        names = [a.name for a in self.actions]
-        if len(set(names)) != len(names):
-            errors.append(("$.actions", f"action names must be unique: {names}"))
         for i, goal in enumerate(self.goals):
             for j, text in enumerate(goal.when):
                 errors += self._check_fact(f"$.goals[{i}].when[{j}]", text, "goal", slots={})
+        return errors
+
+    def _check_unique_ids(self) -> list[tuple[str, str]]:
+        """Rooms, doors and objects share one namespace in the built game; custom actions have their own."""
+        errors: list[tuple[str, str]] = []
+        things = [
+            *((f"$.rooms[{i}]", r.id) for i, r in enumerate(self.rooms)),
+            *((f"$.doors[{i}]", d.id) for i, d in enumerate(self.doors)),
+            *((f"$.objects[{i}]", o.id) for i, o in enumerate(self.objects)),
+        ]
+        actions = [(f"$.actions[{i}]", a.name) for i, a in enumerate(self.actions)]
+        for entries, field, what in ((things, "id", "id"), (actions, "name", "action name")):
+            seen: dict[str, str] = {}
+            for path, name in entries:
+                if field == "id" and name in ("player", "worn"):
+                    errors.append((f"{path}.id", f"{name!r} is reserved (it names a location): rename it"))
+                elif name in seen:
+                    errors.append(
+                        (f"{path}.{field}", f"{name!r} is already the {what} of {seen[name]}: give each its own {what}")
+                    )
+                else:
+                    seen[name] = path
         return errors
 
     def _check_key(self, path: str, status: str | None, key: str | None, objects: dict) -> list[tuple[str, str]]:
@@ -477,17 +559,16 @@ class GameSpec(_Strict):
     # -- IO ----------------------------------------------------------------------------------
     @classmethod
     def load(cls, path: str | Path) -> GameSpec:
-        """Read and validate a spec file; raises :class:`SpecError` with JSON paths on failure."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SpecError([("$", f"cannot read {path}: {exc.strerror}")]) from None
-        return cls.parse_text(text)
+        """Read and validate a spec file; raises :class:`SpecError` with JSON paths on failure, never another error."""
+        return cls.parse_text(read_spec_text(path))
 
     @classmethod
     def parse_text(cls, text: str) -> GameSpec:
+        """Validate spec JSON text; raises :class:`SpecError` with JSON paths on failure, never another error."""
         try:
-            data = json.loads(text)
+            data = loads_untrusted(text.removeprefix("\ufeff"), SPEC_JSON)
+        except JSONLimitError as exc:
+            raise SpecError([(exc.path, f"not a usable spec: {exc.message}")]) from None
         except json.JSONDecodeError as exc:
             raise SpecError([("$", f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")]) from None
         return cls.from_data(data)
@@ -498,10 +579,30 @@ class GameSpec(_Strict):
             return cls.model_validate(data)
         except ValidationError as exc:
             raise SpecError.from_validation(exc) from None
+        except (RecursionError, MemoryError) as exc:  # data not from parse_text can still be too large
+            raise SpecError([("$", f"the spec is too large to check: {type(exc).__name__}")]) from None
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys, defaults included): the form that is hashed and stored."""
         return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+
+
+def read_spec_text(path: str | Path) -> str:
+    """The text of a spec file, which must be UTF-8; raises :class:`SpecError` for a file that cannot be read."""
+    limit = SPEC_JSON.max_chars * 4  # bytes: UTF-8 takes at most four per character
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(limit + 1)
+    except OSError as exc:
+        raise SpecError([("$", f"cannot read {path}: {exc.strerror or exc}")]) from None
+    if len(raw) > limit:
+        raise SpecError([("$", f"{path} is over {limit:,} bytes: a spec cannot be this large")])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in raw[:64]
+        found = "it looks like UTF-16" if utf16 else f"{exc.reason} at byte {exc.start}"
+        raise SpecError([("$", f"{path} is not UTF-8 text ({found}): save it as UTF-8")]) from None
 
 
 class SpecError(ValueError):
