@@ -413,7 +413,12 @@ REPLY_JSON = JSONLimits(max_chars=MAX_REPLY_CHARS, max_depth=32, max_number_char
 
 
 class ReplyError(ValueError):
-    """No usable JSON object in an LLM reply: none found, or one over :data:`REPLY_JSON`'s bounds."""
+    """No usable JSON object in an LLM reply: none found, or one over :data:`REPLY_JSON`'s bounds
+    (``path``: the JSON path of the fault in that object, where one applies)."""
+
+    def __init__(self, message: str, path: str | None = None):
+        super().__init__(message)
+        self.path = path
 
 
 def _fenced_blocks(text: str) -> Iterator[str]:
@@ -478,7 +483,7 @@ def extract_json(text: str) -> dict:
         try:
             value = loads_untrusted(candidate.strip(), REPLY_JSON)
         except JSONLimitError as exc:  # JSON, but hostile or broken: no point searching inside it
-            raise ReplyError(f"the JSON object in the LLM reply is over a limit: {exc}") from None
+            raise ReplyError(f"the JSON object in the LLM reply is over a limit: {exc.message}", exc.path) from None
         except json.JSONDecodeError as exc:
             first_error = (
                 first_error or f"; the first candidate fails at line {exc.lineno}, column {exc.colno}: {exc.msg}"

@@ -95,7 +95,7 @@ class LLMSession:
         try:
             return json.dumps(extract_json(result.text), indent=2)
         except ReplyError as exc:
-            raise BuildFailed.one(FailureKind.invalid_json, str(exc)) from None
+            raise BuildFailed.one(FailureKind.invalid_json, str(exc), exc.path) from None
 
     def provenance(self) -> dict[str, Any]:
         return {

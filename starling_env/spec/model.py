@@ -624,6 +624,8 @@ class SpecError(ValueError):
                     sub_path, _, sub_msg = part.partition(": ")
                     errors.append((sub_path if sub_path.startswith("$") else "$" + sub_path, sub_msg))
                 continue
+            if err["type"] in ("too_long", "string_too_long"):
+                msg += ": shorten it"
             errors.append((path, msg))
         return cls(errors)
 
