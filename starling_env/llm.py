@@ -478,16 +478,15 @@ def extract_json(text: str) -> dict:
     candidates = itertools.islice(
         itertools.chain([text.strip()], _fenced_blocks(text), _outer_spans(text)), MAX_CANDIDATES
     )
-    first_error = ""
-    for candidate in candidates:
+    first_error = ""  # why the first text that looks like an object does not parse
+    for candidate in map(str.strip, candidates):
         try:
-            value = loads_untrusted(candidate.strip(), REPLY_JSON)
+            value = loads_untrusted(candidate, REPLY_JSON)
         except JSONLimitError as exc:  # JSON, but hostile or broken: no point searching inside it
             raise ReplyError(f"the JSON object in the LLM reply is over a limit: {exc.message}", exc.path) from None
         except json.JSONDecodeError as exc:
-            first_error = (
-                first_error or f"; the first candidate fails at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-            )
+            if not first_error and candidate.startswith("{"):
+                first_error = f"; the first {{...}} fails at its line {exc.lineno}, column {exc.colno}: {exc.msg}"
             continue
         if isinstance(value, dict):
             return value

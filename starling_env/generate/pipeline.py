@@ -133,8 +133,7 @@ class Generator:
                 try:
                     outcome = self._finish(outcome, published_ids)
                 except Exception as exc:  # noqa: BLE001 - publishing failed (a full disk, say): recorded, run goes on
-                    failure = Failure(kind=FailureKind.internal_error, message=f"{type(exc).__name__}: {exc}")
-                    outcome.failures.append([failure.model_dump(mode="json")])
+                    outcome.failures.append([_failure(FailureKind.internal_error, exc).model_dump(mode="json")])
                     outcome.status = "failed"
                     if outcome.staged is not None:
                         shutil.rmtree(outcome.staged, ignore_errors=True)
@@ -148,20 +147,25 @@ class Generator:
         Never raises: whatever a backend or a hostile reply does, it ends as failures recorded in ``outcome``.
         """
         outcome = outcome or Outcome(task)
-        session = self.backend.session(task)
+        try:
+            session = self.backend.session(task)
+        except Exception as exc:  # noqa: BLE001 - the backend cannot start this task: recorded, the run goes on
+            outcome.failures.append([_failure(FailureKind.no_candidate, exc).model_dump(mode="json")])
+            outcome.status = "failed"
+            return outcome
         feedback: list[Failure] | None = None
         for attempt in range(first, self.max_attempts):
             outcome.attempts = attempt + 1
             try:
                 failures = self._try(session, attempt, feedback, outcome)
+                # the model hears about its candidate's faults; an error of the server's starts afresh
+                retell = bool(failures) and failures[0].kind is not FailureKind.no_candidate
             except Exception as exc:  # noqa: BLE001 - a bug of ours: recorded, and the run goes on
-                failures = [Failure(kind=FailureKind.internal_error, message=f"{type(exc).__name__}: {exc}")]
+                failures, retell = [_failure(FailureKind.internal_error, exc)], False
             if not failures:
                 outcome.provenance = session.provenance() | {"attempts": attempt + 1}
                 return outcome
             outcome.failures.append([f.model_dump(mode="json") for f in failures])
-            # the model hears about its candidate's faults; an error on our side or the server's starts afresh
-            retell = failures[0].kind not in (FailureKind.no_candidate, FailureKind.internal_error)
             feedback = failures if retell else None
             if retell and attempt + 1 < self.max_attempts:
                 self.on_retry(task, failures)
@@ -176,7 +180,7 @@ class Generator:
         except BuildFailed as exc:  # a reply holding no usable spec
             return exc.failures
         except Exception as exc:  # noqa: BLE001 - an LLM error, say: recorded, and the next attempt starts afresh
-            return [Failure(kind=FailureKind.no_candidate, message=f"{type(exc).__name__}: {exc}")]
+            return [_failure(FailureKind.no_candidate, exc)]
         if text is None:
             return [
                 Failure(
@@ -280,6 +284,11 @@ class Generator:
         report = scrub_data(report)  # failures quote replies: nothing secret-looking reaches the disk
         write_atomic(path, json.dumps(report, indent=2) + "\n")
         return report
+
+
+def _failure(kind: FailureKind, exc: BaseException) -> Failure:
+    """An exception as a recorded failure."""
+    return Failure(kind=kind, message=f"{type(exc).__name__}: {exc}")
 
 
 def _spec_id(text: str) -> str | None:
