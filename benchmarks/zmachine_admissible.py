@@ -73,20 +73,24 @@ def _truth(env: StarlingEnv, walkthrough: list[str]) -> list[int]:
 
 
 def twc_cases(copies: Path) -> list[Case]:
+    """The TWC games, levels interleaved: the first --recall-games cases span the levels."""
     folder, cases = data_dir("twc"), []
-    for split in TWC_SPLITS:  # test first: the first --recall-games cases span the levels
-        for level in TWC_LEVELS:
-            for story in sorted((folder / level / split).glob("*.z8")):
-                env = TWCGameEnv(story, level, split, admissible=False, max_episode_steps=None)
-                walkthrough = env.walkthrough()
-                scores, max_score = _truth(env, walkthrough), env.engine.max_score
-                env.close()
-                copy = copies / story.stem / "game.z8"  # jericho must not recognise a "tw-" file
-                copy.parent.mkdir()
-                shutil.copy(story, copy)
-                cases.append(Case(f"{level}/{split}/{story.stem[-8:]}", copy, walkthrough, 0, scores, max_score))
-    order = sorted(range(len(cases)), key=lambda i: (i % len(TWC_LEVELS), i))  # interleave the levels
-    return [cases[i] for i in order]
+    stories = [
+        (split, i, level, story)
+        for split in TWC_SPLITS
+        for level in TWC_LEVELS
+        for i, story in enumerate(sorted((folder / level / split).glob("*.z8")))
+    ]
+    for split, _, level, story in sorted(stories, key=lambda s: (TWC_SPLITS.index(s[0]), s[1], TWC_LEVELS.index(s[2]))):
+        env = TWCGameEnv(story, level, split, admissible=False, max_episode_steps=None)
+        walkthrough = env.walkthrough()
+        scores, max_score = _truth(env, walkthrough), env.engine.max_score
+        env.close()
+        copy = copies / story.stem / "game.z8"  # jericho must not recognise a "tw-" file
+        copy.parent.mkdir()
+        shutil.copy(story, copy)
+        cases.append(Case(f"{level}/{split}/{story.stem[-8:]}", copy, walkthrough, 0, scores, max_score))
+    return cases
 
 
 def generated_cases() -> list[Case]:
