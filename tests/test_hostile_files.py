@@ -121,11 +121,6 @@ def test_build_rejects_bad_specs_with_their_own_kind_not_an_internal_error(bad_s
             assert BAD_SPECS[name][1] in output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`starling build` reads each file with path.read_text(encoding='utf-8') in lab/cli.py, which raises "
-    "UnicodeDecodeError; reading it with starling_env.spec.model.read_spec_text gives the SpecError",
-)
 def test_build_rejects_a_utf16_spec_cleanly(bad_spec_files, tmp_path):
     result = cli("build", str(bad_spec_files["utf-16"]), "--out", str(tmp_path / "games"))
     output = result.stdout + result.stderr

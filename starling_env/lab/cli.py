@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.progress import Progress, TextColumn
 from rich.table import Table
 
-from ..builder.failures import VerificationReport
+from ..builder.failures import Failure, FailureKind, VerificationReport
 from ..builder.verify import Limits, verify_game_dir
 from ..collection import ManifestEntry, load_manifest, shipped_collection
 from ..collection.publish import build_and_publish
@@ -27,6 +27,7 @@ from ..envs.text_env import DEFAULT_MAX_STEPS
 from ..files import write_atomic
 from ..registration import find_game
 from ..spec import GameSpec, SpecError, json_schema
+from ..spec.model import read_spec_text
 
 app = typer.Typer(
     help="STARLING: text-game RL environments grown from seed ideas.",
@@ -121,8 +122,13 @@ def build(
     limits = _limits(timeout, memory, walks, walk_length, probes)
 
     def one(path: Path) -> tuple[Path, VerificationReport, ManifestEntry | None]:
+        try:
+            text = read_spec_text(path)
+        except SpecError as exc:  # not UTF-8, unreadable, too large: a failure like any other
+            failures = [Failure(kind=FailureKind.invalid_json, message=m, path=p) for p, m in exc.errors]
+            return path, VerificationReport(passed=False, failures=failures), None
         report, entry = build_and_publish(
-            path.read_text(encoding="utf-8"),
+            text,
             out,
             limits,
             split=split,
@@ -485,8 +491,14 @@ def train(
             )
 
         metrics = learner.train(make_env, out, steps=steps, envs=envs, seed=seed, progress=show)
-    summary = ", ".join(f"{k} {float(v):.3g}" for k, v in metrics.items())
-    console.print(f"trained {agent} to {learner.env_steps} env steps in {out}/" + (f": {summary}" if summary else ""))
+    console.print(f"trained {agent} to {learner.env_steps} env steps; checkpoint in {out}/")
+    table = Table()
+    table.add_column("metric (last log)")
+    table.add_column("value", justify="right")
+    for key, value in metrics.items():
+        table.add_row(key.replace("_", " "), f"{float(value):.3g}")
+    if metrics:  # none when a finished run is rerun
+        console.print(table)
 
 
 @app.command("init-model")
