@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
 import subprocess
 import sys
+import sysconfig
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -45,3 +49,69 @@ def seed_ids(seed_collection) -> list[str]:
     import starling_env
 
     return starling_env.register_games(seed_collection)
+
+
+@dataclass(frozen=True)
+class UserInstall:
+    """A fresh venv holding a non-editable install of the working tree (the way a user installs it)."""
+
+    venv: Path
+    source: Path  # the copy of the working tree it was installed from
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment of a user shell with the venv activated (no PYTHONPATH, no dev venv)."""
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+        return {**env, "PATH": f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", "VIRTUAL_ENV": str(self.venv)}
+
+    def copy_checkout(self, dest: Path) -> Path:
+        """A copy of the working tree (tracked and untracked, not ignored files), as a user's checkout."""
+        shutil.copytree(self.source, dest, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+        return dest
+
+
+def copy_working_tree(dest: Path) -> Path:
+    """The working tree's files that git tracks or would track (uncommitted edits included; no .venv)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():  # files deleted in the working tree are still listed by --cached
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def user_install(tmp_path_factory) -> UserInstall:
+    """``pip install .`` of the working tree into a fresh venv, built once per run.
+
+    The heavy dependencies (textworld, jericho, torch, ...) come from this venv's site-packages through a
+    plain path line in a ``.pth`` file: only ``.pth`` files in the venv's own site dir are executed, so the
+    dev venv's editable finder is not, and ``starling_env`` is imported from the installed copy only.
+    """
+    base = tmp_path_factory.mktemp("user_install")
+    venv, source = base / "venv", copy_working_tree(base / "checkout")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    dev_sites = dict.fromkeys(sysconfig.get_path(kind) for kind in ("purelib", "platlib"))
+    (Path(site) / "dev-venv-dependencies.pth").write_text("".join(f"{path}\n" for path in dev_sites))
+    pip = ["-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--no-index", "--ignore-installed"]
+    subprocess.run([python, *pip, "--disable-pip-version-check", str(source)], check=True, capture_output=True)
+    where = subprocess.run(
+        [python, "-P", "-c", "import starling_env as s, starling_agents as a; print(s.__file__, a.__file__)"],
+        cwd=source,  # inside the checkout, where a shadowing copy would be found first
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert all(Path(path).is_relative_to(site) for path in where), where
+    return UserInstall(venv, source)
