@@ -8,6 +8,7 @@ subprocess under limits.
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,9 @@ from .kb import referenced_ids, render_kb
 from .logic import entity_table, state_atom, tag_atom
 
 Z8_LIMIT = 512 * 1024
+# TextWorld parses logic with one module-level tatsu parser (textworld.logic._PARSER) that is not
+# thread-safe: concurrent loads corrupt each other ("pop from empty list"). One load at a time.
+_KB_LOAD = threading.Lock()
 
 
 @dataclass
@@ -44,7 +48,8 @@ def build_world(spec: GameSpec, kb_dir: Path) -> tuple[GameMaker, dict[str, Worl
     entities = entity_table(spec)
     render_kb(spec, entities, kb_dir)
     try:
-        kb = KnowledgeBase.load(target_dir=str(kb_dir))
+        with _KB_LOAD:
+            kb = KnowledgeBase.load(target_dir=str(kb_dir))
     except Exception as exc:  # TextWorld's parser raises many types; all mean our generated logic is bad
         raise BuildFailed.one(FailureKind.compile_error, f"TextWorld rejected the generated logic: {exc}") from exc
     options = GameOptions()
