@@ -200,6 +200,14 @@ def test_the_safety_net_undoes_turns_the_logic_cannot_follow(envs, monkeypatch):
         assert_logic_follows_game(engine, commands)
 
 
+def test_the_logics_own_commands_are_played_whatever_their_words(envs, monkeypatch):
+    """A custom action could read 'mix {a} and {b}': an admissible command is never refused."""
+    monkeypatch.setattr(engine_module, "single_action", lambda command, names=(): None)
+    env = envs[BOIL]
+    obs = play(env, ["open cupboard", "jump"])
+    assert obs[0].startswith("You open the cupboard") and obs[1] == MULTI_ACTION_REPLY
+
+
 def test_the_self_check_names_the_command_when_the_logic_loses_track(envs):
     env = envs[BOIL]
     engine = engine_of(env)

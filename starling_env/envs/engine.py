@@ -286,8 +286,9 @@ class Engine:
     def step(self, command: str) -> str:
         """Send one command; returns the game's cleaned answer and updates score, facts and flags.
 
-        A meta-command or a command of several actions is answered BLOCKED_REPLY or MULTI_ACTION_REPLY and
-        does not reach the game; a turn the logic could not follow is undone and answered MULTI_ACTION_REPLY.
+        A meta-command or a command of several actions (but for the logic's own admissible commands) is
+        answered BLOCKED_REPLY or MULTI_ACTION_REPLY and does not reach the game; a turn the logic could not
+        follow is undone and answered MULTI_ACTION_REPLY.
         """
         command = clean_command(command)
         self.refused = None
@@ -295,6 +296,8 @@ class Engine:
             self.refused = "meta"
             return BLOCKED_REPLY
         action = single_action(command, self._odd_names)
+        if action is None and command.lower() in self.progression.admissible_commands:
+            action = command  # the logic's own command ("mix {a} and {b}" of a custom action) is one action
         if action is None:
             self.refused = "multi-action"
             return MULTI_ACTION_REPLY
