@@ -145,7 +145,8 @@ class LLMAgent(Agent):
             reproducible; the response cache makes reruns reproducible anyway).
         history, max_observation_chars, max_commands, max_prompt_chars: the prompt's bounds.
         temperature, max_tokens, timeout_s, max_retries, backoff_s, cache_dir: passed to the LLM client
-            (``cache_dir=None`` turns the shared cache off; default ``$STARLING_CACHE`` or ~/.cache/starling/llm).
+            (``cache_dir=None`` turns the shared cache off; default ``$STARLING_CACHE`` or ~/.cache/starling/llm;
+            ``timeout_s=None``: the client's default, ``$STARLING_LLM_TIMEOUT`` or 120 s).
     """
 
     name = "llm"
@@ -162,7 +163,7 @@ class LLMAgent(Agent):
         max_prompt_chars: int = 12_000,
         temperature: float = 0.0,
         max_tokens: int | None = None,
-        timeout_s: float = 60.0,
+        timeout_s: float | None = None,
         max_retries: int = 4,
         backoff_s: float = 1.0,
         api_key_env: str = "OPENAI_API_KEY",
@@ -173,6 +174,8 @@ class LLMAgent(Agent):
         options: dict[str, Any] = (
             {} if cache_dir == "default" else {"cache_dir": Path(cache_dir) if cache_dir else None}
         )
+        if timeout_s is not None:
+            options["timeout_s"] = timeout_s
         self.client = LLMClient(
             LLMConfig(
                 model=model,
@@ -180,7 +183,6 @@ class LLMAgent(Agent):
                 api_key_env=api_key_env,
                 temperature=temperature,
                 max_tokens=max_tokens or (400 if mode == "react" else 40),
-                timeout_s=timeout_s,
                 max_retries=max_retries,
                 backoff_s=backoff_s,
                 seed=seed,

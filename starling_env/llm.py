@@ -53,10 +53,22 @@ MAX_RETRY_AFTER_S = 300.0
 CACHE_VERSION = 1
 #: Schema name sent with ``response_format={"type": "json_schema", ...}``.
 SCHEMA_NAME = "GameSpec"
+#: Seconds to wait for one reply, unless ``$STARLING_LLM_TIMEOUT`` or the config says otherwise.
+DEFAULT_TIMEOUT_S = 120.0
+TIMEOUT_ENV = "STARLING_LLM_TIMEOUT"
 
 # Structured-output levels, in the order we fall back through them.
 _RF_SCHEMA, _RF_OBJECT, _RF_NONE = 0, 1, 2
 _FORMAT_REJECTION_HINTS = ("response_format", "json_schema", "json_object", "not supported", "unsupported")
+
+
+def default_timeout_s() -> float:
+    """``$STARLING_LLM_TIMEOUT`` (seconds) if set, else :data:`DEFAULT_TIMEOUT_S`."""
+    value = os.environ.get(TIMEOUT_ENV, "").strip()
+    try:
+        return float(value) if value else DEFAULT_TIMEOUT_S
+    except ValueError:
+        raise ValueError(f"${TIMEOUT_ENV} must be a number of seconds, got {value!r}") from None
 
 
 def _default_cache_dir() -> Path:
@@ -78,7 +90,7 @@ class LLMConfig:
     api_key_env: str = "OPENAI_API_KEY"
     temperature: float = 0.7
     max_tokens: int | None = 4096
-    timeout_s: float = 120.0
+    timeout_s: float = field(default_factory=default_timeout_s)
     max_retries: int = 5
     backoff_s: float = 1.0
     cache_dir: Path | None = field(default_factory=_default_cache_dir)
@@ -89,8 +101,8 @@ class LLMConfig:
             object.__setattr__(self, "cache_dir", Path(self.cache_dir).expanduser())
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
-        if self.timeout_s <= 0:
-            raise ValueError(f"timeout_s must be > 0, got {self.timeout_s}")
+        if not (math.isfinite(self.timeout_s) and self.timeout_s > 0):
+            raise ValueError(f"timeout_s must be a number of seconds > 0, got {self.timeout_s}")
 
 
 @dataclass
@@ -186,8 +198,19 @@ def _server_message(exc: Exception) -> str:
     return getattr(exc, "message", None) or str(exc) or type(exc).__name__
 
 
+def _with_schema(messages: list[dict], schema: dict) -> list[dict]:
+    """``messages`` with ``schema`` stated at the end of the system prompt (one is added if there is none)."""
+    text = f"Answer with JSON that follows this JSON schema:\n{json.dumps(schema, separators=(',', ':'))}"
+    if messages and messages[0].get("role") == "system":
+        return [{**messages[0], "content": f"{messages[0]['content']}\n\n{text}"}, *messages[1:]]
+    return [{"role": "system", "content": text}, *messages]
+
+
 class LLMClient:
-    """A cached, retrying, thread-safe chat client for one :class:`LLMConfig`."""
+    """A cached, retrying, thread-safe chat client for one :class:`LLMConfig`.
+
+    A ``json_schema`` is sent once: as ``response_format`` where the server takes it, else in the system prompt.
+    """
 
     def __init__(self, config: LLMConfig) -> None:
         self.config = config
@@ -299,6 +322,8 @@ class LLMClient:
             }
         elif level == _RF_OBJECT:
             kwargs["response_format"] = {"type": "json_object"}
+        if json_schema is not None and level != _RF_SCHEMA:  # the server takes no schema: the prompt carries it
+            kwargs["messages"] = _with_schema(messages, json_schema)
         return kwargs, level
 
     def _create_with_retries(self, messages: list[dict], *, json_mode: bool, json_schema: dict | None) -> Any:

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from starling_env.builder.verify import Limits
 from starling_env.collection import load_manifest
-from starling_env.generate.llm_backend import LLMBackend
+from starling_env.generate.llm_backend import LLMBackend, system_prompt
 from starling_env.generate.offline import OfflineBackend, candidate_rng, compose, final_room, vary
-from starling_env.generate.pipeline import Generator, plan_tasks
-from starling_env.generate.seeds import load_seeds
+from starling_env.generate.pipeline import Generator, Task, plan_tasks
+from starling_env.generate.seeds import SKILLS_ENV, Seeds, load_seeds
 from starling_env.llm import LLMClient, LLMConfig
 from starling_env.spec import GameSpec
+from starling_env.spec import model as spec_model
 
 from .conftest import BOIL, SEEDS
 from .openai_server import ScriptedOpenAIServer
@@ -305,3 +309,124 @@ def test_review_keeps_or_drops_each_verified_game(tmp_path):
     report = json.loads((tmp_path / "generation_report.json").read_text())
     assert [t["status"] for t in report["tasks"]] == ["dropped", "published"]
     assert len(load_manifest(tmp_path).games) == 1
+
+
+# -- seeds: an idea is enough; a bad seed is reported, not fatal; a skills.json beside them ---------------
+def seed_folder(root: Path) -> Path:
+    """Seeds as a new user writes them: an example-less idea for a skill of the folder's own skills.json."""
+    folder = root / "seeds"
+    shutil.copytree(SEEDS / "make_tea", folder / "make_tea")
+    (folder / "skills.json").write_text(json.dumps({"make_coffee": "Brew a cup of coffee.", "feed_cat": "Feed a cat."}))
+    files = {
+        "make_coffee": {"idea": "Grind beans, fill the machine's tank, brew and pour a cup of coffee."},
+        "feed_cat": {"skill": "feed_cat", "idea": "Open a tin and fill the cat's bowl.", "example": None},
+        "boil_water": {"skill": "boil_water", "idea": "Boil water in a pot.", "example": ""},
+        "lost": {"skill": "wash_dishes", "idea": "Wash up.", "example": "missing.json"},
+        "alien": {"skill": "juggling", "idea": "Juggle three oranges."},
+    }
+    for name, data in files.items():
+        (folder / name).mkdir()
+        (folder / name / "seed.json").write_text(json.dumps(data))
+    (folder / "broken").mkdir()
+    (folder / "broken" / "seed.json").write_text("{not json")
+    return folder
+
+
+def test_a_seed_needs_only_its_idea_and_a_bad_seed_is_reported(tmp_path):
+    seeds = load_seeds(seed_folder(tmp_path))
+    assert sorted(seeds) == ["boil_water", "feed_cat", "make_coffee", "make_tea"]
+    assert seeds["make_coffee"].example is None and seeds["make_coffee"].varies == ()
+    assert seeds["feed_cat"].example is None and seeds["boil_water"].example is None
+    assert seeds["make_tea"].example is not None
+    assert {"make_coffee", "feed_cat", "make_tea"} <= set(seeds.skills)
+    problems = sorted(seeds.problems)
+    assert len(problems) == 3
+    for folder, reason in (("alien", "juggling"), ("broken", "Expecting"), ("lost", "missing.json")):
+        (problem,) = [p for p in problems if f"/{folder}/seed.json" in p]
+        assert reason in problem
+
+
+def test_offline_backend_skips_seeds_without_an_example_and_says_so(tmp_path):
+    folder = seed_folder(tmp_path)
+    backend = OfflineBackend(load_seeds(folder))
+    assert sorted(backend.seeds) == ["make_tea"]
+    assert "make_coffee" in backend.skipped[0] and "--backend openai" in backend.skipped[0]
+    result = generate_cli("--seeds", str(folder), "--skill", "make_coffee", "--out", str(tmp_path / "games"))
+    stderr = " ".join(result.stderr.split())  # as the console wrapped it
+    assert result.returncode == 2 and "no seed for skills ['make_coffee']" in stderr
+    assert "have no example spec" in stderr and "skipped: bad seed" in stderr
+
+
+def test_every_retry_is_counted(tmp_path):
+    class NoCandidate:  # a backend that never manages a candidate: each later attempt is a retry
+        name = "none"
+
+        def session(self, task):
+            return self
+
+        def propose(self, attempt, feedback):
+            return None
+
+        def provenance(self):
+            return {}
+
+    retries: list[Task] = []
+    generator = Generator(NoCandidate(), tmp_path, FAST, max_attempts=3, workers=2)
+    generator.on_retry = lambda task, failures: retries.append(task)
+    tasks = [Task(i, ("boil_water",), "easy", "train", 0) for i in range(2)]
+    outcomes = generator.run(tasks)
+    assert [o.attempts for o in outcomes] == [3, 3] and len(retries) == 4
+
+
+def test_system_prompt_states_the_checkers_rules_and_skills():
+    prompt = system_prompt({"make_coffee": "Brew a cup of coffee."})
+    assert f'spec_version "{spec_model.SPEC_VERSION}"' in prompt and "make_coffee (Brew a cup of coffee.)" in prompt
+    for word in ("of", "the", "it", "inside"):  # parser words
+        assert f" {word}," in prompt
+    assert str(spec_model.MAX_TEXT_CHARS) in prompt and str(spec_model.MAX_WALKTHROUGH_COMMANDS) in prompt
+    assert "a slot's name must differ from every room, door and object id" in prompt
+    assert "container: room" in prompt.replace("container: room,", "container: room")  # where containers stand
+    assert '"$defs"' not in prompt  # the schema goes once, with the request
+
+
+def _vocabulary_follows_the_environment() -> bool:
+    """Whether the spec validator reads the skills.json files named in $STARLING_SKILLS (see seeds.py)."""
+    before = os.environ.get(SKILLS_ENV)
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp, "skills.json")
+        probe.write_text(json.dumps({"zz_probe_skill": "probe"}))
+        os.environ[SKILLS_ENV] = str(probe)
+        try:
+            return "zz_probe_skill" in spec_model.known_skills()
+        finally:
+            if before is None:
+                del os.environ[SKILLS_ENV]
+            else:
+                os.environ[SKILLS_ENV] = before
+
+
+@pytest.mark.xfail(
+    not _vocabulary_follows_the_environment(),
+    reason="spec.model.known_skills() does not read $STARLING_SKILLS yet (the one-function change in the report)",
+    strict=True,
+)
+def test_llm_generates_a_new_skill_from_a_seed_without_example(tmp_path):
+    seeds = load_seeds(seed_folder(tmp_path))
+    assert isinstance(seeds, Seeds) and "make_coffee" in seeds.skills
+    coffee = variant(id="make-coffee-e0000", title="Coffee", skills=["make_coffee"])
+    forgot = variant(id="make-coffee-e0000", title="Coffee")  # boil_water only: the requested skill is missing
+    with ScriptedOpenAIServer([forgot, coffee]) as server:
+        client = LLMClient(
+            LLMConfig(model="scripted-model", base_url=server.base_url, cache_dir=None, timeout_s=5, backoff_s=0.01)
+        )
+        generator = Generator(LLMBackend(seeds, client), tmp_path / "games", FAST, max_attempts=3)
+        tasks = plan_tasks(seeds, skills=["make_coffee"], difficulty="easy", compose=1, count=1, split="train", seed=0)
+        (outcome,) = generator.run(tasks)
+        assert outcome.status == "published" and outcome.attempts == 2, outcome.failures
+        assert any(f["path"] == "$.skills" and "make_coffee" in f["message"] for f in outcome.failures[0])
+        system, design = (m["content"] for m in server.requests[0]["messages"])
+        assert "make_coffee (Brew a cup of coffee.)" in system and '"$defs"' not in system
+        assert "games of OTHER skills (make_tea" in design and "Grind beans" in design
+        assert server.requests[0]["response_format"]["json_schema"]["schema"]["$defs"]
+    (entry,) = load_manifest(tmp_path / "games").games
+    assert entry.skills == ["make_coffee"] and entry.provenance["skills"] == ["make_coffee"]

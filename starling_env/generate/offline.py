@@ -16,6 +16,7 @@ import json
 import random
 import re
 from collections import deque
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from functools import cache
 from importlib import resources
@@ -542,9 +543,12 @@ def candidate_rng(seed: int, index: int, attempt: int) -> random.Random:
 def vary(seeds: list[Seed], difficulty: str, rng: random.Random) -> Spec | None:
     """A new spec from the examples of ``seeds`` (composed in order), varied for ``difficulty``."""
     knobs = difficulty_knobs()[difficulty]
-    spec = json.loads(seeds[0].example.to_json())
-    for seed in seeds[1:]:
-        spec = compose(spec, json.loads(seed.example.to_json()), rng)
+    examples = [json.loads(s.example.to_json()) for s in seeds if s.example is not None]
+    if len(examples) != len(seeds):
+        raise ValueError(f"the offline backend varies example specs; {needs_example(seeds)}")
+    spec = examples[0]
+    for example in examples[1:]:
+        spec = compose(spec, example, rng)
         if spec is None:
             return None
     if knobs.get("one_room") and not collapse_to_one_room(spec):
@@ -574,13 +578,23 @@ def vary(seeds: list[Seed], difficulty: str, rng: random.Random) -> Spec | None:
     return spec
 
 
+def needs_example(seeds: Iterable[Seed]) -> str:
+    """Which of ``seeds`` have no example spec, said so that a user knows the way out."""
+    missing = sorted(s.skill for s in seeds if s.example is None)
+    return f"the seeds of {missing} have no example spec (add one, or use --backend openai)"
+
+
 class OfflineBackend:
-    """Deterministic variations of the seeds' examples (no network): the default backend."""
+    """Deterministic variations of the seeds' examples (no network): the default backend.
+
+    Only seeds with an example spec can be varied: the others are left out of ``seeds`` and named
+    in ``skipped``."""
 
     name = "offline"
 
     def __init__(self, seeds: dict[str, Seed]):
-        self.seeds = seeds
+        self.seeds = {k: s for k, s in seeds.items() if s.example is not None}
+        self.skipped = [] if len(self.seeds) == len(seeds) else [needs_example(seeds.values())]
 
     def session(self, task) -> OfflineSession:
         return OfflineSession([self.seeds[s] for s in task.skills], task)

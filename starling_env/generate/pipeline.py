@@ -167,7 +167,7 @@ class Generator:
                 return outcome
             outcome.failures.append([f.model_dump(mode="json") for f in failures])
             feedback = failures if retell else None
-            if retell and attempt + 1 < self.max_attempts:
+            if attempt + 1 < self.max_attempts:
                 self.on_retry(task, failures)
         outcome.status = "failed"
         outcome.provenance = session.provenance()
@@ -187,8 +187,10 @@ class Generator:
                     kind=FailureKind.no_candidate, message="the backend could not produce a candidate for these seeds"
                 )
             ]
-        game_id = _spec_id(text)
-        if game_id and self._already_published(text, game_id):
+        data = _spec_data(text)
+        game_id = data.get("id") if isinstance(data.get("id"), str) else None
+        unrequested = _requested_skills(data, outcome.task)
+        if game_id and not unrequested and self._already_published(text, game_id):
             outcome.status, outcome.game_id, outcome.spec_text = "existing", game_id, text
             return []
         staged = new_staging_dir(self.out)
@@ -197,9 +199,9 @@ class Generator:
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
             raise
-        if not report.passed:
+        if unrequested or not report.passed:  # every problem found, so one repair can fix them all
             shutil.rmtree(staged, ignore_errors=True)
-            return report.failures
+            return unrequested + report.failures
         outcome.status, outcome.staged, outcome.spec_text, outcome.report = "verified", staged, text, report
         outcome.game_id = report.game_id
         return []
@@ -225,6 +227,7 @@ class Generator:
             if outcome.attempts >= self.max_attempts:
                 outcome.status = "failed"
                 return outcome
+            self.on_retry(outcome.task, [duplicate])
             retried = self._attempt(outcome.task, outcome.attempts, outcome)
             return self._finish(retried, published_ids)
         spec = GameSpec.parse_text(outcome.spec_text)
@@ -291,12 +294,22 @@ def _failure(kind: FailureKind, exc: BaseException) -> Failure:
     return Failure(kind=kind, message=f"{type(exc).__name__}: {exc}")
 
 
-def _spec_id(text: str) -> str | None:
+def _spec_data(text: str) -> dict[str, Any]:
+    """The candidate's JSON object, or {} (not JSON, or over a limit: the verifier says which)."""
     try:
         data = loads_untrusted(text, SPEC_JSON)
-    except ValueError:  # not JSON, or over a limit: the verifier says which
-        return None
-    return data.get("id") if isinstance(data, dict) and isinstance(data.get("id"), str) else None
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _requested_skills(data: dict[str, Any], task: Task) -> list[Failure]:
+    """A failure when a candidate that lists skills leaves out one the task asked for."""
+    skills = data.get("skills")
+    missing = [s for s in task.skills if isinstance(skills, list) and s not in skills]
+    if not missing:
+        return []
+    return [Failure(kind=FailureKind.schema, path="$.skills", message=f"list the requested skills {missing} too")]
 
 
 def _set_suite(collection: Path, suite: str | None, version: int | None) -> None:

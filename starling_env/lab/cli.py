@@ -197,6 +197,10 @@ def generate(
         str | None, typer.Option(help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1")
     ] = None,
     api_key_env: Annotated[str, typer.Option(help="environment variable holding the API key")] = "OPENAI_API_KEY",
+    llm_timeout: Annotated[
+        float | None,
+        typer.Option(help="seconds to wait for one LLM reply (default: $STARLING_LLM_TIMEOUT, else 120)"),
+    ] = None,
     max_attempts: Annotated[
         int | None, typer.Option(help="attempts per game, the LLM repair loop (default: 3, or the recipe's)")
     ] = None,
@@ -210,11 +214,16 @@ def generate(
     probes: ProbesOpt = Limits.probes,
 ) -> None:
     """Grow new verified games from seed ideas, offline or with an LLM; publish them into OUT."""
+    import threading
+
     from ..generate.pipeline import Generator, plan_tasks
     from ..generate.recipe import Batch, Recipe
     from ..generate.seeds import load_seeds
+    from ..llm import TIMEOUT_ENV
 
     _guard_shipped(out, into_shipped)
+    if llm_timeout is not None:
+        os.environ[TIMEOUT_ENV] = str(llm_timeout)  # what the LLM client reads
     try:
         seed_ideas = load_seeds(seeds or Path(str(resources.files("starling_env.game_seeds"))))
         existing = load_manifest(out, missing_ok=True)
@@ -241,11 +250,13 @@ def generate(
             )
         )
         chosen = _generation_backend(backend, seed_ideas, model, base_url, api_key_env)
+        for problem in seed_ideas.problems + getattr(chosen, "skipped", []):  # the other seeds still serve
+            err.print(f"skipped: {escape(problem)}")
         tasks = [
             t
             for b in plan.batches
             for t in plan_tasks(
-                seed_ideas,
+                chosen.seeds,
                 skills=b.skills,
                 difficulty=b.difficulty,
                 compose=b.compose,
@@ -261,13 +272,15 @@ def generate(
     except ValueError as exc:
         err.print(escape(str(exc)))
         raise typer.Exit(2) from None
-    counts = {"done": 0, "failed": 0, "retried": 0}
+    counts, counting = {"done": 0, "failed": 0, "retried": 0}, threading.Lock()
     with Progress(*Progress.get_default_columns(), TextColumn("{task.fields[status]}"), console=console) as progress:
         bar = progress.add_task(f"generating ({chosen.name})", total=len(tasks), status="")
 
-        def show(key: str) -> None:
-            counts[key] += 1
-            progress.update(bar, advance=key != "retried", status=" / ".join(f"{v} {k}" for k, v in counts.items()))
+        def show(key: str) -> None:  # retries are counted from the worker threads
+            with counting:
+                counts[key] += 1
+                status = " / ".join(f"{v} {k}" for k, v in counts.items())
+            progress.update(bar, advance=key != "retried", status=status)
 
         generator = Generator(
             chosen,
