@@ -26,7 +26,7 @@ from ..spec import Door, Fact, GameObject, GameSpec, ObjectKind
 from ..spec.model import OPPOSITE
 from .failures import BuildFailed, FailureKind
 from .kb import referenced_ids, render_kb
-from .logic import entity_table, state_atom, tag_atom
+from .logic import described, entity_table, state_atom, tag_atom
 
 Z8_LIMIT = 512 * 1024
 # TextWorld parses logic with one module-level tatsu parser (textworld.logic._PARSER) that is not
@@ -58,7 +58,7 @@ def build_world(spec: GameSpec, kb_dir: Path) -> tuple[GameMaker, dict[str, Worl
     made: dict[str, WorldEntity] = {}
 
     for room in spec.rooms:
-        made[room.id] = maker.new_room(room.name, room.description)
+        made[room.id] = maker.new_room(room.name, described(room.description, room.variants, entities))
     done = set()
     for room in spec.rooms:
         for direction, dest in room.exits.items():
@@ -73,7 +73,9 @@ def build_world(spec: GameSpec, kb_dir: Path) -> tuple[GameMaker, dict[str, Worl
         entity.add_property(door.status)
         made[door.id] = entity
     for obj in spec.objects:
-        entity = maker.new(entities[obj.id].tw_type, obj.name, obj.description)
+        entity = maker.new(entities[obj.id].tw_type, obj.name, described(obj.description, obj.variants, entities))
+        entity.infos.indefinite = obj.article
+        entity.infos.synonyms = obj.synonyms or None
         made[obj.id] = entity
         if obj.kind is ObjectKind.container:
             entity.add_property(obj.status or "closed")
@@ -130,11 +132,17 @@ def build_game(spec: GameSpec, out_dir: Path) -> BuiltGame:
         maker, made = build_world(spec, Path(tmp))
         game = _make_game(maker, made)
         goals = [goal_propositions(spec, g.when, maker, made) for g in spec.goals]
-        actions, goal_steps = _play_walkthrough(spec, game, goals)
+        losses = [goal_propositions(spec, lose.when, maker, made) for lose in spec.lose]
+        actions, goal_steps = _play_walkthrough(spec, game, goals, losses)
 
         quests = [
             Quest(win_events=[Event(actions=actions[:step], conditions=props)], reward=goal.points, desc=goal.text)
             for goal, props, step in zip(spec.goals, goals, goal_steps, strict=True)
+        ]
+        # A lose condition is a quest that can only fail: worth nothing, and never needed to win.
+        quests += [
+            Quest(fail_events=[Event(conditions=props)], reward=0, desc=lose.text, optional=True)
+            for lose, props in zip(spec.lose, losses, strict=True)
         ]
         game = _make_game(maker, made, quests)
         game.objective = spec.objective
@@ -142,6 +150,8 @@ def build_game(spec: GameSpec, out_dir: Path) -> BuiltGame:
             "walkthrough": list(spec.walkthrough),
             "starling": {"id": spec.id, "title": spec.title, "skills": spec.skills, "difficulty": spec.difficulty},
         }
+        if spec.spec_version != "1.0":  # the verifier holds a 1.1 game to the 1.1 checks (dead ends)
+            game.metadata["starling"]["spec_version"] = spec.spec_version
         game.kb.text_grammars_path = "embedded"  # the temporary KB folder is gone after the build
 
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -194,9 +204,12 @@ class Replay:
     stuck_at: int | None = None  # first step (1-based) whose command is not admissible
     admissible: list[str] | None = None  # the admissible commands there
     ended_at: int | None = None  # step at which every goal is met: the game ends there
+    lost_at: tuple[int, int] | None = None  # (step, lose condition) where the game is lost
 
 
-def replay(game: Game, goals: list[list[Proposition]], walkthrough: list[str]) -> Replay:
+def replay(
+    game: Game, goals: list[list[Proposition]], walkthrough: list[str], losses: Sequence[list[Proposition]] = ()
+) -> Replay:
     progression = GameProgression(game, track_quests=False)
     inform7 = Inform7Game(game)
     result = Replay([], [None] * len(goals))
@@ -208,6 +221,10 @@ def replay(game: Game, goals: list[list[Proposition]], walkthrough: list[str]) -
             return result
         result.actions.append(valid[commands.index(command)])
         progression.update(result.actions[-1])
+        lost = [i for i, props in enumerate(losses) if all(progression.state.is_fact(p) for p in props)]
+        if lost:
+            result.lost_at = (step, lost[0])
+            return result
         for i, props in enumerate(goals):
             if result.first_met[i] is None and all(progression.state.is_fact(p) for p in props):
                 result.first_met[i] = step
@@ -217,10 +234,22 @@ def replay(game: Game, goals: list[list[Proposition]], walkthrough: list[str]) -
     return result
 
 
-def _play_walkthrough(spec: GameSpec, game: Game, goals: list[list[Proposition]]) -> tuple[list, list[int]]:
+def _play_walkthrough(
+    spec: GameSpec, game: Game, goals: list[list[Proposition]], losses: list[list[Proposition]]
+) -> tuple[list, list[int]]:
     """Replay the walkthrough in TextWorld's logic; return its actions and where each goal is met."""
     _check_goals_reachable(spec, game, goals)
-    played = replay(game, goals, spec.walkthrough)
+    for i, props in enumerate(losses):
+        if all(game.world.state.is_fact(p) for p in props):
+            raise BuildFailed.one(FailureKind.schema, "the lose condition holds at the start", f"$.lose[{i}]")
+    played = replay(game, goals, spec.walkthrough, losses)
+    if played.lost_at is not None:
+        step, i = played.lost_at
+        raise BuildFailed.one(
+            FailureKind.walkthrough_invalid,
+            f"step {step} {spec.walkthrough[step - 1]!r} loses the game: lose[{i}] {spec.lose[i].when} holds",
+            path=f"$.walkthrough[{step - 1}]",
+        )
     if played.stuck_at is not None:
         step = played.stuck_at
         raise BuildFailed.one(
@@ -253,7 +282,9 @@ def goal_steps_in_logic(spec: GameSpec) -> Replay:
     with tempfile.TemporaryDirectory(prefix="starling-kb-") as tmp:
         maker, made = build_world(spec, Path(tmp))
         game = _make_game(maker, made)
-    return replay(game, [goal_propositions(spec, g.when, maker, made) for g in spec.goals], spec.walkthrough)
+    goals = [goal_propositions(spec, g.when, maker, made) for g in spec.goals]
+    losses = [goal_propositions(spec, lose.when, maker, made) for lose in spec.lose]
+    return replay(game, goals, spec.walkthrough, losses)
 
 
 def _check_goals_reachable(spec: GameSpec, game: Game, goals: list[list[Proposition]]) -> None:

@@ -20,6 +20,7 @@ class FailureKind(str, Enum):
     too_large = "too_large"  # the story file exceeds the z-machine limit
     logic_mismatch = "logic_mismatch"  # TextWorld's logic and the Inform 7 game disagree on a command
     score_mismatch = "score_mismatch"  # the game's score differs from the goals met in the logic
+    undeclared_dead_end = "undeclared_dead_end"  # a state a random walk reached cannot win, and no lose condition holds
     timeout = "timeout"  # building or verifying ran past its time limit
     out_of_memory = "out_of_memory"  # building or verifying ran past its memory limit
     internal_error = "internal_error"  # a bug in STARLING itself; the message has the traceback

@@ -12,7 +12,7 @@ from textworld.generator.data import LOGIC_DATA_PATH, TEXT_GRAMMARS_PATH
 
 from ..spec import Fact, GameSpec
 from ..spec.model import RESERVED_VERBS
-from .logic import CompiledAction, Entity, compile_action, i7_state, state_atom, tag_atom
+from .logic import CompiledAction, Entity, compile_action, i7_condition, i7_state, i7_text, state_atom, tag_atom
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("starling_env.builder", "templates"),
@@ -87,7 +87,9 @@ def render_kb(spec: GameSpec, entities: dict[str, Entity], dest: Path) -> list[C
         for s, var in o.states.items()
         for value, text in var.describe.items()
     ]
-    verbs = sorted({a.action.command.split()[0] for a in actions} - RESERVED_VERBS)
+    commands = [c for a in actions for c in [a.action.command, *a.action.synonyms]]
+    verbs = sorted({c.split()[0] for c in commands} - RESERVED_VERBS)
+    losses = [(i7_condition(lose.when, entities), i7_text(lose.text)) for lose in spec.lose if lose.text]
     context = dict(
         spec=spec,
         predicates=predicates,
@@ -96,6 +98,8 @@ def render_kb(spec: GameSpec, entities: dict[str, Entity], dest: Path) -> list[C
         states=[(s, [i7_state(s, "none")] + [i7_state(s, v) for v in values]) for s, values in states.items()],
         descriptions=descriptions,
         new_verbs=verbs,
+        plural=[entities[o.id].tw_id for o in spec.objects if o.plural],
+        losses=losses,
     )
     (dest / "logic" / "starling_game.twl").write_text(_TEMPLATES.get_template("game.twl.j2").render(context))
     (dest / "text_grammars" / "house_starling_game.twg").write_text(

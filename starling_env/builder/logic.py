@@ -15,6 +15,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from ..spec import Action, Fact, GameSpec, ObjectKind
+from ..spec.model import Variant, template_slots
 
 TW_TYPE = {
     ObjectKind.portable: "o",
@@ -149,6 +150,10 @@ def i7_reading(fact: Fact, ref: dict[str, str]) -> I7Reading:
             return I7Reading(f"the player wears {x}", f"the player does not wear {x}", f"now the player wears {x}")
         case "player_in":
             return I7Reading(f"the location is {x}", f"the location is not {x}", "")
+        case "at":
+            return I7Reading(f"{x} is in {y}", f"{x} is not in {y}", "")
+        case "eaten":
+            return I7Reading(f"{x} is off-stage", f"{x} is on-stage", "")
         case "open":
             return I7Reading(f"{x} is open", f"{x} is not open", f"now {x} is unlocked; now {x} is open")
         case "closed":
@@ -169,6 +174,27 @@ def i7_reading(fact: Fact, ref: dict[str, str]) -> I7Reading:
     raise ValueError(f"fact {fact} has no Inform 7 reading")
 
 
+def i7_condition(facts: list[str], entities: dict[str, Entity]) -> str:
+    """The Inform 7 condition that all ``facts`` (about named things, no slots) hold."""
+    ref = {e.spec_id: e.tw_id for e in entities.values()}
+    return " and ".join(i7_reading(Fact.parse(f), ref).positive for f in facts)
+
+
+def i7_text(text: str) -> str:
+    """Spec text as the body of an Inform 7 string (spec text is validated: no quotes or brackets)."""
+    return text.replace("\n", "[line break]")
+
+
+def described(base: str, variants: list[Variant], entities: dict[str, Entity]) -> str:
+    """A description whose text follows the state: the first variant whose facts hold, else ``base``."""
+    if not variants:
+        return base
+    text = ""
+    for i, variant in enumerate(variants):
+        text += f"[{'if' if i == 0 else 'else if'} {i7_condition(variant.when, entities)}]{i7_text(variant.text)}"
+    return f"{text}[otherwise]{i7_text(base)}[end if]"
+
+
 # -- custom actions ----------------------------------------------------------------------------
 @dataclass
 class RuleVariant:
@@ -183,7 +209,8 @@ class CompiledAction:
     action: Action
     i7_name: str  # Inform 7 action name as declared, e.g. "st-fill" or "st-put it with"
     i7_rule: str  # how rule headers name it, e.g. "st-fill" or "st-put something with something"
-    i7_grammar: str  # Understand line pattern, e.g. "fill [something] with water"
+    i7_grammar: str  # Understand line pattern, quoted, e.g. "fill [something] with water"
+    i7_synonyms: list[str]  # more Understand line patterns, from the action's synonyms
     i7_applying: str  # "nothing", "one thing", "two things"
     event: str  # action trace text TextWorld matches, with {placeholders}
     tw_command: str  # command template with TextWorld placeholders
@@ -270,9 +297,9 @@ def compile_action(spec: GameSpec, action: Action, entities: dict[str, Entity]) 
         variants.append(RuleVariant(name, _render_rule(name, pre_atoms, post_atoms, var_type)))
 
     assignments = [line for e in effects for line in i7_reading(e, ref).assign.split("; ")]
-    grammar = tw_command = action.command
+    grammar = _grammar(action.command, slots)
+    tw_command = action.command
     for slot in slots:
-        grammar = grammar.replace(f"{{{slot}}}", "[something]")
         tw_command = tw_command.replace(f"{{{slot}}}", f"{{{var[slot]}}}")
     applying = ("nothing", "one thing", "two things")[len(slots)]
     event = i7_name + "".join(
@@ -283,6 +310,7 @@ def compile_action(spec: GameSpec, action: Action, entities: dict[str, Entity]) 
         i7_name=i7_name + (" it with" if len(slots) == 2 else ""),
         i7_rule=i7_name + (" something with something" if len(slots) == 2 else ""),
         i7_grammar=grammar,
+        i7_synonyms=[_grammar(c, slots) for c in action.synonyms],
         i7_applying=applying,
         event=event,
         tw_command=tw_command,
@@ -291,6 +319,17 @@ def compile_action(spec: GameSpec, action: Action, entities: dict[str, Entity]) 
         success=_i7_text(action.success, ref),
         variants=variants,
     )
+
+
+def _grammar(command: str, slots: list[str]) -> str:
+    """An Inform 7 Understand pattern for a command template (``slots``: the noun first, as in the main command);
+    a synonym naming them the other way round ends with the suffix that tells Inform 7 so."""
+    order = template_slots(command)
+    for slot in slots:
+        command = command.replace(f"{{{slot}}}", "[something]")
+    command = f'"{command}"'
+
+    return command + (" (with nouns reversed)" if order != slots else "")
 
 
 def _alternatives(spec: GameSpec, effect: Fact) -> list[Fact]:

@@ -11,7 +11,12 @@ limit, returning a :class:`~starling_env.builder.failures.VerificationReport`. T
    copy's, and the game's score must equal the points of the goals met; and before
    each step a few commands the logic does not allow are tried (then undone): the game must not
    perform any action the logic cannot follow. Pure look / examine / inventory commands change no
-   facts, so the game may answer them as it likes.
+   facts, so the game may answer them as it likes. The game must end lost exactly when the logic
+   holds one of the spec's lose conditions;
+4. (spec 1.1) no state a random walk reaches is a dead end that no lose condition declares: a state
+   from which some unmet goal can no longer be reached, even by the relaxation of TextWorld's logic
+   that never removes a fact (so a reported dead end is certain; a dead end that only the order of
+   actions or facts that must hold together make is not found).
 """
 
 from __future__ import annotations
@@ -53,7 +58,10 @@ def check_game(z8: Path, limits: Limits) -> dict:
     engine = Engine(z8)
     try:
         _check_walkthrough(engine)
-        goals = [(q.win_events[0].condition.preconditions, q.reward) for q in engine.game.quests]
+        quests = engine.game.quests
+        goals = [(q.win_events[0].condition.preconditions, q.reward) for q in quests if q.win_events]
+        losses = [q.fail_events[0].condition for q in quests if q.fail_events]
+        dead_ends = DeadEnds(engine, goals) if engine.game.metadata["starling"].get("spec_version") else None
         candidates = sorted(set(engine.game.possible_commands))
         rng = random.Random(limits.seed)
         steps = probes = commands_checked = 0
@@ -77,23 +85,24 @@ def check_game(z8: Path, limits: Limits) -> dict:
                             "but TextWorld's logic does not allow it there",
                         )
                 command = rng.choice(admissible)
-                valid = engine.progression.valid_actions
-                actions = dict(zip(engine.inform7.gen_commands_from_actions(valid), valid, strict=True))
+                actions = command_actions(engine.inform7, engine.progression.valid_actions)
                 state_key = frozenset(engine.progression.state.facts)
                 if state_key not in checked:  # walks revisit states (look, examine): check each once
                     checked.add(state_key)
                     saved = engine.snapshot()
                     for other in admissible:  # every other admissible command here, each then undone
                         if other != command:
-                            _play_and_compare(engine, other, actions[other], history + [other], goals, met)
+                            _play_and_compare(engine, other, actions[other], history + [other], goals, met, losses)
                             engine.restore(saved)
                             commands_checked += 1
                 history.append(command)
-                met = _play_and_compare(engine, command, actions[command], history, goals, met)
+                met = _play_and_compare(engine, command, actions[command], history, goals, met, losses)
                 commands_checked += 1
                 steps += 1
                 if engine.won or engine.lost:
                     break
+                if dead_ends is not None:
+                    dead_ends.check(met, history)
         return {
             "random_steps": steps,
             "commands_checked": commands_checked,
@@ -104,13 +113,37 @@ def check_game(z8: Path, limits: Limits) -> dict:
         engine.close()
 
 
-def _play_and_compare(engine, command: str, action, history: list[str], goals: list, met: set[int]) -> set[int]:
+def command_actions(inform7, valid: list) -> dict:
+    """The action each admissible command plays: where several valid actions share a command, the one
+    with the most preconditions (the one TextWorld matches the game's action trace to)."""
+    actions: dict = {}
+    for command, action in zip(inform7.gen_commands_from_actions(valid), valid, strict=True):
+        if command not in actions or len(action.preconditions) > len(actions[command].preconditions):
+            actions[command] = action
+    return actions
+
+
+def _play_and_compare(
+    engine, command: str, action, history: list[str], goals: list, met: set[int], losses: list
+) -> set[int]:
     """Play an admissible command in the game and its action in a copy of the logic state; they must
-    agree on the facts and on the score. Returns the goals met so far."""
+    agree on the facts, on the score and on whether the game is lost. Returns the goals met so far."""
     expected_state = engine.progression.state.copy()
     expected_state.apply(action)
     said = engine.step(command)
     _compare(engine, expected_state, history, said)
+    lost = any(expected_state.is_applicable(condition) for condition in losses)
+    if lost != engine.lost:
+        raise BuildFailed.one(
+            FailureKind.logic_mismatch,
+            f"after {' / '.join(history)}: "
+            + (
+                "a lose condition holds but the game goes on"
+                if lost
+                else "the game ended lost, but no lose condition holds"
+            )
+            + f"; the game answered {' '.join(said.split())[:200]!r}",
+        )
     met = met | {i for i, (props, _) in enumerate(goals) if all(expected_state.is_fact(p) for p in props)}
     expected = sum(goals[i][1] for i in met)
     if engine.score != expected:
@@ -119,6 +152,45 @@ def _play_and_compare(engine, command: str, action, history: list[str], goals: l
             f"after {' / '.join(history)}: the game's score is {engine.score} but the goals met are worth {expected}",
         )
     return met
+
+
+class DeadEnds:
+    """Finds states from which some unmet goal can no longer be reached (spec 1.1 games must declare them).
+
+    The test relaxes TextWorld's logic: from the state, every applicable action only adds its facts, until
+    nothing new appears. A goal whose facts are not all among them cannot be met by any real play either.
+    """
+
+    def __init__(self, engine, goals: list):
+        self.engine, self.goals = engine, goals
+        self.kb = engine.game.kb
+        self.reachable: dict[frozenset, frozenset] = {}  # state facts -> facts the relaxed logic reaches
+
+    def closure(self, state) -> frozenset:
+        key = frozenset(state.facts)
+        if key not in self.reachable:
+            relaxed, seen = state.copy(), set(key)
+            while True:
+                actions = relaxed.all_applicable_actions(self.kb.rules.values(), self.kb.types.constants_mapping)
+                new = {p for a in actions for p in a.added if p not in seen}
+                if not new:
+                    break
+                seen |= new
+                relaxed.add_facts(new)
+            self.reachable[key] = frozenset(seen)
+        return self.reachable[key]
+
+    def check(self, met: set[int], history: list[str]) -> None:
+        reached = self.closure(self.engine.progression.state)
+        for i, (props, _) in enumerate(self.goals):
+            missing = [p for p in props if p not in reached]
+            if i not in met and missing:
+                facts = [str(self.engine.inform7.get_human_readable_fact(p)) for p in missing]
+                raise BuildFailed.one(
+                    FailureKind.undeclared_dead_end,
+                    f"after {' / '.join(history)}: the game can no longer be won (goals[{i}] needs {facts}, which "
+                    "nothing can make true any more), but no lose condition holds: add one to lose",
+                )
 
 
 def _check_walkthrough(engine) -> None:

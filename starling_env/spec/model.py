@@ -13,14 +13,24 @@ from enum import Enum
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from ..files import JSONLimitError, JSONLimits, loads_untrusted
 from .facts import FACTS, Fact, FactSyntaxError
 
-SPEC_VERSION = "1.0"
+SPEC_VERSION = "1.1"
+SPEC_VERSIONS = ("1.0", "1.1")  # every version that still loads; a 1.0 spec builds exactly as it always did
 
 # Limits a spec must stay within; each one keeps out a spec the builder would reject or choke on.
 SPEC_JSON = JSONLimits(max_chars=1_000_000, max_depth=32, max_number_chars=20)  # the file as JSON
@@ -121,6 +131,24 @@ def _blocked_verb(command: str) -> str | None:
     return f"{word!r} is a debugging command the environment refuses"
 
 
+def _check_command(value: str) -> str:
+    """A custom command template: lowercase words and {slot} placeholders, starting with a verb of its own."""
+    words = _PLACEHOLDER_RE.sub("x", value)
+    if not re.match(r"^[a-z]+(?: [a-z]+)*$", words):
+        raise ValueError(
+            f"command {value!r} must be lowercase words and {{slot}} placeholders separated by single spaces"
+        )
+    verb = value.split()[0]
+    if verb.startswith("{"):
+        raise ValueError(f"command {value!r} must start with a verb, not a slot")
+    if verb in RESERVED_VERBS:
+        raise ValueError(f"command {value!r} starts with {verb!r}, a verb the game already uses: pick another verb")
+    blocked = _blocked_verb(verb)
+    if blocked:
+        raise ValueError(f"command {value!r}: {blocked}; pick another verb")
+    return value
+
+
 Name = Annotated[str, Field(min_length=1, max_length=40)]
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 FactText = Annotated[str, Field(min_length=1, max_length=120)]
@@ -135,6 +163,24 @@ def known_skills() -> dict[str, str]:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
+    # Fields added by spec 1.1: left out of the canonical JSON while unused, so a 1.0 spec keeps its JSON and hash.
+    _V11_FIELDS: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_unused(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in self._V11_FIELDS:
+                if name in data and getattr(self, name) == type(self).model_fields[name].get_default(
+                    call_default_factory=True
+                ):
+                    del data[name]
+        return data
+
+    def v11_fields_used(self) -> list[str]:
+        """The spec-1.1 fields this part of a spec sets (a 1.0 spec may not set any)."""
+        dumped = self.model_dump(include=set(self._V11_FIELDS))
+        return [name for name in self._V11_FIELDS if name in dumped]
 
 
 class Direction(str, Enum):
@@ -158,11 +204,25 @@ class ObjectKind(str, Enum):
     key = "key"
 
 
+class Variant(_Strict):
+    """A description that replaces the usual one while its facts hold (spec 1.1): text that follows the state."""
+
+    when: list[FactText] = Field(min_length=1, max_length=12, description="facts that must all hold")
+    text: Text
+
+    _text = field_validator("text")(_check_text)
+
+
 class Room(_Strict):
+    _V11_FIELDS = ("variants",)
+
     id: Identifier
     name: Name
     description: Text
     exits: dict[Direction, Identifier] = Field(default_factory=dict, description="direction -> room id")
+    variants: list[Variant] = Field(
+        default_factory=list, max_length=10, description="descriptions for states; the first whose facts hold wins"
+    )
 
     _name = field_validator("name")(_check_name)
     _desc = field_validator("description")(_check_text)
@@ -202,7 +262,12 @@ class StateVar(_Strict):
         return self
 
 
+Article = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[a-z]+(?: [a-z]+)*$")]
+
+
 class GameObject(_Strict):
+    _V11_FIELDS = ("article", "plural", "synonyms", "variants")
+
     id: Identifier
     name: Name
     kind: ObjectKind
@@ -216,9 +281,29 @@ class GameObject(_Strict):
     states: dict[Identifier, StateVar] = Field(
         default_factory=dict, max_length=10, description="custom states, e.g. water"
     )
+    article: Article | None = Field(
+        default=None, description="indefinite article instead of a/an: 'some' (mass nouns), 'a pair of'"
+    )
+    plural: bool = Field(default=False, description="a plural noun: 'the wellies are', 'some wellies'")
+    synonyms: list[Name] = Field(default_factory=list, max_length=10, description="other names the player may type")
+    variants: list[Variant] = Field(
+        default_factory=list, max_length=10, description="descriptions for states; the first whose facts hold wins"
+    )
 
     _name = field_validator("name")(_check_name)
     _desc = field_validator("description")(_check_text)
+
+    @field_validator("synonyms")
+    @classmethod
+    def _synonyms(cls, value: list[str]) -> list[str]:
+        for name in value:
+            _check_name(name)
+        return value
+
+    @field_validator("article")
+    @classmethod
+    def _article(cls, value: str | None) -> str | None:
+        return value if value is None else _check_text(value)
 
     @model_validator(mode="after")
     def _kind_fields(self) -> GameObject:
@@ -235,34 +320,32 @@ class Slot(_Strict):
     kind: ObjectKind | None = Field(default=None, description="restrict the slot to objects of this kind")
 
 
+Command = Annotated[str, Field(min_length=1, max_length=60)]
+
+
 class Action(_Strict):
+    _V11_FIELDS = ("synonyms",)
+
     name: Identifier
-    command: Annotated[str, Field(min_length=1, max_length=60)] = Field(
-        description="command template, slots in braces: 'fill {container} with water'"
-    )
+    command: Command = Field(description="command template, slots in braces: 'fill {container} with water'")
     slots: dict[Identifier, Slot] = Field(default_factory=dict, max_length=2)
     requires: list[FactText] = Field(default_factory=list, max_length=12, description="precondition facts")
     effects: list[FactText] = Field(min_length=1, max_length=12, description="facts made true")
     success: Text = Field(description="printed when the action succeeds; may use {slot}, {the slot}")
     failures: dict[str, Text] = Field(default_factory=dict, description="precondition fact -> text when it fails")
+    synonyms: list[Command] = Field(
+        default_factory=list, max_length=6, description="other wordings of the command, with the same slots"
+    )
 
     @field_validator("command")
     @classmethod
     def _command(cls, value: str) -> str:
-        words = _PLACEHOLDER_RE.sub("x", value)
-        if not re.match(r"^[a-z]+(?: [a-z]+)*$", words):
-            raise ValueError(
-                f"command {value!r} must be lowercase words and {{slot}} placeholders separated by single spaces"
-            )
-        verb = value.split()[0]
-        if verb.startswith("{"):
-            raise ValueError(f"command {value!r} must start with a verb, not a slot")
-        if verb in RESERVED_VERBS:
-            raise ValueError(f"command {value!r} starts with {verb!r}, a verb the game already uses: pick another verb")
-        blocked = _blocked_verb(verb)
-        if blocked:
-            raise ValueError(f"command {value!r}: {blocked}; pick another verb")
-        return value
+        return _check_command(value)
+
+    @field_validator("synonyms")
+    @classmethod
+    def _synonym_commands(cls, value: list[str]) -> list[str]:
+        return [_check_command(c) for c in value]
 
     @field_validator("name")
     @classmethod
@@ -285,7 +368,12 @@ class Action(_Strict):
 
     @property
     def template_slots(self) -> list[str]:
-        return [m.group(1) for m in re.finditer(r"\{([a-z][a-z0-9_]*)\}", self.command)]
+        return template_slots(self.command)
+
+
+def template_slots(command: str) -> list[str]:
+    """The slot names of a command template, in order."""
+    return [m.group(1) for m in re.finditer(r"\{([a-z][a-z0-9_]*)\}", command)]
 
 
 class Goal(_Strict):
@@ -296,10 +384,21 @@ class Goal(_Strict):
     _text = field_validator("text")(_check_text)
 
 
+class LoseCondition(_Strict):
+    """A way to lose (spec 1.1): when its facts all hold, the game ends, lost."""
+
+    when: list[FactText] = Field(min_length=1, max_length=12, description="facts that must all hold")
+    text: Text = Field(default="", description="printed when the game is lost this way")
+
+    _text = field_validator("text")(_check_text)
+
+
 class GameSpec(_Strict):
     """A complete game design. ``starling validate`` checks one; ``starling build`` compiles it."""
 
-    spec_version: Literal["1.0"] = Field(description="version of this schema")
+    _V11_FIELDS = ("lose",)
+
+    spec_version: Literal["1.0", "1.1"] = Field(description="version of this schema: 1.1, or 1.0 for older specs")
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,47}$")] = Field(description="game id: a-z, 0-9, -")
     title: Annotated[str, Field(min_length=1, max_length=80)]
     objective: Text = Field(min_length=1)
@@ -313,6 +412,9 @@ class GameSpec(_Strict):
     objects: list[GameObject] = Field(default_factory=list, max_length=120)
     actions: list[Action] = Field(default_factory=list, max_length=50)
     goals: list[Goal] = Field(min_length=1, max_length=50)
+    lose: list[LoseCondition] = Field(
+        default_factory=list, max_length=20, description="lose conditions: the game ends, lost, when one holds"
+    )
     walkthrough: list[Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9 -]*$")]] = Field(
         min_length=1,
         max_length=MAX_WALKTHROUGH_COMMANDS,
@@ -376,11 +478,16 @@ class GameSpec(_Strict):
         errors: list[tuple[str, str]] = []
         rooms = self.room_ids
         objects = {o.id: o for o in self.objects}
+        errors += self._check_version()
         errors += self._check_unique_ids()
         names = [o.name for o in self.objects] + [d.name for d in self.doors]
         dup_names = sorted({n for n in names if names.count(n) > 1})
         if dup_names:
             errors.append(("$.objects", f"object and door names must be unique: {dup_names}"))
+        for i, obj in enumerate(self.objects):
+            for synonym in obj.synonyms:
+                if synonym in names or sum(synonym in o.synonyms for o in self.objects) > 1:
+                    errors.append((f"$.objects[{i}].synonyms", f"{synonym!r} already names another object or door"))
         room_names = [r.name for r in self.rooms]
         if len(set(room_names)) != len(room_names):
             dupes = sorted({n for n in room_names if room_names.count(n) > 1})
@@ -389,6 +496,7 @@ class GameSpec(_Strict):
             errors.append(("$.start", f"unknown room {self.start!r}; rooms: {sorted(rooms)}"))
 
         for i, room in enumerate(self.rooms):
+            errors += self._check_variants(f"$.rooms[{i}]", room.variants)
             for direction, dest in room.exits.items():
                 path = f"$.rooms[{i}].exits.{direction.value}"
                 other = next((r for r in self.rooms if r.id == dest), None)
@@ -425,6 +533,7 @@ class GameSpec(_Strict):
                 errors.append((f"{path}.location", f"a {obj.kind.value} is fixed in place and must be in a room"))
             if obj.kind is ObjectKind.container:
                 errors += self._check_key(path, obj.status, obj.key, objects)
+            errors += self._check_variants(path, obj.variants)
         errors += self._check_containment_cycles()
 
         for i, action in enumerate(self.actions):
@@ -432,7 +541,32 @@ class GameSpec(_Strict):
         for i, goal in enumerate(self.goals):
             for j, text in enumerate(goal.when):
                 errors += self._check_fact(f"$.goals[{i}].when[{j}]", text, "goal", slots={})
+        for i, lose in enumerate(self.lose):
+            for j, text in enumerate(lose.when):
+                errors += self._check_fact(f"$.lose[{i}].when[{j}]", text, "goal", slots={})
         return errors
+
+    def _check_version(self) -> list[tuple[str, str]]:
+        """A 1.0 spec may use none of the 1.1 constructs."""
+        if self.spec_version != "1.0":
+            return []
+        parts: list[tuple[str, _Strict]] = [("$", self)]
+        parts += [(f"$.rooms[{i}]", r) for i, r in enumerate(self.rooms)]
+        parts += [(f"$.objects[{i}]", o) for i, o in enumerate(self.objects)]
+        parts += [(f"$.actions[{i}]", a) for i, a in enumerate(self.actions)]
+        return [
+            (f"{path}.{name}", f"{name!r} is a spec 1.1 construct: set spec_version to '1.1'")
+            for path, part in parts
+            for name in part.v11_fields_used()
+        ]
+
+    def _check_variants(self, path: str, variants: list[Variant]) -> list[tuple[str, str]]:
+        return [
+            error
+            for i, variant in enumerate(variants)
+            for j, text in enumerate(variant.when)
+            for error in self._check_fact(f"{path}.variants[{i}].when[{j}]", text, "precondition", slots={})
+        ]
 
     def _check_unique_ids(self) -> list[tuple[str, str]]:
         """Rooms, doors and objects share one namespace in the built game; custom actions have their own."""
@@ -476,11 +610,12 @@ class GameSpec(_Strict):
 
     def _check_action(self, path: str, action: Action) -> list[tuple[str, str]]:
         errors: list[tuple[str, str]] = []
-        template = action.template_slots
-        if sorted(template) != sorted(action.slots) or len(set(template)) != len(template):
-            errors.append(
-                (f"{path}.command", f"placeholders {template} must name each slot {sorted(action.slots)} once")
-            )
+        for where, command in [(f"{path}.command", action.command)] + [
+            (f"{path}.synonyms[{i}]", c) for i, c in enumerate(action.synonyms)
+        ]:
+            template = template_slots(command)
+            if sorted(template) != sorted(action.slots) or len(set(template)) != len(template):
+                errors.append((where, f"placeholders {template} must name each slot {sorted(action.slots)} once"))
         for slot in action.slots:
             if slot in self.room_ids or self.object(slot) or self.door(slot):
                 errors.append((f"{path}.slots.{slot}", "a slot name must not also be an object, door or room id"))
