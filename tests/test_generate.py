@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from starling_env.builder.failures import Failure, FailureKind
 from starling_env.builder.verify import Limits
 from starling_env.collection import load_manifest
+from starling_env.generate.check import hidden_failures
 from starling_env.generate.llm_backend import LLMBackend, system_prompt
 from starling_env.generate.offline import OfflineBackend, candidate_rng, compose, final_room, vary
 from starling_env.generate.pipeline import Generator, Task, plan_tasks
@@ -430,3 +432,20 @@ def test_llm_generates_a_new_skill_from_a_seed_without_example(tmp_path):
         assert server.requests[0]["response_format"]["json_schema"]["schema"]["$defs"]
     (entry,) = load_manifest(tmp_path / "games").games
     assert entry.skills == ["make_coffee"] and entry.provenance["skills"] == ["make_coffee"]
+
+
+def test_field_errors_do_not_hide_the_reference_errors(boil_data):
+    boil_data["objects"][0]["name"] = "cup of tea"  # field errors ...
+    boil_data["actions"][0]["command"] = "take {x}"
+    boil_data["skills"] = ["juggling"]
+    boil_data["objects"][1]["location"] = "nowhere"  # ... and the reference errors behind them
+    boil_data["goals"][0]["when"] = ["state(pot, water) == lukewarm"]
+    text = json.dumps(boil_data)
+    with pytest.raises(spec_model.SpecError) as caught:
+        GameSpec.parse_text(text)
+    fields = [Failure(kind=FailureKind.schema, path=p, message=m) for p, m in caught.value.errors]
+    assert {f.path for f in fields} == {"$.objects[0].name", "$.actions[0].command", "$.skills"}
+    hidden = hidden_failures(text, fields)
+    assert {f.path for f in hidden} == {"$.objects[1].location", "$.goals[0].when[0]"}
+    assert "nowhere" in hidden[0].message and "lukewarm" in hidden[1].message
+    assert hidden_failures(json.dumps(json.loads(BOIL.read_text())), fields) == []

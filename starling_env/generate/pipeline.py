@@ -26,6 +26,7 @@ from ..collection.publish import content_hash, new_staging_dir, publish
 from ..files import loads_untrusted, locked, scrub_data, write_atomic
 from ..spec import GameSpec, SpecError
 from ..spec.model import SPEC_JSON
+from .check import hidden_failures
 from .seeds import Seed
 
 
@@ -201,7 +202,7 @@ class Generator:
             raise
         if unrequested or not report.passed:  # every problem found, so one repair can fix them all
             shutil.rmtree(staged, ignore_errors=True)
-            return unrequested + report.failures
+            return unrequested + report.failures + hidden_failures(text, report.failures)
         outcome.status, outcome.staged, outcome.spec_text, outcome.report = "verified", staged, text, report
         outcome.game_id = report.game_id
         return []
