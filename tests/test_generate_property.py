@@ -36,7 +36,7 @@ def cases(backend: OfflineBackend, count: int) -> list[Task]:
     tasks = []
     for n in range(count):
         tier, first = TIERS[n % len(TIERS)], skills[(n // len(TIERS)) % len(skills)]
-        chosen = (first,)
+        chosen: tuple[str, ...] = (first,)
         if tier == "hard":
             others = [s for s in skills if s != first and backend.compatible([backend.seeds[first], backend.seeds[s]])]
             chosen = (first, rng.choice(others)) if others else chosen

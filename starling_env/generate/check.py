@@ -60,28 +60,29 @@ def _set_aside(data: Any, locations: list[tuple[int | str, ...]]) -> Any:
                 parent = parent[key]
             except (KeyError, IndexError, TypeError):
                 return None
-        key, owner = loc[-1], loc[-2] if len(loc) > 1 else None
-        if not isinstance(parent, (dict, list)) or not _has(parent, key):
+        last: Any = loc[-1]
+        owner = loc[-2] if len(loc) > 1 else None
+        if not _has(parent, last):
             return None
-        if key == "skills":
-            parent[key] = [next(iter(known_skills()))]
-        elif key == "walkthrough" or owner == "walkthrough":
-            parent[key] = ["look"] if key == "walkthrough" else "look"
-        elif not isinstance(parent[key], str):
+        if last == "skills":
+            parent[last] = [next(iter(known_skills()))]
+        elif last == "walkthrough" or owner == "walkthrough":
+            parent[last] = ["look"] if last == "walkthrough" else "look"
+        elif not isinstance(parent[last], str):
             return None
-        elif key in _TEXTS or owner == "failures":
-            parent[key] = "Text."
-        elif key == "name" or owner == "synonyms":
-            parent[key] = f"thing {next(fresh)}x"  # unique, and no parser word
-        elif key == "command" and isinstance(parent, dict) and isinstance(parent.get("slots"), dict):
+        elif last in _TEXTS or owner == "failures":
+            parent[last] = "Text."
+        elif last == "name" or owner == "synonyms":
+            parent[last] = f"thing {next(fresh)}x"  # unique, and no parser word
+        elif last == "command" and isinstance(parent, dict) and isinstance(parent.get("slots"), dict):
             verb = "zz" + "".join(chr(ord("a") + int(d)) for d in str(next(fresh)))  # letters only, unused
-            parent[key] = " ".join([verb, *(f"{{{slot}}}" for slot in parent["slots"])])
+            parent[last] = " ".join([verb, *(f"{{{slot}}}" for slot in parent["slots"])])
         else:
             return None
     return data
 
 
-def _has(container: dict | list, key: int | str) -> bool:
+def _has(container: Any, key: Any) -> bool:
     if isinstance(container, dict):
         return key in container
-    return isinstance(key, int) and -len(container) <= key < len(container)
+    return isinstance(container, list) and isinstance(key, int) and -len(container) <= key < len(container)
