@@ -84,6 +84,47 @@ LUNCH = spec(
 )
 
 
+PETS = spec(
+    id="pets",
+    objective="Feed the cat and pot the seed.",
+    skills=["feed_pet"],
+    objects=[
+        {
+            "id": "cat",
+            "name": "cat",
+            "kind": "animate",
+            "location": "kitchen",
+            "states": {"hunger": {"values": ["hungry", "fed"], "initial": "hungry"}},
+        },
+        {"id": "bowl", "name": "bowl", "kind": "portable", "location": "kitchen"},
+        {"id": "bench", "name": "bench", "kind": "supporter", "location": "kitchen"},
+        {"id": "sill", "name": "windowsill", "kind": "supporter", "location": "kitchen"},
+        {"id": "pot", "name": "pot", "kind": "container", "portable": True, "location": "bench"},
+        {"id": "seed", "name": "seed", "kind": "portable", "location": "kitchen"},
+    ],
+    actions=[
+        {
+            "name": "give",
+            "command": "give {thing} to {pet}",
+            "synonyms": ["feed {pet} with {thing}"],
+            "slots": {"thing": {"kind": "portable"}, "pet": {"kind": "animate"}},
+            "requires": ["held(thing)", "here(pet)", "state(pet, hunger) == hungry"],
+            "effects": ["here(thing)", "state(pet, hunger) == fed"],
+            "success": "The cat eats from {the thing}.",
+        }
+    ],
+    goals=[{"when": ["state(cat, hunger) == fed"]}, {"when": ["in(seed, pot)", "on(pot, sill)"]}],
+    walkthrough=[
+        "take pot from bench",
+        "take seed",
+        "insert seed into pot",
+        "put pot on windowsill",
+        "take bowl",
+        "give bowl to cat",
+    ],
+)
+
+
 def verify(data: dict, out: Path, **limits) -> VerificationReport:
     return verify_spec(json.dumps(data), out, Limits(**({"walks": 4} | limits)))
 
@@ -93,7 +134,7 @@ def built(tmp_path_factory) -> dict[str, Path]:
     """Each passing spec of this file, built and verified once: spec id -> its game.z8."""
     out = tmp_path_factory.mktemp("g11")
     games = {}
-    for data in (LUNCH,):
+    for data in (LUNCH, PETS):
         report = verify(data, out / data["id"])
         assert report.passed, report.summary()
         games[data["id"]] = out / data["id"] / "game.z8"
@@ -169,3 +210,30 @@ def test_descriptions_follow_the_state(built):
     assert "smells of cheese" not in said[1]
     assert "A fine cheese sandwich." in said[5] and "Two slices" not in said[5]
     assert "A small kitchen that smells of cheese." in said[6]
+
+
+# -- 1. animate things ----------------------------------------------------------------------------
+def test_an_animal_is_not_carried_and_takes_gifts(built):
+    env, said, info = play(built["pets"], ["look", "take cat", "take bowl"])
+    assert "A cat is here." in said[0] and "cat on the floor" not in said[0]
+    assert "would not like that" in said[1] and "take cat" not in info["admissible_commands"]
+    assert "give bowl to cat" in info["admissible_commands"]
+    obs, reward, *_ = env.step("feed cat with bowl")  # a synonym naming the slots the other way round
+    assert "The cat eats from the bowl." in obs and reward == 1
+
+
+# -- 4. containers that move and stand on supporters --------------------------------------------------
+def test_a_portable_container_moves_with_its_contents(built):
+    _, said, info = play(
+        built["pets"], ["take pot from bench", "take seed", "insert seed into pot", "look", "put pot on windowsill"]
+    )
+    assert "You take the pot from the bench." in said[0] and "bench, with a pot" not in said[3]
+    assert info["score"] == 1 and "take seed from pot" in info["admissible_commands"]
+    assert not [c for c in info["admissible_commands"] if c.startswith(("open pot", "close pot"))]
+
+
+def test_a_portable_container_is_always_open():
+    data = copy.deepcopy(PETS)
+    data["objects"][4]["status"] = "closed"
+    with pytest.raises(SpecError, match="always open"):
+        GameSpec.from_data(data)

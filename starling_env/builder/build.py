@@ -77,7 +77,7 @@ def build_world(spec: GameSpec, kb_dir: Path) -> tuple[GameMaker, dict[str, Worl
         entity.infos.indefinite = obj.article
         entity.infos.synonyms = obj.synonyms or None
         made[obj.id] = entity
-        if obj.kind is ObjectKind.container:
+        if obj.kind is ObjectKind.container and not obj.portable:
             entity.add_property(obj.status or "closed")
         if obj.kind is ObjectKind.device:
             entity.add_property("switched_on" if obj.switched_on else "switched_off")

@@ -38,6 +38,15 @@ def _door_events_with_article(path: Path) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+# Static files of spec 1.1 kinds: copied only into the knowledge base of a game that has such a thing, so
+# that a 1.0 game's Inform 7 source stays exactly what it was.
+KIND_FILES = {"animate.twl": "an", "portable_container.twl": "pc"}
+
+
+def static_file_used(name: str, entities: dict[str, Entity]) -> bool:
+    return name not in KIND_FILES or any(e.tw_type == KIND_FILES[name] for e in entities.values())
+
+
 def referenced_ids(spec: GameSpec) -> set[str]:
     """Rooms and objects that custom actions name directly (they get a tag predicate)."""
     ids = spec.room_ids | {o.id for o in spec.objects} | {d.id for d in spec.doors}
@@ -68,6 +77,8 @@ def render_kb(spec: GameSpec, entities: dict[str, Entity], dest: Path) -> list[C
     shutil.copytree(TEXT_GRAMMARS_PATH, dest / "text_grammars", ignore=shutil.ignore_patterns("__pycache__"))
     _door_events_with_article(dest / "logic" / "door.twl")
     for item in STATIC_DIR.iterdir():
+        if not static_file_used(item.name, entities):
+            continue
         target = dest / ("logic" if item.name.endswith(".twl") else "text_grammars") / item.name
         target.write_text(item.read_text(encoding="utf-8"), encoding="utf-8")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from ..spec import Action, Fact, GameSpec, ObjectKind
+from ..spec import Action, Fact, GameObject, GameSpec, ObjectKind
 from ..spec.model import Variant, template_slots
 
 TW_TYPE = {
@@ -26,7 +26,9 @@ TW_TYPE = {
     ObjectKind.clothing: "wr",
     ObjectKind.scenery: "t",
     ObjectKind.key: "k",
+    ObjectKind.animate: "an",
 }
+PORTABLE_CONTAINER = "pc"  # TextWorld type of a container with portable=True
 I7_KIND = {
     "o": "object-like",
     "c": "container",
@@ -36,6 +38,8 @@ I7_KIND = {
     "wr": "garment",
     "t": "thing",
     "k": "key",
+    "an": "creature",
+    "pc": "portable-container",
 }
 PLAYER_ROOM = "pr"  # TextWorld variable for the player's room in generated rules.
 
@@ -66,8 +70,13 @@ def entity_table(spec: GameSpec) -> dict[str, Entity]:
     for door in spec.doors:
         add(door.id, "d")
     for obj in spec.objects:
-        add(obj.id, TW_TYPE[obj.kind])
+        add(obj.id, tw_type(obj))
     return table
+
+
+def tw_type(obj: GameObject) -> str:
+    """The TextWorld type of an object."""
+    return PORTABLE_CONTAINER if obj.portable else TW_TYPE[obj.kind]
 
 
 def state_atom(state: str, value: str) -> str:
@@ -210,7 +219,7 @@ class CompiledAction:
     i7_name: str  # Inform 7 action name as declared, e.g. "st-fill" or "st-put it with"
     i7_rule: str  # how rule headers name it, e.g. "st-fill" or "st-put something with something"
     i7_grammar: str  # Understand line pattern, quoted, e.g. "fill [something] with water"
-    i7_synonyms: list[str]  # more Understand line patterns, from the action's synonyms
+    i7_synonyms: list[str]  # Understand sentences of the action's synonyms
     i7_applying: str  # "nothing", "one thing", "two things"
     event: str  # action trace text TextWorld matches, with {placeholders}
     tw_command: str  # command template with TextWorld placeholders
@@ -310,7 +319,10 @@ def compile_action(spec: GameSpec, action: Action, entities: dict[str, Entity]) 
         i7_name=i7_name + (" it with" if len(slots) == 2 else ""),
         i7_rule=i7_name + (" something with something" if len(slots) == 2 else ""),
         i7_grammar=grammar,
-        i7_synonyms=[_grammar(c, slots) for c in action.synonyms],
+        i7_synonyms=[
+            _understand(_grammar(c, slots), i7_name + (" it with" if len(slots) == 2 else ""), c, slots)
+            for c in action.synonyms
+        ],
         i7_applying=applying,
         event=event,
         tw_command=tw_command,
@@ -322,14 +334,17 @@ def compile_action(spec: GameSpec, action: Action, entities: dict[str, Entity]) 
 
 
 def _grammar(command: str, slots: list[str]) -> str:
-    """An Inform 7 Understand pattern for a command template (``slots``: the noun first, as in the main command);
-    a synonym naming them the other way round ends with the suffix that tells Inform 7 so."""
-    order = template_slots(command)
+    """The quoted Inform 7 Understand pattern of a command template."""
     for slot in slots:
         command = command.replace(f"{{{slot}}}", "[something]")
-    command = f'"{command}"'
+    return f'"{command}"'
 
-    return command + (" (with nouns reversed)" if order != slots else "")
+
+def _understand(grammar: str, i7_name: str, command: str, slots: list[str]) -> str:
+    """An Inform 7 Understand sentence (without its full stop) for another wording of an action; ``slots``
+    in the main command's order (the noun first)."""
+    reversed_ = template_slots(command) != slots
+    return f"Understand {grammar} as {i7_name}{' (with nouns reversed)' if reversed_ else ''}"
 
 
 def _alternatives(spec: GameSpec, effect: Fact) -> list[Fact]:

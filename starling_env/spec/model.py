@@ -202,6 +202,7 @@ class ObjectKind(str, Enum):
     clothing = "clothing"
     scenery = "scenery"
     key = "key"
+    animate = "animate"  # spec 1.1: an animal or a person
 
 
 class Variant(_Strict):
@@ -266,7 +267,7 @@ Article = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[a-z]+(?:
 
 
 class GameObject(_Strict):
-    _V11_FIELDS = ("article", "plural", "synonyms", "variants")
+    _V11_FIELDS = ("article", "plural", "synonyms", "variants", "portable")
 
     id: Identifier
     name: Name
@@ -285,6 +286,9 @@ class GameObject(_Strict):
         default=None, description="indefinite article instead of a/an: 'some' (mass nouns), 'a pair of'"
     )
     plural: bool = Field(default=False, description="a plural noun: 'the wellies are', 'some wellies'")
+    portable: bool = Field(
+        default=False, description="containers only: carried, dropped and put on supporters; always open"
+    )
     synonyms: list[Name] = Field(default_factory=list, max_length=10, description="other names the player may type")
     variants: list[Variant] = Field(
         default_factory=list, max_length=10, description="descriptions for states; the first whose facts hold wins"
@@ -307,8 +311,10 @@ class GameObject(_Strict):
 
     @model_validator(mode="after")
     def _kind_fields(self) -> GameObject:
-        if self.kind is not ObjectKind.container and (self.status or self.key):
-            raise ValueError("status and key apply to containers only")
+        if self.kind is not ObjectKind.container and (self.status or self.key or self.portable):
+            raise ValueError("status, key and portable apply to containers only")
+        if self.portable and (self.status not in (None, "open") or self.key):
+            raise ValueError("a portable container is always open: it takes no closed or locked status and no key")
         if self.kind is not ObjectKind.device and self.switched_on is not None:
             raise ValueError("switched_on applies to devices only")
         if self.location == "worn" and self.kind is not ObjectKind.clothing:
@@ -462,6 +468,11 @@ class GameSpec(_Strict):
     def room_ids(self) -> set[str]:
         return {r.id for r in self.rooms}
 
+    def fixed(self, obj: GameObject) -> bool:
+        """Whether ``obj`` stays where it starts (it must start in a room)."""
+        kinds = (ObjectKind.container, ObjectKind.supporter, ObjectKind.device, ObjectKind.scenery, ObjectKind.animate)
+        return obj.kind in kinds and not obj.portable
+
     def object(self, obj_id: str) -> GameObject | None:
         return next((o for o in self.objects if o.id == obj_id), None)
 
@@ -528,9 +539,12 @@ class GameSpec(_Strict):
                 errors.append(
                     (f"{path}.location", f"{loc!r} is a {holder.kind.value}; things go in containers or on supporters")
                 )
-            fixed = obj.kind in (ObjectKind.container, ObjectKind.supporter, ObjectKind.device, ObjectKind.scenery)
-            if fixed and loc not in rooms:
+            if self.fixed(obj) and loc not in rooms:
                 errors.append((f"{path}.location", f"a {obj.kind.value} is fixed in place and must be in a room"))
+            if obj.portable and holder is not None and holder.kind is not ObjectKind.supporter:
+                errors.append(
+                    (f"{path}.location", "a portable container starts in a room, on a supporter or with the player")
+                )
             if obj.kind is ObjectKind.container:
                 errors += self._check_key(path, obj.status, obj.key, objects)
             errors += self._check_variants(path, obj.variants)
@@ -681,6 +695,8 @@ class GameSpec(_Strict):
             obj = self.object(arg)
             if self.door(arg) and use == "effect":
                 return f"{arg!r} is a door: doors open, close and lock only through the built-in commands"
+            if obj and obj.portable:
+                return f"{arg!r} is a portable container: it is always open"
             if self.door(arg) or (obj and obj.kind is ObjectKind.container):
                 return None
             return f"{arg!r} is not a container or door"
