@@ -3,7 +3,9 @@
 Candidates are built and verified in parallel; publishing happens in the main thread in task
 order, so the collection (and which candidate wins a duplicate id) never depends on ``workers``.
 A task is retried with its next attempt number when its candidate fails, up to ``max_attempts``;
-the failures of each attempt are handed back to the backend (the LLM repair loop uses them).
+the failures of each attempt are handed back to the backend (the LLM repair loop uses them): every
+problem found, including a requested skill the candidate does not list and the reference errors that
+field errors hide (:mod:`.check`).
 A rerun of the same command skips games already in the collection: generation is resumable.
 """
 
@@ -120,6 +122,7 @@ class Generator:
     workers: int = 1
     review: Callable[[GameSpec], bool] | None = None  # the human approval step: keep this game?
     on_progress: Callable[[Outcome], None] = lambda outcome: None
+    # called before every further attempt at a task, with the failures of the last (from the worker threads)
     on_retry: Callable[[Task, list[Failure]], None] = lambda task, failures: None
     outcomes: list[Outcome] = field(default_factory=list)
 
