@@ -16,7 +16,7 @@ from starling_env.builder.failures import Failure, FailureKind
 from starling_env.builder.verify import Limits
 from starling_env.collection import load_manifest
 from starling_env.generate.check import hidden_failures
-from starling_env.generate.llm_backend import LLMBackend, system_prompt
+from starling_env.generate.llm_backend import LLMBackend, start_places, system_prompt
 from starling_env.generate.offline import OfflineBackend, candidate_rng, compose, final_room, vary
 from starling_env.generate.pipeline import Generator, Task, plan_tasks
 from starling_env.generate.seeds import SKILLS_ENV, Seeds, load_seeds
@@ -387,7 +387,9 @@ def test_system_prompt_states_the_checkers_rules_and_skills():
         assert f" {word}," in prompt
     assert str(spec_model.MAX_TEXT_CHARS) in prompt and str(spec_model.MAX_WALKTHROUGH_COMMANDS) in prompt
     assert "a slot's name must differ from every room, door and object id" in prompt
-    assert "container: room" in prompt.replace("container: room,", "container: room")  # where containers stand
+    places = start_places()  # asked of the validator: where containers may stand follows it
+    assert places["container"][0] == "room" and "worn" in places["clothing"] and "worn" not in places["food"]
+    assert f"container: {', '.join(places['container'])}" in prompt
     assert '"$defs"' not in prompt  # the schema goes once, with the request
 
 
