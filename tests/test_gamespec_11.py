@@ -125,6 +125,94 @@ PETS = spec(
 )
 
 
+KETTLE = {
+    "spec_version": "1.1",
+    "id": "kettle",
+    "title": "Tea",
+    "objective": "Boil the kettle and charge the phone.",
+    "skills": ["boil_water"],
+    "start": "kitchen",
+    "rooms": [{"id": "kitchen", "name": "kitchen", "description": "A small kitchen.", "exits": {}}],
+    "objects": [
+        {
+            "id": "kettle",
+            "name": "kettle",
+            "kind": "device",
+            "location": "kitchen",
+            "states": {"heat": {"values": ["cold", "warm", "boiling"], "initial": "cold"}},
+        },
+        {"id": "stove", "name": "stove", "kind": "supporter", "location": "kitchen"},
+        {
+            "id": "pot",
+            "name": "small pot",
+            "kind": "portable",
+            "location": "kitchen",
+            "states": {
+                "shape": {"values": ["whole", "cracked"], "initial": "whole"},
+                "water": {"values": ["still", "bubbling"], "initial": "still"},
+            },
+        },
+        {
+            "id": "phone",
+            "name": "phone",
+            "kind": "portable",
+            "location": "kitchen",
+            "states": {"charge": {"values": ["flat", "charging", "full"], "initial": "flat"}},
+        },
+        {"id": "charger", "name": "charger", "kind": "device", "location": "kitchen"},
+    ],
+    "actions": [],
+    "every_turn": [
+        {
+            "requires": ["switched_on(kettle)", "state(kettle, heat) == warm"],
+            "effects": ["state(kettle, heat) == boiling"],
+            "text": "The kettle whistles: the water boils.",
+        },
+        {
+            "requires": ["switched_on(kettle)", "state(kettle, heat) == cold"],
+            "effects": ["state(kettle, heat) == warm"],
+            "text": "The kettle starts to hum.",
+        },
+        {
+            "requires": ["on(pot, stove)", "state(pot, water) == still"],
+            "effects": ["state(pot, water) == bubbling"],
+            "text": "The water in the small pot bubbles.",
+        },
+        {
+            "requires": ["switched_on(charger)", "state(phone, charge) == flat"],
+            "effects": ["state(phone, charge) == charging"],
+        },
+        {
+            "requires": ["switched_off(charger)", "state(phone, charge) == charging"],
+            "effects": ["state(phone, charge) == flat"],
+            "text": "The phone stops charging.",
+        },
+    ],
+    "reactions": [
+        {
+            "after": "drop",
+            "object": "pot",
+            "requires": ["state(pot, shape) == whole"],
+            "effects": ["state(pot, shape) == cracked"],
+            "text": "The small pot cracks.",
+        },
+        {
+            "after": "take",
+            "object": "pot",
+            "requires": ["state(pot, water) == bubbling"],
+            "effects": ["state(pot, water) == still"],
+            "text": "Off the stove, the water calms.",
+        },
+    ],
+    "goals": [
+        {"when": ["state(kettle, heat) == boiling"]},
+        {"when": ["state(pot, water) == bubbling", "state(pot, shape) == whole"]},
+    ],
+    "lose": [{"when": ["state(pot, shape) == cracked"], "text": "The pot is ruined."}],
+    "walkthrough": ["switch on kettle", "wait", "take small pot", "put small pot on stove"],
+}
+
+
 def verify(data: dict, out: Path, **limits) -> VerificationReport:
     return verify_spec(json.dumps(data), out, Limits(**({"walks": 4} | limits)))
 
@@ -134,7 +222,7 @@ def built(tmp_path_factory) -> dict[str, Path]:
     """Each passing spec of this file, built and verified once: spec id -> its game.z8."""
     out = tmp_path_factory.mktemp("g11")
     games = {}
-    for data in (LUNCH, PETS):
+    for data in (LUNCH, PETS, KETTLE):
         report = verify(data, out / data["id"])
         assert report.passed, report.summary()
         games[data["id"]] = out / data["id"] / "game.z8"
@@ -237,3 +325,30 @@ def test_a_portable_container_is_always_open():
     data["objects"][4]["status"] = "closed"
     with pytest.raises(SpecError, match="always open"):
         GameSpec.from_data(data)
+
+
+# -- 2. time: every-turn rules ----------------------------------------------------------------------
+def test_a_process_advances_by_turns_and_waiting(built):
+    env, said, info = play(built["kettle"], ["switch on kettle"])
+    assert "The kettle starts to hum." in said[0] and "wait" in info["admissible_commands"]
+    obs, reward, *_ = env.step("examine stove")  # any turn lets time pass
+    assert "The kettle whistles: the water boils." in obs and reward == 1
+    _, said, info = play(built["kettle"], ["switch on kettle", "z"])
+    assert "Time passes." in said[1] and "The kettle whistles" in said[1] and info["score"] == 1
+    _, said, _ = play(built["kettle"], ["switch on charger", "switch off charger"])
+    assert "The phone stops charging." in said[1]
+
+
+def test_an_every_turn_effect_must_replace_a_stated_fact():
+    data = copy.deepcopy(KETTLE)
+    data["every_turn"][0]["requires"] = ["switched_on(kettle)"]
+    with pytest.raises(SpecError, match="state in requires what it replaces"):
+        GameSpec.from_data(data)
+
+
+# -- 5. effects on built-in actions: reactions ---------------------------------------------------------
+def test_reactions_to_built_in_actions(built):
+    _, said, info = play(built["kettle"], ["take small pot", "put small pot on stove", "take small pot from stove"])
+    assert "bubbles" in said[1] and "Off the stove, the water calms." in said[2] and not info["lost"]
+    _, said, info = play(built["kettle"], ["take small pot", "drop small pot"])
+    assert "The small pot cracks." in said[1] and "The pot is ruined." in said[1] and info["lost"]

@@ -7,6 +7,7 @@ subprocess under limits.
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -16,17 +17,17 @@ from pathlib import Path
 import textworld
 from textworld import GameMaker, GameOptions
 from textworld.generator.data import KnowledgeBase
-from textworld.generator.game import Event, Game, GameProgression, Quest
+from textworld.generator.game import Event, Game, Quest
 from textworld.generator.inform7 import Inform7Game
 from textworld.generator.maker import FailedConstraintsError, WorldEntity
 from textworld.generator.world import World
-from textworld.logic import Proposition
+from textworld.logic import Action, Proposition, State
 
 from ..spec import Door, Fact, GameObject, GameSpec, ObjectKind
 from ..spec.model import OPPOSITE
 from .failures import BuildFailed, FailureKind
 from .kb import referenced_ids, render_kb
-from .logic import described, entity_table, state_atom, tag_atom
+from .logic import TICK_RULE, described, entity_table, state_atom, tag_atom
 
 Z8_LIMIT = 512 * 1024
 # TextWorld parses logic with one module-level tatsu parser (textworld.logic._PARSER) that is not
@@ -139,11 +140,6 @@ def build_game(spec: GameSpec, out_dir: Path) -> BuiltGame:
             Quest(win_events=[Event(actions=actions[:step], conditions=props)], reward=goal.points, desc=goal.text)
             for goal, props, step in zip(spec.goals, goals, goal_steps, strict=True)
         ]
-        # A lose condition is a quest that can only fail: worth nothing, and never needed to win.
-        quests += [
-            Quest(fail_events=[Event(conditions=props)], reward=0, desc=lose.text, optional=True)
-            for lose, props in zip(spec.lose, losses, strict=True)
-        ]
         game = _make_game(maker, made, quests)
         game.objective = spec.objective
         game.metadata = {
@@ -152,6 +148,8 @@ def build_game(spec: GameSpec, out_dir: Path) -> BuiltGame:
         }
         if spec.spec_version != "1.0":  # the verifier holds a 1.1 game to the 1.1 checks (dead ends)
             game.metadata["starling"]["spec_version"] = spec.spec_version
+        if losses:  # the game's own rule ends it lost (see game.twl.j2); the verifier checks it against these
+            game.metadata["starling"]["lose"] = [[p.serialize() for p in props] for props in losses]
         game.kb.text_grammars_path = "embedded"  # the temporary KB folder is gone after the build
 
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -207,26 +205,51 @@ class Replay:
     lost_at: tuple[int, int] | None = None  # (step, lose condition) where the game is lost
 
 
+def end_of_turn(state: State, kb: KnowledgeBase) -> None:
+    """Apply the spec's every-turn rules to ``state`` in order, as the game does at the end of each turn."""
+    for index in itertools.count():
+        rule = kb.logic.rules.get(TICK_RULE.format(index))
+        if rule is None:
+            return
+        for action in state.all_applicable_actions([rule], kb.types.constants_mapping):
+            state.apply(action)
+            break
+
+
+def play_turn(state: State, action: Action, kb: KnowledgeBase) -> None:
+    """One turn in the logic: the player's action (``wait`` lets time pass), then the world's rules."""
+    if not action.name.startswith(TICK_RULE.format("")):
+        state.apply(action)
+    end_of_turn(state, kb)
+
+
+def best_action(command: str, commands: list[str], valid: list[Action]) -> Action:
+    """The action a command plays: of the valid actions with that command, the one with the most
+    preconditions (the one TextWorld matches the game's action trace to)."""
+    matching = [a for c, a in zip(commands, valid, strict=True) if c == command]
+    return max(matching, key=lambda a: len(a.preconditions))
+
+
 def replay(
     game: Game, goals: list[list[Proposition]], walkthrough: list[str], losses: Sequence[list[Proposition]] = ()
 ) -> Replay:
-    progression = GameProgression(game, track_quests=False)
+    state, rules, constants = game.world.state.copy(), game.kb.rules.values(), game.kb.types.constants_mapping
     inform7 = Inform7Game(game)
     result = Replay([], [None] * len(goals))
     for step, command in enumerate(walkthrough, start=1):
-        valid = progression.valid_actions
+        valid = list(state.all_applicable_actions(rules, constants))
         commands = inform7.gen_commands_from_actions(valid)
         if command not in commands:
             result.stuck_at, result.admissible = step, sorted(set(commands))
             return result
-        result.actions.append(valid[commands.index(command)])
-        progression.update(result.actions[-1])
-        lost = [i for i, props in enumerate(losses) if all(progression.state.is_fact(p) for p in props)]
+        result.actions.append(best_action(command, commands, valid))
+        play_turn(state, result.actions[-1], game.kb)
+        lost = [i for i, props in enumerate(losses) if all(state.is_fact(p) for p in props)]
         if lost:
             result.lost_at = (step, lost[0])
             return result
         for i, props in enumerate(goals):
-            if result.first_met[i] is None and all(progression.state.is_fact(p) for p in props):
+            if result.first_met[i] is None and all(state.is_fact(p) for p in props):
                 result.first_met[i] = step
         if all(s is not None for s in result.first_met):
             result.ended_at = step

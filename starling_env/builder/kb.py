@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from importlib import resources
@@ -12,7 +13,19 @@ from textworld.generator.data import LOGIC_DATA_PATH, TEXT_GRAMMARS_PATH
 
 from ..spec import Fact, GameSpec
 from ..spec.model import RESERVED_VERBS
-from .logic import CompiledAction, Entity, compile_action, i7_condition, i7_state, i7_text, state_atom, tag_atom
+from .logic import (
+    BuiltinRule,
+    CompiledAction,
+    Entity,
+    compile_action,
+    compile_every_turn,
+    compile_reaction,
+    i7_condition,
+    i7_state,
+    i7_text,
+    state_atom,
+    tag_atom,
+)
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("starling_env.builder", "templates"),
@@ -50,11 +63,28 @@ def static_file_used(name: str, entities: dict[str, Entity]) -> bool:
 def referenced_ids(spec: GameSpec) -> set[str]:
     """Rooms and objects that custom actions name directly (they get a tag predicate)."""
     ids = spec.room_ids | {o.id for o in spec.objects} | {d.id for d in spec.doors}
-    found = set()
-    for action in spec.actions:
-        for text in action.requires + action.effects:
-            found |= {a for a in Fact.parse(text).args if a in ids}
+    found = {r.object for r in spec.reactions}
+    facts = [t for a in spec.actions for t in a.requires + a.effects]
+    facts += [t for r in spec.every_turn for t in r.requires + r.effects]
+    facts += [t for r in spec.reactions for t in r.requires + r.effects]
+    for text in facts:
+        found |= {a for a in Fact.parse(text).args if a in ids}
     return found
+
+
+_RULE_RE = re.compile(r"^\s*([\w/]+)\s*::\s*(.+?)\s*->\s*(.+?);", re.MULTILINE)
+_COMMAND_RE = re.compile(r'^\s*([\w/]+)\s*::\s*"([^"]*)"\s*::\s*"([^"]*)";', re.MULTILINE)
+
+
+def builtin_rules(logic_dir: Path) -> list[BuiltinRule]:
+    """The rules of a knowledge base's .twl files, with their command and action trace."""
+    rules: dict[str, tuple[str, str]] = {}
+    commands: dict[str, tuple[str, str]] = {}
+    for path in sorted(logic_dir.glob("*.twl")):
+        text = path.read_text(encoding="utf-8")
+        rules |= {m[1]: (m[2], m[3]) for m in _RULE_RE.finditer(text)}
+        commands |= {m[1]: (m[2], m[3]) for m in _COMMAND_RE.finditer(text)}
+    return [BuiltinRule(name, *rules[name], *commands[name]) for name in rules if name in commands]
 
 
 def state_values(spec: GameSpec) -> dict[str, list[str]]:
@@ -83,6 +113,9 @@ def render_kb(spec: GameSpec, entities: dict[str, Entity], dest: Path) -> list[C
         target.write_text(item.read_text(encoding="utf-8"), encoding="utf-8")
 
     actions = compile_actions(spec, entities)
+    builtins = builtin_rules(dest / "logic") if spec.reactions else []
+    ticks = [compile_every_turn(i, r.requires, r.effects, r.text, entities) for i, r in enumerate(spec.every_turn)]
+    reactions = [compile_reaction(i, r, entities, builtins) for i, r in enumerate(spec.reactions)]
     states = state_values(spec)
     predicates = [
         Predicate(f"{state_atom(s, v)}(t)", f"The {{t}} is {i7_state(s, v)}")
@@ -100,11 +133,14 @@ def render_kb(spec: GameSpec, entities: dict[str, Entity], dest: Path) -> list[C
     ]
     commands = [c for a in actions for c in [a.action.command, *a.action.synonyms]]
     verbs = sorted({c.split()[0] for c in commands} - RESERVED_VERBS)
-    losses = [(i7_condition(lose.when, entities), i7_text(lose.text)) for lose in spec.lose if lose.text]
+    losses = [(i7_condition(lose.when, entities), i7_text(lose.text)) for lose in spec.lose]
     context = dict(
         spec=spec,
         predicates=predicates,
-        variants=[v for a in actions for v in a.variants],
+        variants=[v for a in actions for v in a.variants] + [v for w in ticks + reactions for v in w.variants],
+        world_commands=[c for w in ticks + reactions for c in w.commands],
+        ticks=ticks,
+        reactions=reactions,
         actions=actions,
         states=[(s, [i7_state(s, "none")] + [i7_state(s, v) for v in values]) for s, values in states.items()],
         descriptions=descriptions,

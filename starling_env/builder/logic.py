@@ -12,10 +12,12 @@ current value, and the Inform 7 Check rules refuse exactly the cases no variant 
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 
 from ..spec import Action, Fact, GameObject, GameSpec, ObjectKind
-from ..spec.model import Variant, template_slots
+from ..spec.facts import fact_group
+from ..spec.model import Reaction, Variant, template_slots
 
 TW_TYPE = {
     ObjectKind.portable: "o",
@@ -101,19 +103,6 @@ class Atom:
 
     pred: str
     args: tuple[str, ...]
-
-
-def fact_group(fact: Fact) -> tuple[str, str]:
-    """Facts in the same group about the same subject exclude each other (a thing is in one place)."""
-    if fact.name in ("held", "here", "in", "on", "worn"):
-        return (fact.subject, "location")
-    if fact.name in ("open", "closed", "locked"):
-        return (fact.subject, "status")
-    if fact.name in ("switched_on", "switched_off"):
-        return (fact.subject, "power")
-    if fact.name == "state":
-        return (fact.subject, f"state:{fact.args[1]}")
-    return (fact.subject, fact.name)
 
 
 def tw_atoms(fact: Fact, var: dict[str, str]) -> list[Atom]:
@@ -370,6 +359,13 @@ def _is_player_room(atom: Atom) -> bool:
 
 
 def _render_rule(name: str, pre: list[tuple[Atom, bool]], post: list[Atom], var_type: dict[str, str]) -> str:
+    lhs, rhs = _render_sides(pre, post, var_type)
+    return f"{name} :: {lhs} -> {rhs or 'at(P, pr: r)'};"
+
+
+def _render_sides(pre: list[tuple[Atom, bool]], post: list[Atom], var_type: dict[str, str]) -> tuple[str, str]:
+    """The two sides of a TextWorld rule: preconditions (``$`` when kept) and the facts added."""
+
     def arg(a: str) -> str:
         if a in ("I", "P"):
             return a
@@ -387,9 +383,131 @@ def _render_rule(name: str, pre: list[tuple[Atom, bool]], post: list[Atom], var_
         key = render(atom)
         seen[key] = seen.get(key, False) or consumed
     lhs = " & ".join(("" if consumed else "$") + key for key, consumed in seen.items())
-    rhs = " & ".join(dict.fromkeys(render(a) for a in post)) or "at(P, pr: r)"
-    return f"{name} :: {lhs} -> {rhs};"
+    return lhs, " & ".join(dict.fromkeys(render(a) for a in post))
 
 
 def _dedupe(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return list(dict.fromkeys(items))
+
+
+# -- the world's own rules: every turn, and reactions to built-in actions ---------------------------
+TICK_RULE = "tick__{}"  # TextWorld name of every_turn[i]; ids never hold "__", so no custom action clashes
+TICK_COMMAND = "wait"  # what the player types to let time pass (Inform 7's own waiting action)
+SUPERTYPE = {"f": "o", "k": "o", "wr": "o", "pc": "c", "o": "t", "c": "t", "s": "t", "dv": "t", "an": "t", "d": "t"}
+I7_AFTER = {
+    "take": "taking {}",
+    "drop": "dropping {}",
+    "put": "putting {} on something",
+    "insert": "inserting {} into something",
+    "open": "opening {}",
+    "close": "closing {}",
+    "lock": "locking {} with something",
+    "unlock": "unlocking {} with something",
+    "eat": "eating {}",
+    "switch_on": "switching on {}",
+    "switch_off": "switching off {}",
+    "wear": "wearing {}",
+    "take_off": "taking off {}",
+}
+
+
+@dataclass(frozen=True)
+class BuiltinRule:
+    """A rule of TextWorld's (or STARLING's static) logic, as its .twl text has it."""
+
+    name: str
+    pre: str
+    post: str
+    command: str
+    event: str
+
+
+@dataclass
+class WorldRule:
+    """An every-turn rule or a reaction: TextWorld rules (with their commands) and the Inform 7 side."""
+
+    variants: list[RuleVariant]
+    commands: list[tuple[str, str, str]]  # (rule name, command, action trace)
+    condition: str  # Inform 7: when it happens ("" for always)
+    assignments: list[str]
+    text: str
+    i7_action: str  # the every-turn rule's own action ("st-tick-0"), or the built-in action a reaction follows
+
+
+def _world_atoms(requires: list[Fact], effects: list[Fact], var: dict[str, str]) -> tuple[list, list[Atom]]:
+    changed = {fact_group(e) for e in effects}
+    pre = [(a, fact_group(f) in changed) for f in requires for a in tw_atoms(f, var)]
+    for fact in requires + effects:
+        for arg in fact.args[: 2 if fact.name in ("in", "on") else 1]:
+            pre.append((Atom(tag_atom(arg), (var[arg],)), False))
+    return pre, [a for e in effects for a in tw_atoms(e, var)]
+
+
+def compile_every_turn(
+    index: int, requires: list[str], effects: list[str], text: str, entities: dict[str, Entity]
+) -> WorldRule:
+    """every_turn[index]: a TextWorld rule the game's every-turn trace ("st-tick-<i>") names; the player's
+    command for it is ``wait`` (any turn lets it happen, waiting only lets time pass)."""
+    var = {e.spec_id: f"k_{e.spec_id}" for e in entities.values()}
+    var_type = {f"k_{e.spec_id}": e.tw_type for e in entities.values()}
+    pre, post = _world_atoms([Fact.parse(t) for t in requires], [Fact.parse(t) for t in effects], var)
+    name, event = TICK_RULE.format(index), f"st-tick-{index}"
+    ref = {e.spec_id: e.tw_id for e in entities.values()}
+    return WorldRule(
+        variants=[RuleVariant(name, _render_rule(name, pre, post, var_type))],
+        commands=[(name, TICK_COMMAND, event)],
+        condition=i7_condition(requires, entities),
+        assignments=[line for t in effects for line in i7_reading(Fact.parse(t), ref).assign.split("; ")],
+        text=i7_text(text),
+        i7_action=event,
+    )
+
+
+def compile_reaction(
+    index: int, reaction: Reaction, entities: dict[str, Entity], builtins: list[BuiltinRule]
+) -> WorldRule:
+    """reactions[index]: a copy of each built-in rule of that action that can act on the object, with the
+    reaction's facts added. TextWorld matches the game's trace to the valid action with the most
+    preconditions, so while the copy applies it is the one the logic follows."""
+    obj = entities[reaction.object]
+    variants, commands = [], []
+    for rule in builtins:
+        if rule.name != reaction.after and not rule.name.startswith(reaction.after + "/"):
+            continue
+        acted = _acted_variable(rule.post)
+        if acted is None or not _is_subtype(obj.tw_type, acted):
+            continue
+        var = {e.spec_id: f"k_{e.spec_id}" for e in entities.values()} | {obj.spec_id: acted}
+        var_type = {f"k_{e.spec_id}": e.tw_type for e in entities.values()} | {acted: acted}
+        requires = [Fact.parse(t) for t in reaction.requires]
+        pre, post = _world_atoms(requires, [Fact.parse(t) for t in reaction.effects], var)
+        lhs, rhs = _render_sides(pre, post, var_type)
+        name = f"{rule.name}__r{index}"
+        variants.append(RuleVariant(name, f"{name} :: {rule.pre} & {lhs} -> {rule.post} & {rhs};"))
+        commands.append((name, rule.command, rule.event))
+    ref = {e.spec_id: e.tw_id for e in entities.values()}
+    return WorldRule(
+        variants=variants,
+        commands=commands,
+        condition=i7_condition(reaction.requires, entities) if reaction.requires else "",
+        assignments=[line for t in reaction.effects for line in i7_reading(Fact.parse(t), ref).assign.split("; ")],
+        text=i7_text(reaction.text),
+        i7_action=I7_AFTER[reaction.after].format(obj.tw_id),
+    )
+
+
+def _acted_variable(post: str) -> str | None:
+    """The variable a built-in rule acts on: the first of its effects' arguments that is a thing."""
+    for args in re.findall(r"\w+\(([^)]*)\)", post):
+        for arg in (a.strip().split(":")[0].strip() for a in args.split(",")):
+            if arg not in ("P", "I", "r"):
+                return arg
+    return None
+
+
+def _is_subtype(tw_type: str, parent: str) -> bool:
+    while tw_type != parent:
+        if tw_type not in SUPERTYPE:
+            return False
+        tw_type = SUPERTYPE[tw_type]
+    return True

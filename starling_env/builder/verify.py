@@ -34,6 +34,8 @@ import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from textworld.logic import Proposition
+
 from ..spec import GameSpec, SpecError
 from .failures import BuildFailed, Failure, FailureKind, VerificationReport
 
@@ -58,10 +60,10 @@ def check_game(z8: Path, limits: Limits) -> dict:
     engine = Engine(z8)
     try:
         _check_walkthrough(engine)
-        quests = engine.game.quests
-        goals = [(q.win_events[0].condition.preconditions, q.reward) for q in quests if q.win_events]
-        losses = [q.fail_events[0].condition for q in quests if q.fail_events]
-        dead_ends = DeadEnds(engine, goals) if engine.game.metadata["starling"].get("spec_version") else None
+        goals = [(q.win_events[0].condition.preconditions, q.reward) for q in engine.game.quests]
+        starling = engine.game.metadata["starling"]
+        losses = [[Proposition.deserialize(p) for p in props] for props in starling.get("lose", [])]
+        dead_ends = DeadEnds(engine, goals) if starling.get("spec_version") else None
         candidates = sorted(set(engine.game.possible_commands))
         rng = random.Random(limits.seed)
         steps = probes = commands_checked = 0
@@ -77,7 +79,8 @@ def check_game(z8: Path, limits: Limits) -> dict:
                 ]
                 for command in others[: limits.probes]:
                     probes += 1
-                    unfollowed = engine.probe(command)
+                    # Inform 7's waiting changes nothing (the world's every-turn rules have traces of their own)
+                    unfollowed = [e for e in engine.probe(command) if e != "waiting"]
                     if unfollowed:
                         raise BuildFailed.one(
                             FailureKind.logic_mismatch,
@@ -114,13 +117,11 @@ def check_game(z8: Path, limits: Limits) -> dict:
 
 
 def command_actions(inform7, valid: list) -> dict:
-    """The action each admissible command plays: where several valid actions share a command, the one
-    with the most preconditions (the one TextWorld matches the game's action trace to)."""
-    actions: dict = {}
-    for command, action in zip(inform7.gen_commands_from_actions(valid), valid, strict=True):
-        if command not in actions or len(action.preconditions) > len(actions[command].preconditions):
-            actions[command] = action
-    return actions
+    """The action each admissible command plays (see :func:`~starling_env.builder.build.best_action`)."""
+    from .build import best_action
+
+    commands = inform7.gen_commands_from_actions(valid)
+    return {command: best_action(command, commands, valid) for command in dict.fromkeys(commands)}
 
 
 def _play_and_compare(
@@ -128,11 +129,13 @@ def _play_and_compare(
 ) -> set[int]:
     """Play an admissible command in the game and its action in a copy of the logic state; they must
     agree on the facts, on the score and on whether the game is lost. Returns the goals met so far."""
+    from .build import play_turn
+
     expected_state = engine.progression.state.copy()
-    expected_state.apply(action)
+    play_turn(expected_state, action, engine.game.kb)
     said = engine.step(command)
     _compare(engine, expected_state, history, said)
-    lost = any(expected_state.is_applicable(condition) for condition in losses)
+    lost = any(all(expected_state.is_fact(p) for p in props) for props in losses)
     if lost != engine.lost:
         raise BuildFailed.one(
             FailureKind.logic_mismatch,

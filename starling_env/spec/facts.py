@@ -93,3 +93,16 @@ class Fact:
     def __str__(self) -> str:
         text = f"{self.name}({', '.join(self.args)})"
         return f"{text} == {self.value}" if self.value is not None else text
+
+
+def fact_group(fact: Fact) -> tuple[str, str]:
+    """Facts in the same group about the same subject exclude each other (a thing is in one place)."""
+    if fact.name in LOCATION_FACTS:
+        return (fact.subject, "location")
+    if fact.name in ("open", "closed", "locked"):
+        return (fact.subject, "status")
+    if fact.name in ("switched_on", "switched_off"):
+        return (fact.subject, "power")
+    if fact.name == "state":
+        return (fact.subject, f"state:{fact.args[1]}")
+    return (fact.subject, fact.name)

@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from ..files import JSONLimitError, JSONLimits, loads_untrusted
-from .facts import FACTS, Fact, FactSyntaxError
+from .facts import FACTS, Fact, FactSyntaxError, fact_group
 
 SPEC_VERSION = "1.1"
 SPEC_VERSIONS = ("1.0", "1.1")  # every version that still loads; a 1.0 spec builds exactly as it always did
@@ -390,6 +390,51 @@ class Goal(_Strict):
     _text = field_validator("text")(_check_text)
 
 
+BUILT_IN_ACTIONS = (
+    "take drop put insert open close lock unlock eat switch_on switch_off wear take_off".split()
+)  # the built-in actions a reaction can follow (TextWorld's rule names)
+
+
+class EveryTurn(_Strict):
+    """A rule the world applies at the end of every turn while its facts hold (spec 1.1): time and processes."""
+
+    requires: list[FactText] = Field(min_length=1, max_length=12, description="facts that must all hold")
+    effects: list[FactText] = Field(
+        min_length=1, max_length=12, description="facts made true; each replaces a fact of requires"
+    )
+    text: Text = Field(default="", description="printed when it happens")
+
+    _text = field_validator("text")(_check_text)
+
+
+class Reaction(_Strict):
+    """More effects of a built-in action on one object (spec 1.1): dropping the pot breaks it."""
+
+    after: Literal[
+        "take",
+        "drop",
+        "put",
+        "insert",
+        "open",
+        "close",
+        "lock",
+        "unlock",
+        "eat",
+        "switch_on",
+        "switch_off",
+        "wear",
+        "take_off",
+    ] = Field(description="the built-in action")
+    object: Identifier = Field(description="the object it acts on")
+    requires: list[FactText] = Field(default_factory=list, max_length=12, description="facts that must also hold")
+    effects: list[FactText] = Field(
+        min_length=1, max_length=12, description="facts made true; each replaces a fact of requires"
+    )
+    text: Text = Field(default="", description="printed when it happens")
+
+    _text = field_validator("text")(_check_text)
+
+
 class LoseCondition(_Strict):
     """A way to lose (spec 1.1): when its facts all hold, the game ends, lost."""
 
@@ -402,7 +447,7 @@ class LoseCondition(_Strict):
 class GameSpec(_Strict):
     """A complete game design. ``starling validate`` checks one; ``starling build`` compiles it."""
 
-    _V11_FIELDS = ("lose",)
+    _V11_FIELDS = ("lose", "every_turn", "reactions")
 
     spec_version: Literal["1.0", "1.1"] = Field(description="version of this schema: 1.1, or 1.0 for older specs")
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{1,47}$")] = Field(description="game id: a-z, 0-9, -")
@@ -420,6 +465,12 @@ class GameSpec(_Strict):
     goals: list[Goal] = Field(min_length=1, max_length=50)
     lose: list[LoseCondition] = Field(
         default_factory=list, max_length=20, description="lose conditions: the game ends, lost, when one holds"
+    )
+    every_turn: list[EveryTurn] = Field(
+        default_factory=list, max_length=20, description="rules applied at the end of every turn, in order"
+    )
+    reactions: list[Reaction] = Field(
+        default_factory=list, max_length=20, description="more effects of built-in actions on one object"
     )
     walkthrough: list[Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9 -]*$")]] = Field(
         min_length=1,
@@ -558,6 +609,41 @@ class GameSpec(_Strict):
         for i, lose in enumerate(self.lose):
             for j, text in enumerate(lose.when):
                 errors += self._check_fact(f"$.lose[{i}].when[{j}]", text, "goal", slots={})
+        for i, rule in enumerate(self.every_turn):
+            errors += self._check_world_rule(f"$.every_turn[{i}]", rule.requires, rule.effects)
+        for i, reaction in enumerate(self.reactions):
+            path = f"$.reactions[{i}]"
+            if self.object(reaction.object) is None:
+                errors.append((f"{path}.object", f"unknown object {reaction.object!r}"))
+            errors += self._check_world_rule(path, reaction.requires, reaction.effects)
+            for j, text in enumerate(reaction.effects):
+                fact = _parse(text)
+                if fact and fact_group(fact) == (reaction.object, "location"):
+                    errors.append((f"{path}.effects[{j}]", f"{text!r}: the built-in action already moves it"))
+        return errors
+
+    def _check_world_rule(self, path: str, requires: list[str], effects: list[str]) -> list[tuple[str, str]]:
+        """Every-turn rules and reactions: named objects only, and each effect replaces a stated fact, so that
+        one TextWorld rule says exactly what happens."""
+        errors: list[tuple[str, str]] = []
+        for field, facts, use in (("requires", requires, "precondition"), ("effects", effects, "effect")):
+            for j, text in enumerate(facts):
+                errors += self._check_fact(f"{path}.{field}[{j}]", text, use, slots={})
+                fact = _parse(text)
+                if fact and fact.name in ("here", "player_in"):
+                    errors.append(
+                        (f"{path}.{field}[{j}]", f"{text!r}: the world's rules cannot depend on where the player is")
+                    )
+        stated = {fact_group(f) for f in map(_parse, requires) if f}
+        for j, text in enumerate(effects):
+            fact = _parse(text)
+            if fact and fact_group(fact) not in stated:
+                errors.append(
+                    (
+                        f"{path}.effects[{j}]",
+                        f"{text!r}: state in requires what it replaces (e.g. the current value of the same state)",
+                    )
+                )
         return errors
 
     def _check_version(self) -> list[tuple[str, str]]:
@@ -736,6 +822,13 @@ class GameSpec(_Strict):
     def to_json(self) -> str:
         """Canonical JSON (sorted keys, defaults included): the form that is hashed and stored."""
         return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+
+
+def _parse(text: str) -> Fact | None:
+    try:
+        return Fact.parse(text)
+    except FactSyntaxError:
+        return None
 
 
 def read_spec_text(path: str | Path) -> str:
