@@ -9,7 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 import openai
 import pytest
 
-from starling_env.llm import ChatResult, LLMClient, LLMConfig, LLMError, Usage, extract_json
+from agents.llm import LLMAgent
+from starling_env.llm import (
+    DEFAULT_TIMEOUT_S,
+    TIMEOUT_ENV,
+    ChatResult,
+    LLMClient,
+    LLMConfig,
+    LLMError,
+    Usage,
+    extract_json,
+)
 from tests.openai_server import ScriptedOpenAIServer
 
 FAKE_KEY = "sk-test-STARLING-fake-key-0123456789"
@@ -187,6 +197,40 @@ def test_json_schema_falls_back_to_json_object_and_remembers(server, tmp_path):
     # remembered: the next structured call goes straight to json_object
     client.chat([{"role": "user", "content": "another"}], json_schema=SCHEMA)
     assert len(server.requests) == 3 and server.requests[2]["response_format"] == {"type": "json_object"}
+
+
+def test_the_schema_is_sent_once_in_the_request_or_else_in_the_system_prompt(server, tmp_path):
+    server.push('{"title": "A"}', {"status": 400, "body": {"error": {"message": "json_schema not supported"}}})
+    server.push('{"title": "B"}')
+    client, _ = make_client(server, tmp_path)
+    client.chat(MESSAGES, json_schema=SCHEMA)
+    assert server.requests[0]["messages"] == MESSAGES  # the schema travels as response_format only
+    client.chat([{"role": "user", "content": "no system prompt"}], json_schema=SCHEMA)
+    fallback = server.requests[2]
+    assert fallback["response_format"] == {"type": "json_object"}
+    system = fallback["messages"][0]
+    assert system["role"] == "system" and json.dumps(SCHEMA, separators=(",", ":")) in system["content"]
+    assert fallback["messages"][1:] == [{"role": "user", "content": "no system prompt"}]
+
+
+def test_timeout_from_the_environment(server, tmp_path, monkeypatch):
+    monkeypatch.setenv(TIMEOUT_ENV, "0.5")
+    assert LLMConfig(model="m").timeout_s == 0.5
+    server.push({"delay_s": 3, "content": "too late"})
+    client, _ = make_client(server, tmp_path, max_retries=0, timeout_s=LLMConfig(model="m").timeout_s)
+    started = time.monotonic()
+    with pytest.raises(LLMError, match="1 attempts"):
+        client.chat(MESSAGES)
+    assert time.monotonic() - started < 2.5
+    monkeypatch.setenv(TIMEOUT_ENV, "7.5")  # the LLM policy's client reads it too, unless told otherwise
+    assert LLMAgent(model="m", base_url=server.base_url).client.config.timeout_s == 7.5
+    assert LLMAgent(model="m", base_url=server.base_url, timeout_s=3).client.config.timeout_s == 3
+    monkeypatch.delenv(TIMEOUT_ENV)
+    assert LLMConfig(model="m").timeout_s == DEFAULT_TIMEOUT_S
+    for bad in ("soon", "0", "-1", "nan"):
+        monkeypatch.setenv(TIMEOUT_ENV, bad)
+        with pytest.raises(ValueError, match="seconds"):
+            LLMConfig(model="m")
 
 
 def test_fallback_to_no_response_format(server, tmp_path):
