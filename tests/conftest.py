@@ -63,6 +63,12 @@ class UserInstall:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
         return {**env, "PATH": f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", "VIRTUAL_ENV": str(self.venv)}
 
+    def run(self, args: list[str], cwd: Path, stdin: str = "", **env: str) -> subprocess.CompletedProcess:
+        """Run ``args`` in ``cwd`` from a shell where the venv is activated (``env`` added); output captured."""
+        return subprocess.run(
+            args, cwd=cwd, env=self.env(**env), input=stdin, capture_output=True, text=True, timeout=900
+        )
+
     def copy_checkout(self, dest: Path) -> Path:
         """A copy of the working tree (tracked and untracked, not ignored files), as a user's checkout."""
         shutil.copytree(self.source, dest, ignore=shutil.ignore_patterns("build", "*.egg-info"))

@@ -4,7 +4,6 @@ the checkout's ``starling_env/`` that a ``python -m`` child would find first on 
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,9 +14,7 @@ from tests.conftest import UserInstall
 
 def starling(install: UserInstall, cwd: Path, *args: str) -> str:
     """Run ``starling ARGS`` as the user's shell would (the install's venv first on PATH); its output."""
-    result = subprocess.run(
-        ["starling", *args], cwd=cwd, env=install.env(), capture_output=True, text=True, timeout=900
-    )
+    result = install.run(["starling", *args], cwd)
     output = result.stdout + result.stderr
     assert result.returncode == 0 and "Traceback" not in output, f"starling {' '.join(args)} in {cwd}:\n{output}"
     return output

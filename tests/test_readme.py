@@ -10,8 +10,9 @@ README block run in order in one folder, so a later one sees what an earlier one
 missing from them fails ``test_every_readme_example_is_classified``, and so does an entry the README no longer has:
 
 * as written;
-* shrunk: only budget flags change (``--steps``, ``--n``, ``--episodes``, ``--max-steps``, a recipe's counts), so it
-  runs in seconds; ``full_in_slow`` also runs it as written under ``pytest -m slow``;
+* shrunk: only the budget changes (``--steps``, ``--n``, ``--episodes``, ``--max-steps``, the rollout size options
+  ``n_steps`` / ``rollout_steps``, a recipe's counts, a snippet's step count), so it runs in seconds;
+  ``full_in_slow`` also runs it as written under ``pytest -m slow``;
 * with input piped to stdin (``starling play``); with placeholders (``GAME``, ``<game-id>``) replaced by real ids;
 * LLM commands: pointed with ``--base-url`` at the local OpenAI-compatible server of ``tests/openai_server.py``,
   with a dummy ``OPENAI_API_KEY``;
@@ -25,7 +26,6 @@ import json
 import re
 import shlex
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -40,7 +40,6 @@ from tests.openai_server import ScriptedOpenAIServer
 
 README = ROOT / "README.md"
 CHECKOUT_PATHS = re.compile(r"\b(game_seeds|results|benchmarks)/")
-TIMEOUT_S = 900
 
 
 @dataclass(frozen=True)
@@ -335,7 +334,7 @@ def _missing(needs: tuple[str, ...], data: Path | None) -> str | None:
     if "java" in needs and shutil.which("java") is None:
         return "needs Java, absent here"
     if "data" in needs and data is None:
-        return "needs the third-party data (../shared/data), absent here"
+        return "needs the third-party data (see `starling data status`), absent here"
     return None
 
 
@@ -359,10 +358,12 @@ def _reply(request: dict) -> str:
     return f"Thought: the first one.\nAction: {command}" if "Action:" in prompts[0] else command
 
 
-def _run(command: str, cwd: Path, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["bash", "-c", command], cwd=cwd, env=env, input=stdin or "", capture_output=True, text=True, timeout=TIMEOUT_S
-    )
+def _small_recipe() -> str:
+    """The README's recipe with every batch's count 1 (its budget), as JSON."""
+    block = next(b for b in readme_blocks() if JSON_BLOCKS.get(b.body.splitlines()[0]) == "recipe")
+    recipe = Recipe.model_validate_json(block.body)
+    batches = [batch.model_copy(update={"count": 1}) for batch in recipe.batches]
+    return recipe.model_copy(update={"batches": batches}).model_dump_json()
 
 
 @pytest.mark.parametrize(("block", "variant"), list(_variants()))
@@ -370,7 +371,7 @@ def test_readme_block(block: Block, variant: str, user_install: UserInstall, tmp
     folder = user_install.copy_checkout(tmp_path / "checkout") if block.in_checkout else tmp_path / "fresh"
     folder.mkdir(exist_ok=True)
     data = _data_dir()
-    env = user_install.env(STARLING_CACHE=str(tmp_path / "llm-cache"), OPENAI_API_KEY="sk-dummy")
+    env = {"STARLING_CACHE": str(tmp_path / "llm-cache"), "OPENAI_API_KEY": "sk-dummy"}
     if data is not None:
         env["STARLING_DATA"] = str(data)  # where a user keeps the data; the fresh folder is not beside it
     if block.lang == "python":
@@ -379,10 +380,7 @@ def test_readme_block(block: Block, variant: str, user_install: UserInstall, tmp
         steps = [("python snippet.py", how, "python snippet.py")]
     else:
         steps = [(c, COMMANDS.get(c), c) for c in block.commands]
-    recipe = next(b for b in readme_blocks() if JSON_BLOCKS.get(b.body.splitlines()[0]) == "recipe")
-    small = Recipe.model_validate_json(recipe.body)
-    small = small.model_copy(update={"batches": [b.model_copy(update={"count": 1}) for b in small.batches]})
-    values = {"checkout": str(user_install.source), "recipe": shlex.quote(small.model_dump_json())}
+    values = {"checkout": str(user_install.source), "recipe": shlex.quote(_small_recipe())}
     ran, skipped = 0, []
     with ScriptedOpenAIServer([_reply] * 10_000) as server:
         values["base_url"] = server.base_url
@@ -394,10 +392,10 @@ def test_readme_block(block: Block, variant: str, user_install: UserInstall, tmp
                 continue
             command = how.command(text, values, full=variant == "full")
             for setup in how.before:
-                result = _run(setup.format(**values), folder, env)
+                result = user_install.run(["bash", "-c", setup.format(**values)], folder, **env)
                 assert result.returncode == 0, f"setup {setup!r} of {readme!r}:\n{result.stdout}\n{result.stderr}"
             start = time.monotonic()
-            result = _run(command, folder, env, how.stdin)
+            result = user_install.run(["bash", "-c", command], folder, how.stdin or "", **env)
             print(f"{time.monotonic() - start:6.1f} s  {command}")  # shown with -rP or -s
             output = result.stdout + result.stderr
             ran += 1
