@@ -27,8 +27,10 @@ import random
 import time
 from collections import Counter
 
+from textworld.logic import Proposition
+
 from starling_env.builder.failures import BuildFailed
-from starling_env.builder.verify import _play_and_compare
+from starling_env.builder.verify import _play_and_compare, command_actions
 from starling_env.envs import StarlingEnv
 from starling_env.envs.engine import DesyncError, Engine
 
@@ -93,13 +95,13 @@ def hostile(rng: random.Random, admissible: list[str], names: list[str]) -> tupl
 
 def compare(engine: Engine, history: list[str], met: set[int]) -> str | None:
     """The verifier's play-and-compare check at the current state; the failure, if any."""
-    valid = engine.progression.valid_actions
-    actions = dict(zip(engine.inform7.gen_commands_from_actions(valid), valid, strict=True))
+    actions = command_actions(engine.inform7, engine.progression.valid_actions)
     goals = [(q.win_events[0].condition.preconditions, q.reward) for q in engine.game.quests]
+    losses = [[Proposition.deserialize(p) for p in props] for props in engine.game.metadata["starling"].get("lose", [])]
     saved = engine.snapshot()
     for command, action in actions.items():
         try:
-            _play_and_compare(engine, command, action, [*history[-5:], command], goals, set(met))
+            _play_and_compare(engine, command, action, [*history[-5:], command], goals, set(met), losses)
         except (BuildFailed, DesyncError) as exc:
             return str(exc)
         finally:

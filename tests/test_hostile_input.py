@@ -13,9 +13,10 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from textworld.logic import Proposition
 
 from starling_env.builder.failures import BuildFailed
-from starling_env.builder.verify import _play_and_compare
+from starling_env.builder.verify import _play_and_compare, command_actions
 from starling_env.collection import shipped_collection
 from starling_env.envs import StarlingEnv
 from starling_env.envs import engine as engine_module
@@ -48,13 +49,13 @@ def assert_logic_follows_game(engine: Engine, history: list[str], met: set[int] 
     and the score as the logic predicts; a few commands the logic does not allow change nothing it cannot follow.
     ``met``: the goals met so far (default: those the engine's self-check has seen)."""
     met = set(engine.progression.met) if met is None else met
-    valid = engine.progression.valid_actions
-    actions = dict(zip(engine.inform7.gen_commands_from_actions(valid), valid, strict=True))
+    actions = command_actions(engine.inform7, engine.progression.valid_actions)
     goals = [(q.win_events[0].condition.preconditions, q.reward) for q in engine.game.quests]
+    losses = [[Proposition.deserialize(p) for p in props] for props in engine.game.metadata["starling"].get("lose", [])]
     saved = engine.snapshot()
     try:
         for command, action in actions.items():
-            _play_and_compare(engine, command, action, [*history, command], goals, met)
+            _play_and_compare(engine, command, action, [*history, command], goals, met, losses)
             engine.restore(saved)
     except BuildFailed as exc:
         raise AssertionError(str(exc)) from None
