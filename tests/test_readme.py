@@ -2,9 +2,9 @@
 
 Each runs against a non-editable install of the working tree (the ``user_install`` fixture: README command 1's
 ``python3 -m venv .venv && . .venv/bin/activate && pip install .``), in a fresh empty folder, or in a copy of the
-checkout when the block names files of the checkout (``game_seeds/``, ``results/``, ``benchmarks/``). Commands of one
-README block run in order in one folder, so a later one sees what an earlier one made (``starling verify`` after
-``starling build``); a failure names the command.
+checkout when the block names files of the checkout (``game_seeds/``, ``results/``, ``benchmarks/``) or installs it
+(``pip install .``). Commands of one README block run in order in one folder, so a later one sees what an earlier one
+made (``starling verify`` after ``starling build``); a failure names the command.
 
 ``COMMANDS`` says how each README command is run, and ``SNIPPETS`` each Python snippet; a README command or snippet
 missing from them fails ``test_every_readme_example_is_classified``, and so does an entry the README no longer has:
@@ -39,7 +39,7 @@ from tests.conftest import ROOT, SEEDS, UserInstall
 from tests.openai_server import ScriptedOpenAIServer
 
 README = ROOT / "README.md"
-CHECKOUT_PATHS = re.compile(r"\b(game_seeds|results|benchmarks)/")
+CHECKOUT_PATHS = re.compile(r"\b(game_seeds|results|benchmarks)/|pip install \.")  # run inside the checkout
 
 
 @dataclass(frozen=True)
