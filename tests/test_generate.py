@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from starling_env.builder.failures import Failure, FailureKind
-from starling_env.builder.verify import Limits
+from starling_env.builder.verify import Limits, verify_spec
 from starling_env.collection import load_manifest
 from starling_env.generate.check import hidden_failures
 from starling_env.generate.llm_backend import LLMBackend, start_places, system_prompt
@@ -451,3 +451,14 @@ def test_field_errors_do_not_hide_the_reference_errors(boil_data):
     assert {f.path for f in hidden} == {"$.objects[1].location", "$.goals[0].when[0]"}
     assert "nowhere" in hidden[0].message and "lukewarm" in hidden[1].message
     assert hidden_failures(json.dumps(json.loads(BOIL.read_text())), fields) == []
+
+
+def test_the_builder_reports_unreachable_goals_and_the_walkthrough_together(boil_data, tmp_path):
+    boil_data["objects"][1]["states"]["water"]["values"].append("frozen")
+    boil_data["goals"].append({"when": ["state(pot, water) == frozen"]})  # no action makes it true
+    boil_data["walkthrough"].pop(0)  # and 'take pot from cupboard' cannot be done: the cupboard is closed
+    report = verify_spec(json.dumps(boil_data), tmp_path / "game", FAST)
+    assert [(f.kind.value, f.path) for f in report.failures] == [
+        ("unreachable_goal", "$.goals[3].when[0]"),
+        ("walkthrough_invalid", "$.walkthrough[0]"),
+    ]

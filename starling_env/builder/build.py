@@ -25,7 +25,7 @@ from textworld.logic import Action, Proposition, State
 
 from ..spec import Door, Fact, GameObject, GameSpec, ObjectKind
 from ..spec.model import OPPOSITE
-from .failures import BuildFailed, FailureKind
+from .failures import BuildFailed, Failure, FailureKind
 from .kb import referenced_ids, render_kb
 from .logic import TICK_RULE, described, entity_table, state_atom, tag_atom
 
@@ -260,33 +260,50 @@ def replay(
 def _play_walkthrough(
     spec: GameSpec, game: Game, goals: list[list[Proposition]], losses: list[list[Proposition]]
 ) -> tuple[list, list[int]]:
-    """Replay the walkthrough in TextWorld's logic; return its actions and where each goal is met."""
-    _check_goals_reachable(spec, game, goals)
+    """Replay the walkthrough in TextWorld's logic; return its actions and where each goal is met.
+
+    Raises :class:`BuildFailed` with every problem found: unreachable goals do not stop the replay."""
+    unreachable = _check_goals_reachable(spec, game, goals)
+    failures = list(unreachable.values())
     for i, props in enumerate(losses):
         if all(game.world.state.is_fact(p) for p in props):
-            raise BuildFailed.one(FailureKind.schema, "the lose condition holds at the start", f"$.lose[{i}]")
+            failures.append(
+                Failure(kind=FailureKind.schema, message="the lose condition holds at the start", path=f"$.lose[{i}]")
+            )
     played = replay(game, goals, spec.walkthrough, losses)
+    missing = [
+        f"goals[{i}] {spec.goals[i].when}" for i, s in enumerate(played.first_met) if s is None and i not in unreachable
+    ]
     if played.lost_at is not None:
         step, i = played.lost_at
-        raise BuildFailed.one(
-            FailureKind.walkthrough_invalid,
-            f"step {step} {spec.walkthrough[step - 1]!r} loses the game: lose[{i}] {spec.lose[i].when} holds",
-            path=f"$.walkthrough[{step - 1}]",
+        failures.append(
+            Failure(
+                kind=FailureKind.walkthrough_invalid,
+                message=f"step {step} {spec.walkthrough[step - 1]!r} loses the game: "
+                f"lose[{i}] {spec.lose[i].when} holds",
+                path=f"$.walkthrough[{step - 1}]",
+            )
         )
-    if played.stuck_at is not None:
+    elif played.stuck_at is not None:
         step = played.stuck_at
-        raise BuildFailed.one(
-            FailureKind.walkthrough_invalid,
-            f"step {step} {spec.walkthrough[step - 1]!r} cannot be done here; admissible: {played.admissible}",
-            path=f"$.walkthrough[{step - 1}]",
+        failures.append(
+            Failure(
+                kind=FailureKind.walkthrough_invalid,
+                message=f"step {step} {spec.walkthrough[step - 1]!r} cannot be done here; "
+                f"admissible: {played.admissible}",
+                path=f"$.walkthrough[{step - 1}]",
+            )
         )
-    missing = [f"goals[{i}] {spec.goals[i].when}" for i, s in enumerate(played.first_met) if s is None]
-    if missing:
-        raise BuildFailed.one(
-            FailureKind.walkthrough_does_not_win,
-            f"after the walkthrough these goals are still unmet: {'; '.join(missing)}",
-            path="$.walkthrough",
+    elif missing:
+        failures.append(
+            Failure(
+                kind=FailureKind.walkthrough_does_not_win,
+                message=f"after the walkthrough these goals are still unmet: {'; '.join(missing)}",
+                path="$.walkthrough",
+            )
         )
+    if failures:
+        raise BuildFailed(failures)
     first_met = [s for s in played.first_met if s is not None]  # all of them: no goal is missing
     last = played.ended_at
     assert last is not None, "replay records where the game ends once every goal is met"
@@ -310,17 +327,25 @@ def goal_steps_in_logic(spec: GameSpec) -> Replay:
     return replay(game, goals, spec.walkthrough, losses)
 
 
-def _check_goals_reachable(spec: GameSpec, game: Game, goals: list[list[Proposition]]) -> None:
-    """Static check: a goal fact must hold at the start or be produced by some rule."""
+def _check_goals_reachable(spec: GameSpec, game: Game, goals: list[list[Proposition]]) -> dict[int, Failure]:
+    """Static check: a goal fact must hold at the start or be produced by some rule (goal index -> its fault)."""
     produced = {p.name for rule in game.kb.logic.rules.values() for p in rule.postconditions}
     state = game.world.state
+    failures: dict[int, Failure] = {}
     for i, props in enumerate(goals):
         if all(state.is_fact(p) for p in props):
-            raise BuildFailed.one(FailureKind.unreachable_goal, "the goal already holds at the start", f"$.goals[{i}]")
-        for j, prop in enumerate(props):
-            if not state.is_fact(prop) and prop.name not in produced:
-                raise BuildFailed.one(
-                    FailureKind.unreachable_goal,
-                    f"{spec.goals[i].when[j]!r}: no action ever makes this true",
-                    path=f"$.goals[{i}].when[{j}]",
-                )
+            failures[i] = Failure(
+                kind=FailureKind.unreachable_goal,
+                message="the goal already holds at the start",
+                path=f"$.goals[{i}]",
+            )
+            continue
+        unproduced = [j for j, prop in enumerate(props) if not state.is_fact(prop) and prop.name not in produced]
+        if unproduced:
+            j = unproduced[0]
+            failures[i] = Failure(
+                kind=FailureKind.unreachable_goal,
+                message=f"{spec.goals[i].when[j]!r}: no action ever makes this true",
+                path=f"$.goals[{i}].when[{j}]",
+            )
+    return failures
