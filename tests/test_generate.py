@@ -462,3 +462,16 @@ def test_the_builder_reports_unreachable_goals_and_the_walkthrough_together(boil
         ("unreachable_goal", "$.goals[3].when[0]"),
         ("walkthrough_invalid", "$.walkthrough[0]"),
     ]
+
+
+def test_llm_timeout_option_reaches_the_client(tmp_path):
+    env = {**os.environ, "STARLING_CACHE": str(tmp_path / "cache")}
+    with ScriptedOpenAIServer([{"delay_s": 3, "content": GOOD}, GOOD]) as server:
+        result = generate_cli(
+            *("--backend", "openai", "--base-url", server.base_url, "--model", "m", "--n", "1"),
+            *("--skill", "boil_water", "--llm-timeout", "0.5", "--walks", "1", "--out", str(tmp_path / "games")),
+            env=env,
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((tmp_path / "games" / "generation_report.json").read_text())
+    assert report["usage"]["retries"] == 1 and report["usage"]["requests"] == 1  # the slow reply timed out
