@@ -8,12 +8,35 @@ import json
 import math
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (as far as this user can tell)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def owned_dir(parent: Path, prefix: str = "") -> Path:
+    """A fresh folder in ``parent`` named after this process; folders of processes that no longer run (killed
+    midway, so they could not clean up) are removed first."""
+    parent.mkdir(parents=True, exist_ok=True)
+    for stale in parent.glob(f"{prefix}*"):
+        owner = stale.name[len(prefix) :].split("-", 1)[0]
+        if owner.isdigit() and not process_alive(int(owner)):
+            shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(dir=parent, prefix=f"{prefix}{os.getpid()}-"))
 
 
 def write_atomic(path: Path, data: str) -> None:

@@ -135,7 +135,10 @@ def test_a_worker_crash_is_one_readable_line_with_the_traceback_in_a_log(tmp_pat
     assert str(log) in failure.message and "Traceback (most recent call last)" in log.read_text()
 
 
-def test_a_killed_build_leaves_no_partial_game_and_is_cleaned_up(tmp_path):
+def test_a_killed_build_leaves_no_partial_game_and_is_cleaned_up(tmp_path, monkeypatch):
+    private = tmp_path / "tmp"  # the builds' temporary folders
+    private.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private))
     collection = tmp_path / "games"
     assert starling("build", str(BOIL), "--out", str(collection)).returncode == 0
     manifest = (collection / "manifest.json").read_text()
@@ -143,17 +146,28 @@ def test_a_killed_build_leaves_no_partial_game_and_is_cleaned_up(tmp_path):
     proc = subprocess.Popen(
         [*STARLING, "build", str(SEED_EXAMPLES[1]), "--out", str(collection)], start_new_session=True
     )
-    staging = collection / ".staging"
     deadline = time.monotonic() + 60
-    while not any(staging.iterdir()) and time.monotonic() < deadline:  # wait for the build to start, however loaded
-        time.sleep(0.05)
+    while not list(private.glob("starling-verify-*/job.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the verifier subprocess has its job, however loaded the machine
     time.sleep(0.5)  # mid-build: the verifier subprocess is compiling
-    os.killpg(proc.pid, signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)  # the caller dies without cleaning up; its worker must die with it
     proc.wait()
+    time.sleep(0.5)
+    assert not [
+        _read(p) for p in Path("/proc").glob("[0-9]*/cmdline") if str(private).encode() in _read(p)
+    ]  # no orphans
     assert not (collection / other.id).exists()
     assert (collection / "manifest.json").read_text() == manifest
     assert starling("build", str(BOIL), "--out", str(collection)).returncode == 0
     assert [p.name for p in (collection / ".staging").iterdir()] == []  # the dead build's folder is gone
+    assert list(private.iterdir()) == []  # and its temporary folder
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # the process ended meanwhile
+        return b""
 
 
 def test_memory_limit_is_enforced(tmp_path):

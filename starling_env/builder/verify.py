@@ -25,6 +25,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,6 +37,7 @@ from pathlib import Path
 
 from textworld.logic import Proposition
 
+from ..files import owned_dir
 from ..spec import GameSpec, SpecError
 from .failures import BuildFailed, Failure, FailureKind, VerificationReport
 
@@ -330,36 +332,55 @@ _MEMORY_ERRORS = (
 def _run_worker(job: dict, limits: Limits) -> VerificationReport:
     job["limits"] = asdict(limits)
     # Everything the worker and its compilers write to a temporary folder goes inside this one, so a killed
-    # worker leaves nothing behind.
-    with tempfile.TemporaryDirectory(prefix="starling-verify-") as tmp:
-        job_file, result_file = Path(tmp) / "job.json", Path(tmp) / "report.json"
-        job_file.write_text(json.dumps(job))
-        proc = subprocess.Popen(
-            # -P: the worker imports the installed package even when started inside a checkout of it
-            [sys.executable, "-P", "-m", "starling_env.builder.verify", str(job_file), str(result_file)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            cwd=tmp,
-            env={
-                **os.environ,
-                "OPENBLAS_NUM_THREADS": "1",  # no BLAS thread pools inside the memory limit
-                "TMPDIR": tmp,
-                "STARLING_LOG_DIR": str(log_dir()),
-            },
-        )
-        try:
-            _, stderr = proc.communicate(timeout=limits.timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # the compilers run in the same process group
-            proc.wait()
-            return _failed(None, FailureKind.timeout, f"building and verifying took longer than {limits.timeout_s:g} s")
-        if result_file.exists():
-            return VerificationReport.model_validate_json(result_file.read_text())
-        errors = stderr.decode(errors="replace")
-        if proc.returncode in (-signal.SIGKILL, -signal.SIGSEGV) or any(m in errors.lower() for m in _MEMORY_ERRORS):
-            return _failed(None, FailureKind.out_of_memory, f"the worker died past its {limits.memory_mb} MB limit")
-        return _internal_error(None, errors, heading=f"the worker exited with {proc.returncode}: ")
+    # worker leaves nothing behind (and the folder of a killed caller is removed by the next call).
+    tmp = str(owned_dir(Path(tempfile.gettempdir()), "starling-verify-"))
+    try:
+        return _supervise(job, limits, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _supervise(job: dict, limits: Limits, tmp: str) -> VerificationReport:
+    """Run the worker on ``job`` in folder ``tmp`` and turn how it ended into a report."""
+    job_file, result_file = Path(tmp) / "job.json", Path(tmp) / "report.json"
+    job_file.write_text(json.dumps(job))
+    proc = subprocess.Popen(
+        # -P: the worker imports the installed package even when started inside a checkout of it
+        [sys.executable, "-P", "-c", _WORKER, str(job_file), str(result_file), str(os.getpid())],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        cwd=tmp,
+        env={
+            **os.environ,
+            "OPENBLAS_NUM_THREADS": "1",  # no BLAS thread pools inside the memory limit
+            "TMPDIR": tmp,
+            "STARLING_LOG_DIR": str(log_dir()),
+        },
+    )
+    try:
+        _, stderr = proc.communicate(timeout=limits.timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the compilers run in the same process group
+        proc.wait()
+        return _failed(None, FailureKind.timeout, f"building and verifying took longer than {limits.timeout_s:g} s")
+    if result_file.exists():
+        return VerificationReport.model_validate_json(result_file.read_text())
+    errors = stderr.decode(errors="replace")
+    if proc.returncode in (-signal.SIGKILL, -signal.SIGSEGV) or any(m in errors.lower() for m in _MEMORY_ERRORS):
+        return _failed(None, FailureKind.out_of_memory, f"the worker died past its {limits.memory_mb} MB limit")
+    return _internal_error(None, errors, heading=f"the worker exited with {proc.returncode}: ")
+
+
+# The worker's first act, before its imports, is to die with its caller (PR_SET_PDEATHSIG, Linux), so a killed
+# caller leaves no worker writing into folders that caller owned.
+_WORKER = """import ctypes, os, signal, sys
+ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+if os.getppid() != int(sys.argv[3]):
+    os._exit(1)
+from starling_env.builder.verify import _worker_main
+_worker_main(*sys.argv[1:3])
+"""
 
 
 def _worker_main(job_file: str, result_file: str) -> None:
@@ -374,7 +395,3 @@ def _worker_main(job_file: str, result_file: str) -> None:
     tmp = Path(result_file + ".tmp")
     tmp.write_text(report.model_dump_json())
     tmp.replace(result_file)
-
-
-if __name__ == "__main__":
-    _worker_main(*sys.argv[1:3])

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -24,7 +23,7 @@ import textworld
 from .. import __version__
 from ..builder.failures import VerificationReport
 from ..builder.verify import Limits, verify_spec
-from ..files import locked, write_atomic
+from ..files import locked, owned_dir, write_atomic
 from ..spec import GameSpec
 from .manifest import MANIFEST, ManifestEntry, load_manifest
 
@@ -56,13 +55,7 @@ def new_staging_dir(collection: Path) -> Path:
     Folders are named after the process that owns them; those of processes that no longer run
     (a build killed midway) are removed here.
     """
-    root = collection / STAGING
-    root.mkdir(parents=True, exist_ok=True)
-    for stale in root.iterdir():
-        owner = stale.name.split("-", 1)[0]
-        if owner.isdigit() and not _alive(int(owner)):
-            shutil.rmtree(stale, ignore_errors=True)
-    return Path(tempfile.mkdtemp(dir=root, prefix=f"{os.getpid()}-"))
+    return owned_dir(collection / STAGING)
 
 
 @contextmanager
@@ -133,16 +126,6 @@ def build_and_publish(
         return report, publish(
             collection, staged / "game", GameSpec.parse_text(spec_text), report, split=split, provenance=provenance
         )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _today() -> str:
