@@ -119,10 +119,12 @@ def run_episode(agent: Agent, env: gym.Env, seed: int | None = None) -> EpisodeR
             command = agent.act(obs, info)
         except StopEpisode:
             break
-        invalid += "admissible_commands" in info and canonical(command) not in map(
-            canonical, info["admissible_commands"]
-        )
+        if "action_taken" not in info:  # else counted after the step, by what the game did
+            invalid += "admissible_commands" in info and canonical(command) not in map(
+                canonical, info["admissible_commands"]
+            )
         obs, reward, terminated, truncated, info = env.step(command)
+        invalid += not info.get("action_taken", True)
         transcript.append(Step(command=command, observation=obs, reward=float(reward)))
         steps += 1
         done = terminated or truncated

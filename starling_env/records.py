@@ -36,7 +36,11 @@ class EpisodeRecord(BaseModel):
     normalized_score: float = Field(description="score / max_score (0 when max_score is 0)")
     won: bool
     steps: int = Field(description="commands sent")
-    invalid_commands: int = Field(default=0, description="commands that were not admissible when sent")
+    invalid_commands: int = Field(
+        default=0,
+        description="commands that were not admissible when sent (with the env's "
+        "action_taken info: commands the game did not carry out)",
+    )
     tokens: int = Field(default=0, description="LLM tokens spent (LLM agents)")
     agent_stats: dict[str, float] = Field(
         default_factory=dict,

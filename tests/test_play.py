@@ -82,6 +82,24 @@ def test_meta_commands_are_not_sent_and_invalid_commands_are_counted(game, tmp_p
     assert sent == ["dance wildly", *walkthrough]
 
 
+def test_invalid_counts_what_the_game_did_not_carry_out(game, tmp_path):
+    """Synonyms the game understands ("get" for "take", "turn on" for "switch on", "l", "x") are valid;
+    unknown verbs, impossible and multi-action commands are not; the summary's counts agree with the record."""
+    synonyms = [
+        c.replace("take ", "get ", 1).replace("switch on", "turn on", 1).upper() for c in game["spec"]["walkthrough"]
+    ]
+    assert synonyms != game["spec"]["walkthrough"]
+    lines = ["l", "x stove", "dance wildly", "take all", "take the moon", *synonyms]
+    result = run_play([str(game["folder"]), "--record", str(tmp_path / "h.jsonl")], lines)
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = only_record(tmp_path / "h.jsonl")
+    assert record.won and record.steps == len(lines) and record.invalid_commands == 3
+    moves = int(result.stdout.split(" moves (")[0].rsplit(" ", 1)[1])
+    assert f"in {moves} moves ({len(lines)} commands, 3 not carried out)" in result.stdout
+    assert moves == len(lines) - 3  # the game took a turn for each command it carried out
+    assert f"moves {moves - 1}] > " in result.stdout  # the prompt before the last command
+
+
 def test_end_of_input_before_winning_ends_cleanly(game, tmp_path):
     walkthrough, record_file = game["spec"]["walkthrough"], tmp_path / "human.jsonl"
     result = run_play(["--record", str(record_file), str(game["folder"])], walkthrough[:2])
@@ -123,5 +141,5 @@ def test_play_in_process_with_a_step_limit(game, tmp_path):
     )
     assert record.steps == 1 and not record.won and len(record.transcript) == 2
     assert any("step limit (1)" in p for p in printed)
-    assert prompts[0] == f"[score 0/{game['entry']['max_score']}, move 0] > " and len(prompts) == 2
+    assert prompts[0] == f"[score 0/{game['entry']['max_score']}, moves 0] > " and len(prompts) == 2
     assert next(lines) == walkthrough[1]  # play stopped reading after the truncating command

@@ -28,6 +28,8 @@ from textworld.envs.wrappers.tw_inform7 import (
 from textworld.generator.game import Game, GameProgression, QuestProgression
 from textworld.generator.inform7 import Inform7Game
 
+from ..story_file import check_story_file
+
 MAX_COMMAND_CHARS = 190  # jericho's input buffer takes 198 bytes
 # Interpreter meta-commands would rewind or end the game behind the logic's back (or read and write files).
 BLOCKED_COMMANDS = frozenset(
@@ -243,9 +245,11 @@ class Engine:
         self._goals = [(q.win_events, q.reward or 0) for q in quests]
         self._required = frozenset(i for i, q in enumerate(quests) if not q.optional)
         self.refused: str | None = None  # why the last command did not play: "meta", "multi-action", "untracked"
+        self.acted = False  # whether the last command made the game carry out an action (traced)
         self._states = state_cache(game_json)
         self.track_quests = track_quests  # needed for policy_commands / intermediate_reward
         self.extras = tuple(extras)  # Inform 7 extra infos printed every turn: "description", "inventory"
+        check_story_file(self.z8)  # a broken story file is a StoryFileError here, not jericho's exit()
         with warnings.catch_warnings():  # every generated game is "unsupported": jericho knows only Infocom titles
             warnings.simplefilter("ignore", jericho.UnsupportedGameWarning)
             self._frotz = jericho.FrotzEnv(str(self.z8), 0)
@@ -291,7 +295,7 @@ class Engine:
         follow is undone and answered MULTI_ACTION_REPLY.
         """
         command = clean_command(command)
-        self.refused = None
+        self.refused, self.acted = None, False
         if is_blocked(command):
             self.refused = "meta"
             return BLOCKED_REPLY
@@ -313,6 +317,7 @@ class Engine:
             self.refused = "untracked"
             return MULTI_ACTION_REPLY
         self.progression = progression
+        self.acted = bool(events)  # no trace: the parser did not understand, or the game would not do it
         if self.track_quests:
             self.policy = self.progression.winning_policy
         if infos["score"] is not None:

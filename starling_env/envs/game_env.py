@@ -38,6 +38,7 @@ class StarlingEnv(TextGameEnv):
         "description",
         "intermediate_reward",
         "policy_commands",
+        "action_taken",
     )
 
     def __init__(
@@ -165,6 +166,7 @@ class StarlingEnv(TextGameEnv):
             "inventory": lambda: engine.extra_values.get("inventory"),
             "policy_commands": lambda: engine.policy_commands(),
             "intermediate_reward": lambda: self._intermediate_reward,
+            "action_taken": lambda: engine.acted,
         }
 
     def _shaping_signal(self) -> int:

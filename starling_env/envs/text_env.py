@@ -41,6 +41,8 @@ EXTRA_INFO: dict[str, str] = {
     "intermediate_reward": "TextWorld's shaping signal: +1 closer to a win, -1 farther, 0 otherwise (int)",
     "policy_commands": "commands that win from here, when the game can tell (list[str])",
     "goal_progress": "ScienceWorld's table of subgoals (str)",
+    "action_taken": "the last command made the game act; False when it was not understood, not possible or "
+    "refused (bool)",
 }
 
 

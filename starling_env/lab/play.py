@@ -34,6 +34,7 @@ class HumanAgent(Agent):
 
     name = "human"
     can_stop = True
+    extra_info = ("action_taken",)  # a command counts as invalid when the game did not carry it out
 
     def __init__(self, input_fn: Callable[[str], str] = input, print_fn: Callable[..., None] = print):
         self.input_fn, self.print_fn = input_fn, print_fn
@@ -63,7 +64,7 @@ class HumanAgent(Agent):
                 self.print_fn(
                     ""
                 )  # a blank line before the prompt, not inside it: readline redraws one-line prompts well
-                line = self.input_fn(f"[score {info['score']}/{info['max_score']}, move {info['moves']}] > ")
+                line = self.input_fn(f"[score {info['score']}/{info['max_score']}, moves {info['moves']}] > ")
             except (EOFError, KeyboardInterrupt) as exc:
                 self.print_fn("")
                 self.stop("end of input" if isinstance(exc, EOFError) else "interrupted")
@@ -115,27 +116,31 @@ def play(
 ) -> EpisodeRecord:
     """Play one episode of the game in ``game_dir`` interactively; return (and optionally append) its record."""
     human = HumanAgent(input_fn, print_fn)
-    env = StarlingEnv(Path(game_dir), max_episode_steps=max_steps)
+    env = StarlingEnv(Path(game_dir), max_episode_steps=max_steps, extra_info=list(human.extra_info))
     try:
         result = run_episode(human, env, seed=seed)
-        lost = env.engine.lost
+        lost, moves = env.engine.lost, env.engine.moves
     finally:
         env.close()
     last = result.transcript[-1]
     if last.command and human.stop_reason is None:
         print_fn(last.observation)  # the game or the step limit ended the episode: show the last answer
+    tally = f"{moves} moves ({_commands(result)})"
     if result.won:
-        print_fn(f"\n*** You won! *** Final score {result.score:g}/{result.max_score:g} in {result.steps} commands.")
+        print_fn(f"\n*** You won! *** Final score {result.score:g}/{result.max_score:g} in {tally}.")
     else:
         reason = human.stop_reason or ("lost" if lost else f"step limit ({max_steps}) reached")
-        print_fn(
-            f"\nGame over ({reason}): final score {result.score:g}/{result.max_score:g} in {result.steps} commands; "
-            "not won."
-        )
+        print_fn(f"\nGame over ({reason}): final score {result.score:g}/{result.max_score:g} in {tally}; not won.")
     if record is not None:
         append_records(Path(record), [result])
         print_fn(f"Recorded this episode to {record}")
     return result
+
+
+def _commands(result: EpisodeRecord) -> str:
+    """ "12 commands, 3 not carried out": every command sent counts, whether or not the game took a turn."""
+    sent = f"{result.steps} command{'s' if result.steps != 1 else ''}"
+    return f"{sent}, {result.invalid_commands} not carried out" if result.invalid_commands else sent
 
 
 def _enable_readline(completions: Callable[[], list[str]]) -> None:
