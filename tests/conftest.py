@@ -121,3 +121,13 @@ def user_install(tmp_path_factory) -> UserInstall:
     ).stdout.split()
     assert all(Path(path).is_relative_to(site) for path in where), where
     return UserInstall(venv, source)
+
+
+def third_party_data(name: str) -> Path:
+    """The folder of third-party data set ``name``; the test is skipped (with the reason) when it is not installed."""
+    from starling_env.targets import data_dir
+
+    try:
+        return data_dir(name)
+    except FileNotFoundError as exc:
+        pytest.skip(f"third-party game data is not installed: {exc}")

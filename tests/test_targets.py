@@ -16,9 +16,11 @@ from gymnasium.utils.env_checker import check_env
 
 import starling_env  # noqa: F401  (registers the ids)
 from starling_env.envs.engine import BLOCKED_REPLY
-from starling_env.targets import TWC_LEVELS, data_dir
+from starling_env.targets import TWC_LEVELS
 from starling_env.targets.twc import TWC_SPLITS, TWCEnv
 from starling_env.targets.zmachine import ZMachineEnv
+
+from .conftest import third_party_data
 
 HOSTILE = [
     "",
@@ -41,21 +43,14 @@ HOSTILE = [
 ]
 
 
-def _data(name: str) -> Path:
-    try:
-        return data_dir(name)
-    except FileNotFoundError as exc:
-        pytest.skip(f"third-party game data is not installed: {exc}")
-
-
 @pytest.fixture(scope="module")
 def twc() -> Path:
-    return _data("twc")
+    return third_party_data("twc")
 
 
 @pytest.fixture(scope="module")
 def zork() -> Path:
-    return _data("zork1") / "zork1.z3"
+    return third_party_data("zork1") / "zork1.z3"
 
 
 @pytest.fixture(scope="module")

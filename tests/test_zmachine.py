@@ -23,9 +23,10 @@ import textworld
 
 import starling_env  # noqa: F401  (registers the ids)
 from starling_env.story_file import StoryFileError, check_story_bytes, check_story_file, probe_story_file
-from starling_env.targets import data_dir
 from starling_env.targets.twc import TWCGameEnv
 from starling_env.targets.zmachine import ZMachineEnv
+
+from .conftest import third_party_data
 
 INFORM6 = Path(textworld.__file__).parent / "thirdparty/inform7-6M62/share/inform7/Compilers/inform6"
 # Status line residue as it leaked before: "Busy StreetScore: 0Moves: 2", Inform 7's "-= Kitchen =-0/3".
@@ -93,16 +94,9 @@ def street(tmp_path_factory) -> Path:
     return folder / "street.z5"
 
 
-def _data(name: str) -> Path:
-    try:
-        return data_dir(name)
-    except FileNotFoundError as exc:
-        pytest.skip(f"third-party game data is not installed: {exc}")
-
-
 @pytest.fixture(scope="module")
 def zork() -> Path:
-    return _data("zork1") / "zork1.z3"
+    return third_party_data("zork1") / "zork1.z3"
 
 
 # -- bad story files --------------------------------------------------------------------------------------
@@ -194,7 +188,7 @@ def test_ending_is_won_at_full_score_and_lost_on_death(street, command, won):
 # -- third-party games played as unknown games ---------------------------------------------------------------
 def test_twc_game_as_an_unknown_game_ends_with_textworlds_score(tmp_path):
     """A TWC game under a neutral name (jericho treats ``tw-*`` files as TextWorld's): score and win as TextWorld's."""
-    story = sorted((_data("twc") / "medium" / "test").glob("*.z8"))[0]
+    story = sorted((third_party_data("twc") / "medium" / "test").glob("*.z8"))[0]
     truth = TWCGameEnv(story, "medium", "test", admissible=False, max_episode_steps=None)
     walkthrough = truth.walkthrough()
     truth.reset(seed=0)
