@@ -213,6 +213,80 @@ KETTLE = {
 }
 
 
+COFFEE = spec(
+    id="coffee",
+    objective="Fill the tank and brew coffee.",
+    skills=["make_tea"],
+    objects=[
+        {
+            "id": "machine",
+            "name": "coffee machine",
+            "kind": "device",
+            "location": "kitchen",
+            "description": "A chrome coffee machine.",
+            "states": {"coffee": {"values": ["idle", "brewed"], "initial": "idle"}},
+        },
+        {
+            "id": "tank",
+            "name": "water tank",
+            "kind": "container",
+            "part": True,
+            "location": "machine",
+            "status": "open",
+            "states": {"water": {"values": ["empty", "full"], "initial": "empty"}},
+        },
+        {"id": "tray", "name": "drip tray", "kind": "supporter", "part": True, "location": "machine"},
+        {"id": "mug", "name": "mug", "kind": "portable", "location": "tray"},
+        {"id": "sink", "name": "sink", "kind": "scenery", "location": "kitchen"},
+    ],
+    actions=[
+        {
+            "name": "fill",
+            "command": "fill {vessel} with water",
+            "slots": {"vessel": {"kind": "container"}},
+            "requires": ["here(sink)", "state(vessel, water) == empty"],
+            "effects": ["state(vessel, water) == full"],
+            "success": "You fill {the vessel} at the sink.",
+        },
+        {
+            "name": "brew",
+            "command": "brew coffee",
+            "requires": ["switched_on(machine)", "here(tank)", "state(tank, water) == full"],
+            "effects": ["state(tank, water) == empty", "state(machine, coffee) == brewed"],
+            "success": "The machine gurgles and brews.",
+            "failures": {"switched_on(machine)": "The machine is off."},
+        },
+    ],
+    goals=[{"when": ["state(tank, water) == full"]}, {"when": ["state(machine, coffee) == brewed"]}],
+    walkthrough=["fill water tank with water", "switch on coffee machine", "brew coffee"],
+)
+
+
+COAT = spec(
+    id="coat",
+    objective="Put on the coat and open the chest.",
+    skills=["navigate"],
+    objects=[
+        {"id": "coat", "name": "coat", "kind": "clothing", "location": "hook", "description": "A wool coat."},
+        {"id": "pocket", "name": "pocket", "kind": "container", "part": True, "location": "coat"},
+        {"id": "key", "name": "brass key", "kind": "key", "location": "pocket"},
+        {"id": "hook", "name": "hook", "kind": "supporter", "location": "kitchen"},
+        {"id": "wardrobe", "name": "wardrobe", "kind": "container", "location": "kitchen", "status": "open"},
+        {"id": "basket", "name": "basket", "kind": "container", "portable": True, "location": "kitchen"},
+        {"id": "chest", "name": "chest", "kind": "container", "location": "kitchen", "status": "locked", "key": "key"},
+        {"id": "glove", "name": "glove", "kind": "portable", "location": "kitchen"},
+    ],
+    goals=[{"when": ["worn(coat)"]}, {"when": ["open(chest)"]}],
+    walkthrough=[
+        "take coat from hook",
+        "wear coat",
+        "take brass key from pocket",
+        "unlock chest with brass key",
+        "open chest",
+    ],
+)
+
+
 def verify(data: dict, out: Path, **limits) -> VerificationReport:
     return verify_spec(json.dumps(data), out, Limits(**({"walks": 4} | limits)))
 
@@ -222,8 +296,8 @@ def built(tmp_path_factory) -> dict[str, Path]:
     """Each passing spec of this file, built and verified once: spec id -> its game.z8."""
     out = tmp_path_factory.mktemp("g11")
     games = {}
-    for data in (LUNCH, PETS, KETTLE):
-        report = verify(data, out / data["id"])
+    for data in (LUNCH, PETS, KETTLE, COFFEE, COAT):
+        report = verify(data, out / data["id"], walks=8 if data is COAT else 4)
         assert report.passed, report.summary()
         games[data["id"]] = out / data["id"] / "game.z8"
     return games
@@ -352,3 +426,79 @@ def test_reactions_to_built_in_actions(built):
     assert "bubbles" in said[1] and "Off the stove, the water calms." in said[2] and not info["lost"]
     _, said, info = play(built["kettle"], ["take small pot", "drop small pot"])
     assert "The small pot cracks." in said[1] and "The pot is ruined." in said[1] and info["lost"]
+
+
+# -- 3. parts ---------------------------------------------------------------------------------------
+def test_a_part_of_a_fixed_thing_is_used_where_its_whole_is(built):
+    env, said, info = play(built["coffee"], ["look", "examine coffee machine", "take water tank", "examine tank"])
+    assert "You see a mug on the drip tray." in said[0] and "water tank" not in said[0]
+    assert "The coffee machine has a water tank and a drip tray." in said[1]
+    assert "That seems to be a part of the coffee machine." in said[2]
+    assert not [c for c in info["admissible_commands"] if c.startswith(("take water tank", "take drip tray"))]
+    assert {"fill water tank with water", "take mug from drip tray", "close water tank"} <= set(
+        info["admissible_commands"]
+    )
+    obs, reward, *_ = env.step("fill water tank with water")  # filling the part is a goal
+    assert "You fill the water tank at the sink." in obs and reward == 1
+    obs, reward, *_ = env.step("brew coffee")
+    assert "The machine is off." in obs and reward == 0
+
+
+def test_a_pocket_is_reached_wherever_its_coat_is(built):
+    carried = ["take coat from hook", "take brass key from pocket", "insert brass key into pocket"]
+    worn = ["wear coat", "take brass key from pocket", "take off coat", "insert brass key into pocket"]
+    stowed = ["take basket", "insert coat into basket", "put basket on hook", "take brass key from pocket"]
+    _, said, info = play(built["coat"], [*carried, *worn, *stowed])
+    assert "You take the brass key from the pocket." in said[1] and "You put the brass key into the pocket." in said[2]
+    assert "You take the brass key from the pocket." in said[4] and info["score"] == 1
+    assert "You take the brass key from the pocket." in said[-1]
+    assert "unlock chest with brass key" in info["admissible_commands"]
+    _, said, _ = play(built["coat"], ["examine coat", "take pocket", "take basket", "insert basket into wardrobe"])
+    assert "The coat has a pocket." in said[0] and "That seems to be a part of the coat." in said[1]
+    assert "The basket does not fit in the wardrobe." in said[3]
+
+
+@pytest.mark.parametrize(
+    "change, path, message",
+    [
+        (lambda d: d["objects"][1].update(location="kitchen"), "$.objects[1].location", "is not an object"),
+        (lambda d: d["objects"][2].update(part=True), "$.objects[2]", "a part is a container"),
+        (lambda d: d["objects"][1].update(status="closed"), "$.objects[1]", "always open (a pocket)"),
+        (lambda d: d["objects"][5].update(location="pocket"), "$.objects[5].location", "starts in a room"),
+        (
+            lambda d: d["objects"].append(
+                {"id": "lid", "name": "lid", "kind": "scenery", "part": True, "location": "basket"}
+            ),
+            "$.objects[8].location",
+            "'basket' is a portable container: parts belong to fixed things",
+        ),
+        (
+            lambda d: d["objects"].append(
+                {"id": "flap", "name": "flap", "kind": "container", "part": True, "location": "pocket"}
+            ),
+            "$.objects[8].location",
+            "'pocket' is itself a part",
+        ),
+        (
+            lambda d: d["objects"].append(
+                {"id": "sleeve", "name": "sleeve", "kind": "container", "part": True, "location": "glove"}
+            ),
+            "$.objects",
+            "only one portable thing may have parts",
+        ),
+        (
+            lambda d: d.update(
+                actions=[{"name": "grab", "command": "grab pocket", "effects": ["held(pocket)"], "success": "Done."}]
+            ),
+            "$.actions[0].effects[0]",
+            "'pocket' is a part: it stays with its whole",
+        ),
+        (lambda d: d.update(spec_version="1.0"), "$.objects[1].part", "spec 1.1 construct"),
+    ],
+)
+def test_parts_are_checked(change, path, message):
+    data = copy.deepcopy(COAT)
+    change(data)
+    with pytest.raises(SpecError) as info:
+        GameSpec.from_data(data)
+    assert any(p == path and message in m for p, m in info.value.errors), info.value.errors

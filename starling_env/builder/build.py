@@ -78,7 +78,7 @@ def build_world(spec: GameSpec, kb_dir: Path) -> tuple[GameMaker, dict[str, Worl
         entity.infos.indefinite = obj.article
         entity.infos.synonyms = obj.synonyms or None
         made[obj.id] = entity
-        if obj.kind is ObjectKind.container and not obj.portable:
+        if entities[obj.id].tw_type == "c":  # portable containers and parts of portable things are always open
             entity.add_property(obj.status or "closed")
         if obj.kind is ObjectKind.device:
             entity.add_property("switched_on" if obj.switched_on else "switched_off")
@@ -86,7 +86,14 @@ def build_world(spec: GameSpec, kb_dir: Path) -> tuple[GameMaker, dict[str, Worl
             entity.add_property(state_atom(state, var.initial))
     for obj in spec.objects:  # place objects once every holder exists
         entity = made[obj.id]
-        if obj.location == "player":
+        if spec.carried_part(obj):  # no place of its own: reached wherever its whole is
+            maker.add_fact("part_of", entity, made[obj.location])
+            maker.nowhere.append(entity)
+        elif obj.part:  # in its fixed whole's room (Inform 7 makes it part of the whole)
+            whole = spec.object(obj.location)
+            assert whole is not None, "validation: a part names its whole"
+            made[whole.location].add(entity)
+        elif obj.location == "player":
             maker.inventory.add(entity)
         elif obj.location == "worn":
             entity.add_property("worn")

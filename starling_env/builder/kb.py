@@ -20,6 +20,7 @@ from .logic import (
     compile_action,
     compile_every_turn,
     compile_reaction,
+    has_parts,
     i7_condition,
     i7_state,
     i7_text,
@@ -52,11 +53,16 @@ def _door_events_with_article(path: Path) -> None:
 
 
 # Static files of spec 1.1 kinds: copied only into the knowledge base of a game that has such a thing, so
-# that a 1.0 game's Inform 7 source stays exactly what it was.
+# that a 1.0 game's Inform 7 source stays exactly what it was. parts.twl: only for a game with parts.
 KIND_FILES = {"animate.twl": "an", "portable_container.twl": "pc"}
+PARTS_FILE = "parts.twl"
 
 
 def static_file_used(name: str, entities: dict[str, Entity]) -> bool:
+    if name == PARTS_FILE:
+        return has_parts(entities)
+    if name == "portable_container.twl" and has_parts(entities):
+        return True  # the parts' rules reach into portable containers
     return name not in KIND_FILES or any(e.tw_type == KIND_FILES[name] for e in entities.values())
 
 
@@ -146,6 +152,7 @@ def render_kb(spec: GameSpec, entities: dict[str, Entity], dest: Path) -> list[C
         descriptions=descriptions,
         new_verbs=verbs,
         plural=[entities[o.id].tw_id for o in spec.objects if o.plural],
+        parts=[(e.tw_id, entities[e.whole].tw_id) for e in entities.values() if e.whole],
         losses=losses,
     )
     (dest / "logic" / "starling_game.twl").write_text(_TEMPLATES.get_template("game.twl.j2").render(context))

@@ -31,6 +31,7 @@ TW_TYPE = {
     ObjectKind.animate: "an",
 }
 PORTABLE_CONTAINER = "pc"  # TextWorld type of a container with portable=True
+CARRIED_PART = "pt"  # TextWorld type of a part of a portable thing (a pocket): a container with no place of its own
 I7_KIND = {
     "o": "object-like",
     "c": "container",
@@ -42,6 +43,7 @@ I7_KIND = {
     "k": "key",
     "an": "creature",
     "pc": "portable-container",
+    "pt": "part-container",
 }
 PLAYER_ROOM = "pr"  # TextWorld variable for the player's room in generated rules.
 
@@ -51,6 +53,7 @@ class Entity:
     spec_id: str
     tw_id: str
     tw_type: str
+    whole: str | None = None  # spec id of the thing this one is a part of
 
 
 def entity_table(spec: GameSpec) -> dict[str, Entity]:
@@ -62,23 +65,32 @@ def entity_table(spec: GameSpec) -> dict[str, Entity]:
     counts: dict[str, int] = {}
     table: dict[str, Entity] = {}
 
-    def add(spec_id: str, tw_type: str) -> None:
+    def add(spec_id: str, tw_type: str, whole: str | None = None) -> None:
         n = counts.get(tw_type, 0)
         counts[tw_type] = n + 1
-        table[spec_id] = Entity(spec_id, f"{tw_type}_{n}", tw_type)
+        table[spec_id] = Entity(spec_id, f"{tw_type}_{n}", tw_type, whole)
 
     for room in spec.rooms:
         add(room.id, "r")
     for door in spec.doors:
         add(door.id, "d")
     for obj in spec.objects:
-        add(obj.id, tw_type(obj))
+        add(obj.id, tw_type(spec, obj), obj.location if obj.part else None)
     return table
 
 
-def tw_type(obj: GameObject) -> str:
-    """The TextWorld type of an object."""
+def tw_type(spec: GameSpec, obj: GameObject) -> str:
+    """The TextWorld type of an object. A part of a fixed thing has its own kind's type and lies in the thing's
+    room (it is reached exactly there); a part of a portable thing is a ``pt``, reached wherever the thing is."""
+    if spec.carried_part(obj):
+        return CARRIED_PART
     return PORTABLE_CONTAINER if obj.portable else TW_TYPE[obj.kind]
+
+
+def has_parts(entities: dict[str, Entity]) -> bool:
+    """Whether the game has parts: its Inform 7 reading of ``here`` then counts a part of a fixed thing in the
+    room as here (``st-here``, kb_static/parts.twl), as TextWorld's logic places it in that room."""
+    return any(e.whole for e in entities.values())
 
 
 def state_atom(state: str, value: str) -> str:
@@ -133,15 +145,17 @@ class I7Reading:
     assign: str
 
 
-def i7_reading(fact: Fact, ref: dict[str, str]) -> I7Reading:
-    """The Inform 7 reading of a fact; ``ref`` maps spec ids and slots to Inform 7 expressions."""
+def i7_reading(fact: Fact, ref: dict[str, str], parts: bool = False) -> I7Reading:
+    """The Inform 7 reading of a fact; ``ref`` maps spec ids and slots to Inform 7 expressions; ``parts``: the
+    game has parts (see :func:`has_parts`)."""
     x = ref.get(fact.subject, fact.subject)
     y = ref.get(fact.args[1], fact.args[1]) if len(fact.args) > 1 else ""
     match fact.name:
         case "held":
             return I7Reading(f"the player carries {x}", f"the player does not carry {x}", f"now the player carries {x}")
         case "here":
-            return I7Reading(f"{x} is in the location", f"{x} is not in the location", f"now {x} is in the location")
+            where = "st-here" if parts else "in the location"
+            return I7Reading(f"{x} is {where}", f"{x} is not {where}", f"now {x} is in the location")
         case "in" | "on":
             return I7Reading(f"{x} is {fact.name} {y}", f"{x} is not {fact.name} {y}", f"now {x} is {fact.name} {y}")
         case "worn":
@@ -175,7 +189,7 @@ def i7_reading(fact: Fact, ref: dict[str, str]) -> I7Reading:
 def i7_condition(facts: list[str], entities: dict[str, Entity]) -> str:
     """The Inform 7 condition that all ``facts`` (about named things, no slots) hold."""
     ref = {e.spec_id: e.tw_id for e in entities.values()}
-    return " and ".join(i7_reading(Fact.parse(f), ref).positive for f in facts)
+    return " and ".join(i7_reading(Fact.parse(f), ref, has_parts(entities)).positive for f in facts)
 
 
 def i7_text(text: str) -> str:
@@ -242,6 +256,7 @@ def compile_action(spec: GameSpec, action: Action, entities: dict[str, Entity]) 
     requires = [Fact.parse(t) for t in action.requires]
     effects = [Fact.parse(t) for t in action.effects]
     stated = {fact_group(f) for f in requires}
+    parts = has_parts(entities)
 
     checks: list[tuple[str, str]] = []
     states_used = {(f.subject, f.args[1]) for f in requires + effects if f.name == "state"}
@@ -251,7 +266,7 @@ def compile_action(spec: GameSpec, action: Action, entities: dict[str, Entity]) 
         checks.append((f"{ref[slot]} is not a {I7_KIND[slot_types[slot]]}", "You can't do that with that."))
     for fact, text in zip(requires, action.requires, strict=True):
         message = action.failures.get(text, "You can't do that right now.")
-        checks.append((i7_reading(fact, ref).negative, _i7_text(message, ref)))
+        checks.append((i7_reading(fact, ref, parts).negative, _i7_text(message, ref)))
 
     # Where is each thing the action touches? An unstated location branches into held | here.
     branches: list[list[Fact]] = []
@@ -261,7 +276,7 @@ def compile_action(spec: GameSpec, action: Action, entities: dict[str, Entity]) 
         if (subject, "location") not in branched:
             held, here = Fact("held", (subject,)), Fact("here", (subject,))
             branches.append([held, here])
-            reach = f"{i7_reading(held, ref).negative} and {i7_reading(here, ref).negative}"
+            reach = f"{i7_reading(held, ref).negative} and {i7_reading(here, ref, parts).negative}"
             checks.append((reach, "You can't reach that from here."))
             branched.add((subject, "location"))
     # What does each effect replace? An unstated current value branches over the alternatives,
@@ -270,7 +285,7 @@ def compile_action(spec: GameSpec, action: Action, entities: dict[str, Entity]) 
         group = fact_group(effect)
         if group in stated:
             continue
-        checks.append((i7_reading(effect, ref).positive, "Nothing happens."))
+        checks.append((i7_reading(effect, ref, parts).positive, "Nothing happens."))
         if group not in branched:
             branches.append(_alternatives(spec, effect))
             branched.add(group)
@@ -393,7 +408,19 @@ def _dedupe(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
 # -- the world's own rules: every turn, and reactions to built-in actions ---------------------------
 TICK_RULE = "tick__{}"  # TextWorld name of every_turn[i]; ids never hold "__", so no custom action clashes
 TICK_COMMAND = "wait"  # what the player types to let time pass (Inform 7's own waiting action)
-SUPERTYPE = {"f": "o", "k": "o", "wr": "o", "pc": "c", "o": "t", "c": "t", "s": "t", "dv": "t", "an": "t", "d": "t"}
+SUPERTYPE = {
+    "f": "o",
+    "k": "o",
+    "wr": "o",
+    "pc": "c",
+    "pt": "c",
+    "o": "t",
+    "c": "t",
+    "s": "t",
+    "dv": "t",
+    "an": "t",
+    "d": "t",
+}
 I7_AFTER = {
     "take": "taking {}",
     "drop": "dropping {}",

@@ -205,6 +205,13 @@ class ObjectKind(str, Enum):
     animate = "animate"  # spec 1.1: an animal or a person
 
 
+# What a part can be, and what can have parts: fixed things, or one portable thing whose parts are containers
+# (the pocket of a coat), which the player reaches wherever the thing is.
+PART_KINDS = (ObjectKind.container, ObjectKind.supporter, ObjectKind.device, ObjectKind.scenery)
+FIXED_WHOLE_KINDS = (*PART_KINDS, ObjectKind.animate)
+PORTABLE_WHOLE_KINDS = (ObjectKind.portable, ObjectKind.clothing)
+
+
 class Variant(_Strict):
     """A description that replaces the usual one while its facts hold (spec 1.1): text that follows the state."""
 
@@ -267,7 +274,7 @@ Article = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[a-z]+(?:
 
 
 class GameObject(_Strict):
-    _V11_FIELDS = ("article", "plural", "synonyms", "variants", "portable")
+    _V11_FIELDS = ("article", "plural", "synonyms", "variants", "portable", "part")
 
     id: Identifier
     name: Name
@@ -292,6 +299,10 @@ class GameObject(_Strict):
     synonyms: list[Name] = Field(default_factory=list, max_length=10, description="other names the player may type")
     variants: list[Variant] = Field(
         default_factory=list, max_length=10, description="descriptions for states; the first whose facts hold wins"
+    )
+    part: bool = Field(
+        default=False,
+        description="a part of the object its location names (the tank of a coffee machine): never moved on its own",
     )
 
     _name = field_validator("name")(_check_name)
@@ -319,6 +330,8 @@ class GameObject(_Strict):
             raise ValueError("switched_on applies to devices only")
         if self.location == "worn" and self.kind is not ObjectKind.clothing:
             raise ValueError("only clothing can start worn")
+        if self.part and (self.portable or self.kind not in PART_KINDS):
+            raise ValueError(f"a part is a {', '.join(k.value for k in PART_KINDS)} (not portable)")
         return self
 
 
@@ -527,6 +540,11 @@ class GameSpec(_Strict):
     def object(self, obj_id: str) -> GameObject | None:
         return next((o for o in self.objects if o.id == obj_id), None)
 
+    def carried_part(self, obj: GameObject) -> bool:
+        """Whether ``obj`` is a part of a portable thing (a pocket): the logic gives it no place of its own."""
+        whole = self.object(obj.location) if obj.part else None
+        return whole is not None and whole.kind in PORTABLE_WHOLE_KINDS
+
     def door(self, door_id: str) -> Door | None:
         return next((d for d in self.doors if d.id == door_id), None)
 
@@ -580,7 +598,9 @@ class GameSpec(_Strict):
             path = f"$.objects[{i}]"
             loc = obj.location
             holder = objects.get(loc)
-            if loc in ("player", "worn") or loc in rooms:
+            if obj.part:
+                pass  # its whole: see _check_parts
+            elif loc in ("player", "worn") or loc in rooms:
                 pass
             elif holder is None:
                 errors.append(
@@ -590,7 +610,7 @@ class GameSpec(_Strict):
                 errors.append(
                     (f"{path}.location", f"{loc!r} is a {holder.kind.value}; things go in containers or on supporters")
                 )
-            if self.fixed(obj) and loc not in rooms:
+            if self.fixed(obj) and loc not in rooms and not obj.part:
                 errors.append((f"{path}.location", f"a {obj.kind.value} is fixed in place and must be in a room"))
             if obj.portable and holder is not None and holder.kind is not ObjectKind.supporter:
                 errors.append(
@@ -600,6 +620,7 @@ class GameSpec(_Strict):
                 errors += self._check_key(path, obj.status, obj.key, objects)
             errors += self._check_variants(path, obj.variants)
         errors += self._check_containment_cycles()
+        errors += self._check_parts()
 
         for i, action in enumerate(self.actions):
             errors += self._check_action(f"$.actions[{i}]", action)
@@ -620,6 +641,57 @@ class GameSpec(_Strict):
                 fact = _parse(text)
                 if fact and fact_group(fact) == (reaction.object, "location"):
                     errors.append((f"{path}.effects[{j}]", f"{text!r}: the built-in action already moves it"))
+        return errors
+
+    def _check_parts(self) -> list[tuple[str, str]]:
+        """A part names its whole in ``location``: a fixed thing in a room, or the one portable thing with parts,
+        whose parts are containers (the logic reaches them wherever it is, but not inside another part)."""
+        errors: list[tuple[str, str]] = []
+        portable_wholes: set[str] = set()
+        for i, obj in enumerate(self.objects):
+            if not obj.part:
+                continue
+            whole = self.object(obj.location)
+            path = f"$.objects[{i}].location"
+            if whole is None:
+                errors.append((path, f"a part names its whole in location: {obj.location!r} is not an object"))
+            elif whole.part:
+                errors.append((path, f"{whole.id!r} is itself a part: a part belongs to a whole that is not a part"))
+            elif whole.kind in PORTABLE_WHOLE_KINDS:
+                portable_wholes.add(whole.id)
+                if obj.kind is not ObjectKind.container or obj.status not in (None, "open") or obj.key:
+                    errors.append(
+                        (
+                            f"$.objects[{i}]",
+                            f"a part of a portable {whole.kind.value} ({whole.id!r}) is a container that is always "
+                            "open (a pocket): no other kind, no status and no key",
+                        )
+                    )
+            elif whole.kind not in FIXED_WHOLE_KINDS or whole.portable:
+                errors.append(
+                    (
+                        path,
+                        f"{whole.id!r} is a {'portable container' if whole.portable else whole.kind.value}: parts "
+                        "belong to fixed things (container, supporter, device, scenery, animate) or to portable "
+                        "or clothing objects",
+                    )
+                )
+        if len(portable_wholes) > 1:
+            errors.append(
+                (
+                    "$.objects",
+                    f"only one portable thing may have parts (here {sorted(portable_wholes)}): a portable thing "
+                    "put into another's part would hold parts the logic cannot reach",
+                )
+            )
+        parts = {o.id for o in self.objects if o.part}
+        effects = [(f"$.actions[{i}]", a.effects) for i, a in enumerate(self.actions)]
+        effects += [(f"$.every_turn[{i}]", r.effects) for i, r in enumerate(self.every_turn)]
+        effects += [(f"$.reactions[{i}]", r.effects) for i, r in enumerate(self.reactions)]
+        for path, text in ((f"{where}.effects[{j}]", t) for where, facts in effects for j, t in enumerate(facts)):
+            fact = _parse(text)
+            if fact and fact.subject in parts and fact_group(fact)[1] == "location":
+                errors.append((path, f"{text!r}: {fact.subject!r} is a part: it stays with its whole"))
         return errors
 
     def _check_world_rule(self, path: str, requires: list[str], effects: list[str]) -> list[tuple[str, str]]:
@@ -783,6 +855,8 @@ class GameSpec(_Strict):
                 return f"{arg!r} is a door: doors open, close and lock only through the built-in commands"
             if obj and obj.portable:
                 return f"{arg!r} is a portable container: it is always open"
+            if obj and self.carried_part(obj):
+                return f"{arg!r} is a part of a portable thing: it is always open"
             if self.door(arg) or (obj and obj.kind is ObjectKind.container):
                 return None
             return f"{arg!r} is not a container or door"
