@@ -27,10 +27,8 @@ import random
 import time
 from collections import Counter
 
-from textworld.logic import Proposition
-
 from starling_env.builder.failures import BuildFailed
-from starling_env.builder.verify import _play_and_compare, command_actions
+from starling_env.builder.verify import Outcomes, check_state
 from starling_env.envs import StarlingEnv
 from starling_env.envs.engine import DesyncError, Engine
 
@@ -95,26 +93,18 @@ def hostile(rng: random.Random, admissible: list[str], names: list[str]) -> tupl
 
 def compare(engine: Engine, history: list[str], met: set[int]) -> str | None:
     """The verifier's play-and-compare check at the current state; the failure, if any."""
-    actions = command_actions(engine.inform7, engine.progression.valid_actions)
-    goals = [(q.win_events[0].condition.preconditions, q.reward) for q in engine.game.quests]
-    losses = [[Proposition.deserialize(p) for p in props] for props in engine.game.metadata["starling"].get("lose", [])]
-    saved = engine.snapshot()
-    for command, action in actions.items():
-        try:
-            _play_and_compare(engine, command, action, [*history[-5:], command], goals, set(met), losses)
-        except (BuildFailed, DesyncError) as exc:
-            return str(exc)
-        finally:
-            engine.restore(saved)
+    try:
+        check_state(engine, history[-5:], met)
+    except (BuildFailed, DesyncError) as exc:
+        return str(exc)
     return None
 
 
 def points_of_goals_met(engine: Engine, met: set[int]) -> int:
-    state = engine.progression.state
-    for i, quest in enumerate(engine.game.quests):
-        if all(state.is_fact(p) for p in quest.win_events[0].condition.preconditions):
-            met.add(i)
-    return sum(engine.game.quests[i].reward for i in met)
+    """The verifier's count of the points of the goals met, ``met`` updated with the logic's state now."""
+    outcomes = Outcomes.of(engine.game)
+    met |= outcomes.met(engine.progression.state)
+    return outcomes.points(met)
 
 
 def run_game(game: str, hostile_target: int, rng: random.Random, compare_every: int, stats: Counter,

@@ -13,10 +13,9 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from textworld.logic import Proposition
 
 from starling_env.builder.failures import BuildFailed
-from starling_env.builder.verify import _play_and_compare, command_actions
+from starling_env.builder.verify import Outcomes, check_state
 from starling_env.collection import shipped_collection
 from starling_env.envs import StarlingEnv
 from starling_env.envs import engine as engine_module
@@ -49,28 +48,21 @@ def assert_logic_follows_game(engine: Engine, history: list[str], met: set[int] 
     and the score as the logic predicts; a few commands the logic does not allow change nothing it cannot follow.
     ``met``: the goals met so far (default: those the engine's self-check has seen)."""
     met = set(engine.progression.met) if met is None else met
-    actions = command_actions(engine.inform7, engine.progression.valid_actions)
-    goals = [(q.win_events[0].condition.preconditions, q.reward) for q in engine.game.quests]
-    losses = [[Proposition.deserialize(p) for p in props] for props in engine.game.metadata["starling"].get("lose", [])]
-    saved = engine.snapshot()
     try:
-        for command, action in actions.items():
-            _play_and_compare(engine, command, action, [*history, command], goals, met, losses)
-            engine.restore(saved)
+        check_state(engine, history, met)
     except BuildFailed as exc:
         raise AssertionError(str(exc)) from None
-    others = [c for c in engine.game.possible_commands if c not in actions]
+    admissible = set(engine.admissible_commands())
+    others = [c for c in engine.game.possible_commands if c not in admissible]
     for command in others[:: max(1, len(others) // probes)][:probes]:
         assert engine.probe(command) == [], f"after {history}: {command!r} does what the logic cannot follow"
 
 
 def points_of_goals_met(engine: Engine, met: set[int]) -> int:
-    """The verifier's count of the points of the goals met, updated with the logic's state now."""
-    state = engine.progression.state
-    for i, quest in enumerate(engine.game.quests):
-        if all(state.is_fact(p) for p in quest.win_events[0].condition.preconditions):
-            met.add(i)
-    return sum(engine.game.quests[i].reward for i in met)
+    """The verifier's count of the points of the goals met, ``met`` updated with the logic's state now."""
+    outcomes = Outcomes.of(engine.game)
+    met |= outcomes.met(engine.progression.state)
+    return outcomes.points(met)
 
 
 # -- the rule, on text ---------------------------------------------------------------------------------------
@@ -199,6 +191,19 @@ def test_the_safety_net_undoes_turns_the_logic_cannot_follow(envs, monkeypatch):
         assert obs[-1] == MULTI_ACTION_REPLY and engine.refused == "untracked", commands
         assert engine.moves == len(commands) - 1
         assert_logic_follows_game(engine, commands)
+
+
+def test_the_verifier_says_when_the_safety_net_undid_an_admissible_command(envs, monkeypatch):
+    engine = engine_of(envs[BOIL])
+    play(envs[BOIL], [])
+
+    def undone(command: str) -> str:  # what step does when the game's turn cannot be followed
+        engine.refused = "untracked"
+        return MULTI_ACTION_REPLY
+
+    monkeypatch.setattr(engine, "step", undone)
+    with pytest.raises(BuildFailed, match=r"after open cupboard: the game's turn could not be followed .* undid it"):
+        check_state(engine, [], set())
 
 
 def test_the_logics_own_commands_are_played_whatever_their_words(envs, monkeypatch):

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Set
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -62,10 +63,8 @@ def check_game(z8: Path, limits: Limits) -> dict:
     engine = Engine(z8)
     try:
         _check_walkthrough(engine)
-        goals = [(q.win_events[0].condition.preconditions, q.reward) for q in engine.game.quests]
-        starling = engine.game.metadata["starling"]
-        losses = [[Proposition.deserialize(p) for p in props] for props in starling.get("lose", [])]
-        dead_ends = DeadEnds(engine, goals) if starling.get("spec_version") else None
+        outcomes = Outcomes.of(engine.game)
+        dead_ends = DeadEnds(engine, outcomes.goals) if engine.game.metadata["starling"].get("spec_version") else None
         candidates = sorted(set(engine.game.possible_commands))
         rng = random.Random(limits.seed)
         steps = probes = commands_checked = 0
@@ -94,14 +93,9 @@ def check_game(z8: Path, limits: Limits) -> dict:
                 state_key = frozenset(engine.progression.state.facts)
                 if state_key not in checked:  # walks revisit states (look, examine): check each once
                     checked.add(state_key)
-                    saved = engine.snapshot()
-                    for other in admissible:  # every other admissible command here, each then undone
-                        if other != command:
-                            _play_and_compare(engine, other, actions[other], history + [other], goals, met, losses)
-                            engine.restore(saved)
-                            commands_checked += 1
+                    commands_checked += check_state(engine, history, met, outcomes, skip=command)
                 history.append(command)
-                met = _play_and_compare(engine, command, actions[command], history, goals, met, losses)
+                met = check_step(engine, command, actions[command], history, met, outcomes)
                 commands_checked += 1
                 steps += 1
                 if engine.won or engine.lost:
@@ -126,18 +120,68 @@ def command_actions(inform7, valid: list) -> dict:
     return {command: best_action(command, commands, valid) for command in dict.fromkeys(commands)}
 
 
-def _play_and_compare(
-    engine, command: str, action, history: list[str], goals: list, met: set[int], losses: list
+@dataclass(frozen=True)
+class Outcomes:
+    """A game's goals (facts, points) and lose conditions, as the verifier reads them from ``game.json``."""
+
+    goals: list[tuple[list[Proposition], int]]
+    losses: list[list[Proposition]]
+
+    @classmethod
+    def of(cls, game) -> Outcomes:
+        return cls(
+            goals=[(q.win_events[0].condition.preconditions, q.reward) for q in game.quests],
+            losses=[[Proposition.deserialize(p) for p in props] for props in game.metadata["starling"].get("lose", [])],
+        )
+
+    def met(self, state, before: Set[int] = frozenset()) -> set[int]:
+        """``before`` and the goals whose facts all hold in the logic ``state`` (goals stay met once met)."""
+        return set(before) | {i for i, (props, _) in enumerate(self.goals) if all(state.is_fact(p) for p in props)}
+
+    def points(self, met: Set[int]) -> int:
+        """What the goals ``met`` are worth: the score the game must show."""
+        return sum(self.goals[i][1] for i in met)
+
+    def lost(self, state) -> bool:
+        return any(all(state.is_fact(p) for p in props) for props in self.losses)
+
+
+def check_state(
+    engine, history: list[str], met: Set[int], outcomes: Outcomes | None = None, skip: str | None = None
+) -> int:
+    """The verifier's check at the engine's current state: every admissible command but ``skip``, played then
+    undone, must do in the game what TextWorld's logic predicts (:func:`check_step`). ``met``: the goals met
+    before. Raises BuildFailed (logic_mismatch, score_mismatch) on the first disagreement; the engine is left
+    as it was. Returns the number of commands checked."""
+    outcomes = outcomes or Outcomes.of(engine.game)
+    actions = command_actions(engine.inform7, engine.progression.valid_actions)
+    saved = engine.snapshot()
+    checked = 0
+    try:
+        for command in engine.admissible_commands():
+            if command != skip:
+                check_step(engine, command, actions[command], [*history, command], met, outcomes)
+                engine.restore(saved)
+                checked += 1
+    finally:
+        engine.restore(saved)
+    return checked
+
+
+def check_step(
+    engine, command: str, action, history: list[str], met: Set[int], outcomes: Outcomes | None = None
 ) -> set[int]:
-    """Play an admissible command in the game and its action in a copy of the logic state; they must
-    agree on the facts, on the score and on whether the game is lost. Returns the goals met so far."""
+    """Play an admissible command in the game and its action (see :func:`command_actions`) in a copy of the
+    logic state; they must agree on the facts, on the score and on whether the game is lost, or BuildFailed is
+    raised (``history``, ending with ``command``, names the moment). Returns the goals met so far."""
     from .build import play_turn
 
+    outcomes = outcomes or Outcomes.of(engine.game)
     expected_state = engine.progression.state.copy()
     play_turn(expected_state, action, engine.game.kb)
     said = engine.step(command)
     _compare(engine, expected_state, history, said)
-    lost = any(all(expected_state.is_fact(p) for p in props) for props in losses)
+    lost = outcomes.lost(expected_state)
     if lost != engine.lost:
         raise BuildFailed.one(
             FailureKind.logic_mismatch,
@@ -149,14 +193,14 @@ def _play_and_compare(
             )
             + f"; the game answered {' '.join(said.split())[:200]!r}",
         )
-    met = met | {i for i, (props, _) in enumerate(goals) if all(expected_state.is_fact(p) for p in props)}
-    expected = sum(goals[i][1] for i in met)
+    now_met = outcomes.met(expected_state, met)
+    expected = outcomes.points(now_met)
     if engine.score != expected:
         raise BuildFailed.one(
             FailureKind.score_mismatch,
             f"after {' / '.join(history)}: the game's score is {engine.score} but the goals met are worth {expected}",
         )
-    return met
+    return now_met
 
 
 class DeadEnds:
@@ -221,10 +265,16 @@ def _compare(engine, expected_state, history: list[str], said: str) -> None:
         return
     missing = sorted(map(str, expected - tracked))
     extra = sorted(map(str, tracked - expected))
+    answer = f"the Inform 7 game answered {' '.join(said.split())[:200]!r}"
+    if engine.refused == "untracked":  # the engine's safety net undid the turn
+        answer = "the game's turn could not be followed (more than one turn, or an action the logic cannot match), so "
+        answer += "the engine undid it"
+    elif engine.refused:
+        answer = f"the engine refused the command ({engine.refused}) without playing it"
     raise BuildFailed.one(
         FailureKind.logic_mismatch,
-        f"after {' / '.join(history)}: the Inform 7 game answered {' '.join(said.split())[:200]!r}, but TextWorld's "
-        f"logic expected {missing or 'no new facts'} (and the game's trace gave {extra or 'nothing else'})",
+        f"after {' / '.join(history)}: {answer}, but TextWorld's logic expected {missing or 'no new facts'} (and "
+        f"the game's trace gave {extra or 'nothing else'})",
     )
 
 
