@@ -21,6 +21,12 @@ class FailureKind(str, Enum):
     logic_mismatch = "logic_mismatch"  # TextWorld's logic and the Inform 7 game disagree on a command
     score_mismatch = "score_mismatch"  # the game's score differs from the goals met in the logic
     undeclared_dead_end = "undeclared_dead_end"  # a state a random walk reached cannot win, and no lose condition holds
+    # the text-fidelity gate (builder/fidelity.py): what the player reads agrees with the game
+    text_unknown_noun = "text_unknown_noun"  # the objective or a goal text names a thing the game has no name for
+    text_article = "text_article"  # "a" before a plural or mass noun ("a wellies", "a butter")
+    text_fixed_on_floor = "text_fixed_on_floor"  # look lists a fixed thing (stove, sink) as lying on the floor
+    text_missing_exit = "text_missing_exit"  # a room's text names a direction the room has no exit to
+    text_unmentioned_door = "text_unmentioned_door"  # a room's look never names one of its doors
     timeout = "timeout"  # building or verifying ran past its time limit
     out_of_memory = "out_of_memory"  # building or verifying ran past its memory limit
     internal_error = "internal_error"  # a bug in STARLING itself; the message has the traceback
