@@ -163,14 +163,24 @@ def verify(
     walks: WalksOpt = Limits.walks,
     walk_length: WalkLengthOpt = Limits.walk_length,
     probes: ProbesOpt = Limits.probes,
+    text: Annotated[
+        bool, typer.Option("--text", help="also run the text-fidelity gate: what the player reads agrees with the game")
+    ] = False,
 ) -> None:
-    """Re-check a built game: walkthrough wins at max score, logic and Inform 7 agree."""
+    """Re-check a built game: walkthrough wins at max score, logic and Inform 7 agree (and, with --text, its text)."""
     try:
         folder = find_game(game, collection)
     except FileNotFoundError as exc:
         err.print(str(exc))
         raise typer.Exit(2) from None
     report = verify_game_dir(folder, _limits(timeout, memory, walks, walk_length, probes))
+    if text and report.game_id is not None and FailureKind.schema not in report.kinds:  # a spec and a game to read
+        from ..builder.fidelity import check_text
+
+        failures = check_text(GameSpec.load(folder / "spec.json"), folder)
+        report = report.model_copy(
+            update={"passed": report.passed and not failures, "failures": report.failures + failures}
+        )
     _print_report(report)
     if not report.passed:
         raise typer.Exit(1)
