@@ -37,14 +37,15 @@ if TYPE_CHECKING:
 # ("_" joins the words of a two-word name).
 HOUSEHOLD_NOUNS = """
     apron armchair attic backpack bag balcony basin basket bath bathroom bathtub bed bedroom bench bin blanket
-    blender board bookcase bookshelf boots bottle bowl box broom brush bucket cabinet carpet cellar chair
-    chest closet coat colander conservatory corridor couch counter cup cupboard curtain cushion den desk
-    dishwasher door drawer dresser dryer dustpan flowerpot fork freezer fridge frying_pan garage garden glass
-    glove hallway hamper hanger hat hob hose hall iron jar jug kennel kettle key kitchen knife ladder ladle
-    lamp landing laundry_room leash lid living_room lounge microwave mop mug napkin nightstand oven pan pantry
-    patio pillow pitcher plate porch pot radiator rack raincoat rake refrigerator saucepan scarf shed sheet
-    shelf shoe shovel sink sofa spatula sponge spoon stool stove study table tap teapot tin toaster towel
-    tray trowel tub umbrella utility_room vase wardrobe washing_machine watering_can wheelbarrow window yard
+    blender board bookcase bookshelf boots bottle bowl box broom brush bucket cabinet carpet cellar chair chest
+    closet coat colander conservatory corridor couch counter cup cupboard curtain cushion den desk dining_room
+    dining_table dishwasher door drying_rack drawer dresser dryer dustpan flowerpot fork freezer fridge frying_pan
+    garage garden glass glove hallway hamper hanger hat hob hose hall iron jar jug kennel kettle key kitchen knife
+    ladder ladle lamp landing laundry_basket laundry_room leash lid living_room lounge microwave mop mug napkin
+    nightstand oven pan pantry patio pillow pitcher plate porch pot radiator rack raincoat rake refrigerator
+    saucepan scarf shed sheet shelf shoe shovel sink sofa spatula sponge spoon stool stove study table tap teapot
+    tin toaster towel tray trowel tub umbrella utility_room vase wardrobe washing_machine watering_can wheelbarrow
+    window yard
 """.split()
 
 # Words that end a lexicon phrase's use as a head word (the "can" of "watering can" is also a verb).
@@ -275,12 +276,15 @@ def room_looks(engine: Engine, spec: GameSpec, max_states: int = 400) -> dict[st
             for command in engine.admissible_commands():
                 if moves(command):
                     engine.restore(node)
-                    engine.step(command)
+                    said = engine.step(command)
                     key = _moving_state(engine)
-                    if not (engine.won or engine.lost) and key not in seen:
+                    if engine.won or engine.lost:  # no look after the end: entering a room prints what look does
+                        looks.setdefault(room_ids.get(engine.location() or "", ""), said)
+                    elif key not in seen:
                         seen.add(key)
                         frontier.append(engine.snapshot())
         engine.restore(start)
+        looks.pop("", None)
 
     engine.reset()
     explore()
