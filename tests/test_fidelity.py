@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from starling_env.spec import GameSpec
 
 from .conftest import BOIL, SEED_EXAMPLES
 
-KITCHEN = {
+KITCHEN: dict[str, Any] = {
     "spec_version": "1.1",
     "id": "fidelity-test",
     "title": "Lunch",
@@ -78,7 +79,7 @@ def test_an_exit_the_room_text_names_must_exist():
 
 # Two rooms: the kitchen names the oak door, the hall does not; the sink is scenery, which TextWorld lists
 # among the things on the floor.
-TWO_ROOMS = {
+TWO_ROOMS: dict[str, Any] = {
     **KITCHEN,
     "objective": "Open the oak door and walk into the hall.",
     "rooms": [
