@@ -169,7 +169,7 @@ class Learner(Agent, ABC):
     def train(
         self,
         make_env: Callable[[], gym.Env],
-        out: Path,
+        out: str | Path,
         *,
         steps: int,
         envs: int = 1,

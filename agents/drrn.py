@@ -228,7 +228,7 @@ class DRRNAgent(Learner):
     def train(
         self,
         make_env: Callable[[], gym.Env],
-        out: Path,
+        out: str | Path,
         *,
         steps: int,
         envs: int = 1,
@@ -239,6 +239,7 @@ class DRRNAgent(Learner):
         from torch.utils.tensorboard import SummaryWriter
 
         c = self.config
+        out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         if (out / CHECKPOINT).exists():
             self.load(out / CHECKPOINT)

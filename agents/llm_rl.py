@@ -221,7 +221,7 @@ class LLMRLAgent(Learner):
     def train(
         self,
         make_env: Callable[[], gym.Env],
-        out: Path,
+        out: str | Path,
         *,
         steps: int,
         envs: int = 1,
@@ -230,6 +230,7 @@ class LLMRLAgent(Learner):
     ) -> dict[str, float]:
         """PPO until ``steps`` env steps in all, resuming from ``out``; the policy, trainer state and curve go there."""
         c = self.config
+        out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         if (out / "trainer.pt").exists():
             self.load(out)

@@ -57,7 +57,7 @@ class PPOAgent(Learner):
     def train(
         self,
         make_env: Callable[[], gym.Env],
-        out: Path,
+        out: str | Path,
         *,
         steps: int,
         envs: int = 1,
@@ -72,6 +72,7 @@ class PPOAgent(Learner):
         from stable_baselines3.common.callbacks import BaseCallback
         from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
+        out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         make = lambda: wrap(make_env(), self.max_actions, self.vocab, self.max_tokens)  # noqa: E731
         vec = (SubprocVecEnv if envs > 1 else DummyVecEnv)([make] * envs)

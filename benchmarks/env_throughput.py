@@ -116,6 +116,7 @@ def import_time(games: int = 150) -> float:
                     capture_output=True,
                     text=True,
                     check=True,
+                    cwd=tmp,  # not a checkout, whose starling_env would shadow the installed one
                     env={**os.environ, "STARLING_COLLECTIONS": tmp},
                 ).stdout
             )
@@ -140,6 +141,7 @@ def main() -> None:
                 [sys.executable, "-m", "starling_env.lab.cli", "build", str(ROOT / "game_seeds"), "--out", tmp],
                 check=True,
                 capture_output=True,
+                cwd=tmp,
             )
         game = collection / args.game
         raw = best(args.repeats, raw_textworld, game / "game.z8", args.steps, 0)

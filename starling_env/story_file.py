@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,7 +155,12 @@ def probe_story_file(path: str | Path, timeout: float = PROBE_TIMEOUT_S) -> Stor
 def _probe(path: Path, timeout: float) -> None:
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _PROBE, str(path)], capture_output=True, text=True, timeout=timeout, check=False
+            [sys.executable, "-c", _PROBE, str(Path(path).resolve())],
+            cwd=tempfile.gettempdir(),  # a neutral folder first on the child's import path
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         raise StoryFileError(path, f"the interpreter did not reach the game's first prompt in {timeout:g} s") from None

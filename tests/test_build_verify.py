@@ -142,10 +142,9 @@ def test_a_killed_build_leaves_no_partial_game_and_is_cleaned_up(tmp_path, monke
     collection = tmp_path / "games"
     assert starling("build", str(BOIL), "--out", str(collection)).returncode == 0
     manifest = (collection / "manifest.json").read_text()
-    other = GameSpec.load(SEED_EXAMPLES[1])
-    proc = subprocess.Popen(
-        [*STARLING, "build", str(SEED_EXAMPLES[1]), "--out", str(collection)], start_new_session=True
-    )
+    other_file = next(p for p in SEED_EXAMPLES if p != BOIL)
+    other = GameSpec.load(other_file)
+    proc = subprocess.Popen([*STARLING, "build", str(other_file), "--out", str(collection)], start_new_session=True)
     deadline = time.monotonic() + 60
     while not list(private.glob("starling-verify-*/job.json")) and time.monotonic() < deadline:
         time.sleep(0.05)  # until the verifier subprocess has its job, however loaded the machine

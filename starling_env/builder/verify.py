@@ -395,12 +395,11 @@ def _supervise(job: dict, limits: Limits, tmp: str) -> VerificationReport:
     job_file, result_file = Path(tmp) / "job.json", Path(tmp) / "report.json"
     job_file.write_text(json.dumps(job))
     proc = subprocess.Popen(
-        # -P: the worker imports the installed package even when started inside a checkout of it
-        [sys.executable, "-P", "-c", _WORKER, str(job_file), str(result_file), str(os.getpid())],
+        [sys.executable, "-c", _WORKER, str(job_file), str(result_file), str(os.getpid())],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
-        cwd=tmp,
+        cwd=tmp,  # not the caller's folder, which may be a checkout whose starling_env would shadow the installed one
         env={
             **os.environ,
             "OPENBLAS_NUM_THREADS": "1",  # no BLAS thread pools inside the memory limit

@@ -563,7 +563,8 @@ def evaluate(
     ] = None,
     workers: Annotated[int, typer.Option(help="parallel processes")] = os.cpu_count() or 1,
     out: Annotated[
-        Path | None, typer.Option(help="run folder (default runs/eval/<agent>-<split or env name>); rerun to resume")
+        Path | None,
+        typer.Option(help="run folder (default runs/eval/<agent>[-<model>]-<split or env name>); rerun to resume"),
     ] = None,
     option: Annotated[
         list[str] | None,
@@ -608,7 +609,8 @@ def evaluate(
         checkpoint=str(checkpoint) if checkpoint else None,
         agent_options=agent_options,
     )
-    folder = out or Path("runs/eval") / f"{agent.replace(':', '.')}-{_envs_label(env) if env else split}"
+    who = agent.replace(":", ".") + (f"-{Path(model).name}" if model else "")  # two models, two folders
+    folder = out or Path("runs/eval") / f"{who}-{_envs_label(env) if env else split}"
     games = f"{_count(len(env_ids), 'game')} x {_count(episodes, 'episode')}"
     with Progress(*Progress.get_default_columns(), console=console, transient=True) as progress:
         bar = progress.add_task(f"evaluating {agent} on {games}", total=len(config.jobs()))
