@@ -53,12 +53,16 @@ def _door_events_with_article(path: Path) -> None:
 
 
 # Static files of spec 1.1 kinds: copied only into the knowledge base of a game that has such a thing, so
-# that a 1.0 game's Inform 7 source stays exactly what it was. parts.twl: only for a game with parts.
+# that a 1.0 game's Inform 7 source stays exactly what it was. parts.twl: only for a game with parts;
+# room_listing.twl (look names fixed things and doors as the text-fidelity gate wants): every 1.1 game.
 KIND_FILES = {"animate.twl": "an", "portable_container.twl": "pc"}
 PARTS_FILE = "parts.twl"
+SPEC_11_FILES = frozenset({"room_listing.twl"})
 
 
-def static_file_used(name: str, entities: dict[str, Entity]) -> bool:
+def static_file_used(name: str, entities: dict[str, Entity], spec_version: str) -> bool:
+    if name in SPEC_11_FILES:
+        return spec_version != "1.0"
     if name == PARTS_FILE:
         return has_parts(entities)
     if name == "portable_container.twl" and has_parts(entities):
@@ -113,7 +117,7 @@ def render_kb(spec: GameSpec, entities: dict[str, Entity], dest: Path) -> list[C
     shutil.copytree(TEXT_GRAMMARS_PATH, dest / "text_grammars", ignore=shutil.ignore_patterns("__pycache__"))
     _door_events_with_article(dest / "logic" / "door.twl")
     for item in STATIC_DIR.iterdir():
-        if not static_file_used(item.name, entities):
+        if not static_file_used(item.name, entities, spec.spec_version):
             continue
         target = dest / ("logic" if item.name.endswith(".twl") else "text_grammars") / item.name
         target.write_text(item.read_text(encoding="utf-8"), encoding="utf-8")
