@@ -431,12 +431,25 @@ def _rename_ids(spec: Spec, mapping: dict[str, str]) -> None:
         action["failures"] = {fact(k): v for k, v in action.get("failures", {}).items()}
     for goal in spec["goals"]:
         goal["when"] = [fact(t) for t in goal["when"]]
+    # spec 1.1: state-following descriptions, lose conditions, every-turn rules and reactions
+    for item in spec["rooms"] + spec["objects"]:
+        for variant in item.get("variants", []):
+            variant["when"] = [fact(t) for t in variant["when"]]
+    for lose in spec.get("lose", []):
+        lose["when"] = [fact(t) for t in lose["when"]]
+    for rule in spec.get("every_turn", []) + spec.get("reactions", []):
+        rule["requires"] = [fact(t) for t in rule.get("requires", [])]
+        rule["effects"] = [fact(t) for t in rule["effects"]]
+        if "object" in rule:
+            rule["object"] = get(rule["object"])
 
 
 def _rename_slot(action: dict, old: str, new: str) -> None:
     placeholder = re.compile(rf"\{{((?:the |a )?){old}\}}")
     action["slots"] = {new if k == old else k: v for k, v in action["slots"].items()}
     action["command"] = action["command"].replace(f"{{{old}}}", f"{{{new}}}")
+    if "synonyms" in action:  # spec 1.1: more templates of the same action
+        action["synonyms"] = [t.replace(f"{{{old}}}", f"{{{new}}}") for t in action["synonyms"]]
     action["success"] = placeholder.sub(rf"{{\g<1>{new}}}", action["success"])
     action["failures"] = {k: placeholder.sub(rf"{{\g<1>{new}}}", v) for k, v in action.get("failures", {}).items()}
     _rename_ids({"rooms": [], "objects": [], "start": "", "goals": [], "actions": [action]}, {old: new})
@@ -479,6 +492,9 @@ def compose(first: Spec, second: Spec, rng: random.Random) -> Spec | None:
             if new is None or item["name"] in _literal_names(b):
                 return None
             rename(b, {item["name"]: new})
+    for item in b["objects"]:  # spec 1.1 synonyms: those the first half's names would confuse go
+        if "synonyms" in item:
+            item["synonyms"] = [n for n in item["synonyms"] if fits(n, {**a, "actions": []})]
     a_rooms = {r["name"] for r in a["rooms"]}
     for room in b["rooms"]:  # room names only show in the status line; they must differ
         if room["name"] in a_rooms:
@@ -488,9 +504,12 @@ def compose(first: Spec, second: Spec, rng: random.Random) -> Spec | None:
     a_templates = {_template_key(act["command"]) for act in a.get("actions", [])}
     verbs = {act["command"].split()[0] for act in a.get("actions", []) + b.get("actions", [])}
     a_names = {act["name"] for act in a.get("actions", [])}
+    a_templates |= {_template_key(t) for act in a.get("actions", []) for t in act.get("synonyms", [])}
     for action in b.get("actions", []):
         if action["name"] in a_names:
             action["name"] = f"{action['name']}_2"
+        if "synonyms" in action:
+            action["synonyms"] = [t for t in action["synonyms"] if _template_key(t) not in a_templates]
         if _template_key(action["command"]) in a_templates:
             verb = action["command"].split()[0]
             options = [v for v in vocabulary()["verb_synonyms"].get(verb, []) if v not in verbs | RESERVED_VERBS]
@@ -520,8 +539,13 @@ def compose(first: Spec, second: Spec, rng: random.Random) -> Spec | None:
     _room(a, room_id).setdefault("exits", {})[direction] = b["start"]
     _room(b, b["start"]).setdefault("exits", {})[OPPOSITE[direction]] = room_id
     objective = b["objective"][0].lower() + b["objective"][1:]
+    later = {  # spec 1.1 lists, where either half has them
+        key: a.get(key, []) + b.get(key, []) for key in ("lose", "every_turn", "reactions") if a.get(key) or b.get(key)
+    }
     return {
         **a,
+        **later,
+        "spec_version": max(a["spec_version"], b["spec_version"], key=lambda v: tuple(map(int, v.split(".")))),
         "title": f"{a['title']} and {b['title']}"[:80],
         "objective": f"{a['objective']} After that, {objective}"[:1000],
         "skills": a["skills"] + [s for s in b["skills"] if s not in a["skills"]],
