@@ -82,6 +82,15 @@ def test_walkthrough_with_an_impossible_step_names_the_step(boil_data, tmp_path)
     assert "take pot from cupboard" in failure.message  # the admissible commands are listed
 
 
+def test_the_text_gate_fails_a_gamespec_11_spec_only(boil_data, tmp_path):
+    boil_data["objective"] = "Find the kettle, fill it with water at the sink and boil the water on the stove."
+    assert verify_spec(as_text(boil_data), tmp_path / "v10", Limits(walks=2)).passed  # 1.0: not held to it
+    boil_data["spec_version"] = "1.1"
+    (failure,), _ = build_failure(boil_data, tmp_path)
+    assert failure.kind is FailureKind.text_unknown_noun and failure.path == "$.objective"
+    assert "'kettle'" in failure.message
+
+
 def test_schema_failure_from_the_sandbox_has_paths(boil_data, tmp_path):
     boil_data["actions"][0]["effects"] = ["state(vessel, water) == lukewarm"]
     failures, out = build_failure(boil_data, tmp_path)
