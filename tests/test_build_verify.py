@@ -46,7 +46,7 @@ def test_every_seed_example_builds_verifies_and_publishes(path, seed_collection)
     assert sorted(p.name for p in folder.iterdir()) == ["game.json", "game.z8", "spec.json"]
     assert GameSpec.load(folder / "spec.json") == spec
     entry = load_manifest(seed_collection).get(spec.id)
-    assert entry.verification["passed"] and entry.split == "train"
+    assert entry is not None and entry.verification["passed"] and entry.split == "train"
     assert entry.max_score == sum(g.points for g in spec.goals)
     assert entry.content_hash == content_hash(spec)
     assert entry.walkthrough_length == len(spec.walkthrough) and entry.rooms == len(spec.rooms)

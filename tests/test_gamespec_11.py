@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
+from typing import Any
 
 import gymnasium
 import pytest
@@ -125,7 +126,7 @@ PETS = spec(
 )
 
 
-KETTLE = {
+KETTLE: dict[str, Any] = {
     "spec_version": "1.1",
     "id": "kettle",
     "title": "Tea",
@@ -295,7 +296,7 @@ def verify(data: dict, out: Path, **limits) -> VerificationReport:
 def built(tmp_path_factory) -> dict[str, Path]:
     """Each passing spec of this file, built and verified once: spec id -> its game.z8."""
     out = tmp_path_factory.mktemp("g11")
-    games = {}
+    games: dict[str, Path] = {}
     for data in (LUNCH, PETS, KETTLE, COFFEE, COAT):
         report = verify(data, out / data["id"], walks=8 if data is COAT else 4)
         assert report.passed, report.summary()
