@@ -100,12 +100,27 @@ def _literal_names(spec: Spec) -> set[str]:
     return {n for n in object_names(spec) if any(_pattern([n]).search(text) for text in literals)}
 
 
+def _checks_text(spec: Spec) -> bool:
+    """Whether the verifier checks that the spec's texts name only things of the game (spec 1.1 on)."""
+    return spec.get("spec_version", "1.0") != "1.0"
+
+
 def rename(spec: Spec, mapping: dict[str, str]) -> None:
-    """Rename objects and doors (name -> name) and rewrite the walkthrough to match."""
+    """Rename objects and doors (name -> name) and rewrite the walkthrough (and, where the verifier reads
+    them, the objective and goal texts) to match."""
     if not mapping:
         return
     pattern = _pattern(object_names(spec))  # every name, so 'umbrella' never matches inside 'umbrella stand'
-    spec["walkthrough"] = [pattern.sub(lambda m: mapping.get(m.group(0), m.group(0)), c) for c in spec["walkthrough"]]
+
+    def sub(text: str) -> str:
+        return pattern.sub(lambda m: mapping.get(m.group(0), m.group(0)), text)
+
+    spec["walkthrough"] = [sub(c) for c in spec["walkthrough"]]
+    if _checks_text(spec):
+        spec["objective"] = sub(spec["objective"])
+        for goal in spec["goals"]:
+            if "text" in goal:
+                goal["text"] = sub(goal["text"])
     for item in spec["objects"] + spec.get("doors", []):
         item["name"] = mapping.get(item["name"], item["name"])
 
@@ -313,6 +328,7 @@ def collapse_to_one_room(spec: Spec) -> bool:
     """Everything in the start room: other rooms and doors go, and so do the walkthrough's moves,
     door commands and the goals about them; the walkthrough is cut where the last goal is met."""
     from ..builder.build import goal_steps_in_logic
+    from ..builder.fidelity import check_nouns
     from ..spec import GameSpec, SpecError
 
     if len(spec["rooms"]) == 1:
@@ -346,9 +362,12 @@ def collapse_to_one_room(spec: Spec) -> bool:
         if not c.startswith("go ") and not any(c.split(" with ")[0].endswith(f" {name}") for name in door_names)
     ]
     try:
-        played = goal_steps_in_logic(GameSpec.from_data({**trial, "id": "collapse-trial"}))
+        game = GameSpec.from_data({**trial, "id": "collapse-trial"})
     except SpecError:
         return False
+    if _checks_text(trial) and check_nouns(game):  # the texts name a room that is gone
+        return False
+    played = goal_steps_in_logic(game)
     if played.stuck_at is not None or played.ended_at is None:
         return False
     trial["walkthrough"] = trial["walkthrough"][: played.ended_at]
@@ -575,8 +594,8 @@ def vary(seeds: list[Seed], difficulty: str, rng: random.Random) -> Spec | None:
         spec = compose(spec, example, rng)
         if spec is None:
             return None
-    if knobs.get("one_room") and not collapse_to_one_room(spec):
-        return None
+    if knobs.get("one_room") and not collapse_to_one_room(spec) and not _checks_text(spec):
+        return None  # (a spec whose texts the verifier checks keeps the rooms they name)
     vary_names(spec, rng, knobs["rename"])
     new_rooms = add_rooms(spec, rng, rng.randint(*knobs["rooms"]))
     missing = knobs.get("min_rooms", 0) - len(spec["rooms"])
