@@ -318,10 +318,11 @@ def seed_folder(root: Path) -> Path:
     """Seeds as a new user writes them: an example-less idea for a skill of the folder's own skills.json."""
     folder = root / "seeds"
     shutil.copytree(SEEDS / "make_tea", folder / "make_tea")
-    (folder / "skills.json").write_text(json.dumps({"make_coffee": "Brew a cup of coffee.", "feed_cat": "Feed a cat."}))
+    skills = {"brew_kombucha": "Brew a jar of kombucha.", "feed_axolotl": "Feed the axolotl."}  # not installed
+    (folder / "skills.json").write_text(json.dumps(skills))
     files = {
-        "make_coffee": {"idea": "Grind beans, fill the machine's tank, brew and pour a cup of coffee."},
-        "feed_cat": {"skill": "feed_cat", "idea": "Open a tin and fill the cat's bowl.", "example": None},
+        "brew_kombucha": {"idea": "Sweeten a pot of tea, pour it into a jar with the scoby and seal the jar."},
+        "feed_axolotl": {"skill": "feed_axolotl", "idea": "Drop food pellets into the tank.", "example": None},
         "boil_water": {"skill": "boil_water", "idea": "Boil water in a pot.", "example": ""},
         "lost": {"skill": "wash_dishes", "idea": "Wash up.", "example": "missing.json"},
         "alien": {"skill": "juggling", "idea": "Juggle three oranges."},
@@ -336,11 +337,11 @@ def seed_folder(root: Path) -> Path:
 
 def test_a_seed_needs_only_its_idea_and_a_bad_seed_is_reported(tmp_path):
     seeds = load_seeds(seed_folder(tmp_path))
-    assert sorted(seeds) == ["boil_water", "feed_cat", "make_coffee", "make_tea"]
-    assert seeds["make_coffee"].example is None and seeds["make_coffee"].varies == ()
-    assert seeds["feed_cat"].example is None and seeds["boil_water"].example is None
+    assert sorted(seeds) == ["boil_water", "brew_kombucha", "feed_axolotl", "make_tea"]
+    assert seeds["brew_kombucha"].example is None and seeds["brew_kombucha"].varies == ()
+    assert seeds["feed_axolotl"].example is None and seeds["boil_water"].example is None
     assert seeds["make_tea"].example is not None
-    assert {"make_coffee", "feed_cat", "make_tea"} <= set(seeds.skills)
+    assert {"brew_kombucha", "feed_axolotl", "make_tea"} <= set(seeds.skills)
     problems = sorted(seeds.problems)
     assert len(problems) == 3
     for folder, reason in (("alien", "juggling"), ("broken", "Expecting"), ("lost", "missing.json")):
@@ -352,10 +353,10 @@ def test_offline_backend_skips_seeds_without_an_example_and_says_so(tmp_path):
     folder = seed_folder(tmp_path)
     backend = OfflineBackend(load_seeds(folder))
     assert sorted(backend.seeds) == ["make_tea"]
-    assert "make_coffee" in backend.skipped[0] and "--backend openai" in backend.skipped[0]
-    result = generate_cli("--seeds", str(folder), "--skill", "make_coffee", "--out", str(tmp_path / "games"))
+    assert "brew_kombucha" in backend.skipped[0] and "--backend openai" in backend.skipped[0]
+    result = generate_cli("--seeds", str(folder), "--skill", "brew_kombucha", "--out", str(tmp_path / "games"))
     stderr = " ".join(result.stderr.split())  # as the console wrapped it
-    assert result.returncode == 2 and "no seed for skills ['make_coffee']" in stderr
+    assert result.returncode == 2 and "no seed for skills ['brew_kombucha']" in stderr
     assert "have no example spec" in stderr and "skipped: bad seed" in stderr
 
 
@@ -381,8 +382,8 @@ def test_every_retry_is_counted(tmp_path):
 
 
 def test_system_prompt_states_the_checkers_rules_and_skills():
-    prompt = system_prompt({"make_coffee": "Brew a cup of coffee."})
-    assert f'spec_version "{spec_model.SPEC_VERSION}"' in prompt and "make_coffee (Brew a cup of coffee.)" in prompt
+    prompt = system_prompt({"brew_kombucha": "Brew a jar of kombucha."})
+    assert f'spec_version "{spec_model.SPEC_VERSION}"' in prompt and "brew_kombucha (Brew a jar of kombucha.)" in prompt
     for word in ("of", "the", "it", "inside"):  # parser words
         assert f" {word}," in prompt
     assert str(spec_model.MAX_TEXT_CHARS) in prompt and str(spec_model.MAX_WALKTHROUGH_COMMANDS) in prompt
@@ -416,24 +417,26 @@ def _vocabulary_follows_the_environment() -> bool:
 )
 def test_llm_generates_a_new_skill_from_a_seed_without_example(tmp_path):
     seeds = load_seeds(seed_folder(tmp_path))
-    assert isinstance(seeds, Seeds) and "make_coffee" in seeds.skills
-    coffee = variant(id="make-coffee-e0000", title="Coffee", skills=["make_coffee"])
-    forgot = variant(id="make-coffee-e0000", title="Coffee")  # boil_water only: the requested skill is missing
+    assert isinstance(seeds, Seeds) and "brew_kombucha" in seeds.skills
+    coffee = variant(id="brew-kombucha-e0000", title="Kombucha", skills=["brew_kombucha"])
+    forgot = variant(id="brew-kombucha-e0000", title="Kombucha")  # boil_water only: the requested skill is missing
     with ScriptedOpenAIServer([forgot, coffee]) as server:
         client = LLMClient(
             LLMConfig(model="scripted-model", base_url=server.base_url, cache_dir=None, timeout_s=5, backoff_s=0.01)
         )
         generator = Generator(LLMBackend(seeds, client), tmp_path / "games", FAST, max_attempts=3)
-        tasks = plan_tasks(seeds, skills=["make_coffee"], difficulty="easy", compose=1, count=1, split="train", seed=0)
+        tasks = plan_tasks(
+            seeds, skills=["brew_kombucha"], difficulty="easy", compose=1, count=1, split="train", seed=0
+        )
         (outcome,) = generator.run(tasks)
         assert outcome.status == "published" and outcome.attempts == 2, outcome.failures
-        assert any(f["path"] == "$.skills" and "make_coffee" in f["message"] for f in outcome.failures[0])
+        assert any(f["path"] == "$.skills" and "brew_kombucha" in f["message"] for f in outcome.failures[0])
         system, design = (m["content"] for m in server.requests[0]["messages"])
-        assert "make_coffee (Brew a cup of coffee.)" in system and '"$defs"' not in system
-        assert "games of OTHER skills (make_tea" in design and "Grind beans" in design
+        assert "brew_kombucha (Brew a jar of kombucha.)" in system and '"$defs"' not in system
+        assert "games of OTHER skills (make_tea" in design and "scoby" in design
         assert server.requests[0]["response_format"]["json_schema"]["schema"]["$defs"]
     (entry,) = load_manifest(tmp_path / "games").games
-    assert entry.skills == ["make_coffee"] and entry.provenance["skills"] == ["make_coffee"]
+    assert entry.skills == ["brew_kombucha"] and entry.provenance["skills"] == ["brew_kombucha"]
 
 
 def test_field_errors_do_not_hide_the_reference_errors(boil_data):
