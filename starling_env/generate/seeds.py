@@ -16,13 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from ..spec import GameSpec
-from ..spec.model import known_skills
+from ..spec.model import SKILLS_ENV, known_skills
 
 SEED_FILE = "seed.json"
 SKILLS_FILE = "skills.json"
-# Extra skills.json files (os.pathsep-separated) whose skills join the installed vocabulary; set for
-# this process and inherited by its verifying subprocesses (spec.model.known_skills reads it).
-SKILLS_ENV = "STARLING_SKILLS"
 _SKILL_RE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 
 

@@ -7,7 +7,9 @@ key or goal names exists and has the right kind. Errors carry the JSON path of t
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 from enum import Enum
 from functools import cache
@@ -154,11 +156,23 @@ Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 FactText = Annotated[str, Field(min_length=1, max_length=120)]
 
 
-@cache
+SKILLS_ENV = "STARLING_SKILLS"  # more skills.json files (os.pathsep-separated): seed folders' own vocabularies
+
+
 def known_skills() -> dict[str, str]:
-    """The fixed skill vocabulary: skill id -> description, from ``game_seeds/skills.json``."""
-    text = (resources.files("starling_env.game_seeds") / "skills.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    """The skill vocabulary, skill id -> description: ``game_seeds/skills.json`` plus the files in
+    ``$STARLING_SKILLS`` (set by ``starling generate --seeds DIR`` for DIR's skills.json, and inherited by the
+    verifier's subprocesses)."""
+    return _vocabulary(os.environ.get(SKILLS_ENV, ""))
+
+
+@cache
+def _vocabulary(extra: str) -> dict[str, str]:
+    skills = json.loads((resources.files("starling_env.game_seeds") / "skills.json").read_text(encoding="utf-8"))
+    for name in filter(None, extra.split(os.pathsep)):
+        with contextlib.suppress(OSError, ValueError):  # a file removed since is ignored
+            skills |= json.loads(Path(name).read_text(encoding="utf-8"))
+    return skills
 
 
 class _Strict(BaseModel):
