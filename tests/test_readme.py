@@ -96,7 +96,7 @@ COMMANDS: dict[str, How] = {
         full_in_slow=True,
     ),
     "python3 -m venv .venv && . .venv/bin/activate && pip install torch==2.13.0 && pip install -e "
-    "'.[dev,agents,targets]' && ruff check . && ruff format --check . && mypy && pytest": skip(
+    "'.[dev,agents,targets]' && ruff check . && ruff format --check . && mypy && pytest -n auto": skip(
         "the test command itself (.ci/run runs it in CI)"
     ),
     # -- play
@@ -213,6 +213,9 @@ COMMANDS: dict[str, How] = {
             "train_throughput",
             "eval_throughput",
             "llm_rl_throughput",
+            "hostile_commands",
+            "offline_generation",
+            "benchmark_stats",
         )
     },
     "python benchmarks/zmachine_admissible.py": How("as written", slow=True, needs=("data",)),
