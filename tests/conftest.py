@@ -61,7 +61,8 @@ class UserInstall:
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of a user shell with the venv activated (no PYTHONPATH, no dev venv)."""
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-        return {**env, "PATH": f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}", "VIRTUAL_ENV": str(self.venv)}
+        path = f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        return {**env, "PATH": path, "VIRTUAL_ENV": str(self.venv), **extra}
 
     def run(self, args: list[str], cwd: Path, stdin: str = "", **env: str) -> subprocess.CompletedProcess:
         """Run ``args`` in ``cwd`` from a shell where the venv is activated (``env`` added); output captured."""
