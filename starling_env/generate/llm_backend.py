@@ -73,7 +73,7 @@ def start_places() -> dict[str, list[str]]:
 
 def rules() -> dict[str, Any]:
     """The values of the rules the checker enforces, from the spec module's constants."""
-    allowed = sorted({chr(c) for c in range(32, 127) if spec_model._TEXT_RE.match(chr(c))} - {" "})
+    allowed = sorted({chr(c) for c in range(32, 127) if spec_model.TEXT_RE.match(chr(c))} - {" "})
     return {
         "spec_version": spec_model.SPEC_VERSION,
         "parser_words": sorted(spec_model.PARSER_WORDS),

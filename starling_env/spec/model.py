@@ -72,7 +72,7 @@ RESERVED_ACTIONS = frozenset(
 )
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]*(?: [a-z0-9][a-z0-9-]*)*$")
 # Printable text with no Inform 7 syntax: no quotes, brackets (substitutions) or braces.
-_TEXT_RE = re.compile(r"^[A-Za-z0-9 .,;:!?'()\-\n]*$")
+TEXT_RE = re.compile(r"^[A-Za-z0-9 .,;:!?'()\-\n]*$")
 _PLACEHOLDER_RE = re.compile(r"\{(?:the |a )?([a-z][a-z0-9_]*)\}")
 
 
@@ -91,7 +91,7 @@ def _check_name(value: str) -> str:
 
 def _check_text(value: str, allow_placeholders: bool = False) -> str:
     body = _PLACEHOLDER_RE.sub("", value) if allow_placeholders else value
-    bad = sorted({c for c in body if not _TEXT_RE.match(c)})
+    bad = sorted({c for c in body if not TEXT_RE.match(c)})
     if bad:
         raise ValueError(
             f"text {value[:40]!r} contains characters that could break Inform 7: {bad[:20]} "
