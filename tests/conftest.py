@@ -19,6 +19,8 @@ SEEDS = ROOT / "game_seeds"
 SEED_EXAMPLES = sorted(SEEDS.glob("*/example.json"))
 BOIL = SEEDS / "boil_water" / "example.json"
 
+CLI = [sys.executable, "-m", "starling_env.lab.cli"]  # the `starling` command, in this interpreter
+
 
 @pytest.fixture
 def boil_data() -> dict:
@@ -35,7 +37,7 @@ def seed_collection(tmp_path_factory) -> Path:
     """Every seed example built, verified and published by the real CLI (the README's main job)."""
     out = tmp_path_factory.mktemp("seed_games")
     result = subprocess.run(
-        [sys.executable, "-m", "starling_env.lab.cli", "build", str(SEEDS), "--out", str(out)],
+        [*CLI, "build", str(SEEDS), "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=900,

@@ -15,13 +15,13 @@ import starling_env  # noqa: F401  (registers the ids)
 from starling_env.collection import load_manifest, shipped_collection
 from starling_env.collection.publish import content_hash
 from starling_env.generate.offline import OfflineBackend
-from starling_env.generate.pipeline import Generator, plan_tasks
+from starling_env.generate.pipeline import Generator, plan_batch
 from starling_env.generate.recipe import Recipe
 from starling_env.generate.seeds import load_seeds
 from starling_env.lab.card import render_card
 from starling_env.spec import GameSpec
 
-from .conftest import ROOT, SEEDS
+from .conftest import CLI, ROOT, SEEDS
 
 SHIPPED = shipped_collection()
 RECIPE = ROOT / "game_seeds" / "starling100.recipe.json"
@@ -106,19 +106,7 @@ def regenerate(games, tmp_path: Path) -> dict[str, str]:
     tasks = []
     for g in games:
         b = batches[g.provenance["batch"]]
-        planned = plan_tasks(
-            seeds,
-            skills=b.skills,
-            difficulty=b.difficulty,
-            compose=b.compose,
-            count=b.count,
-            split=b.split,
-            seed=b.seed,
-            batch=b.name,
-            compatible=OfflineBackend.compatible,
-            combos=b.combos,
-            cycle=b.cycle,
-        )
+        planned = plan_batch(seeds, b, OfflineBackend.compatible)
         tasks.append(planned[g.provenance["index"]])
     Generator(OfflineBackend(seeds), tmp_path, workers=2, max_attempts=recipe.max_attempts).run(tasks)
     return {g.id: g.content_hash for g in load_manifest(tmp_path).games}
@@ -155,7 +143,7 @@ def test_card_is_generated_from_the_manifest():
 
 
 def test_list_and_show_commands():
-    cli = [sys.executable, "-m", "starling_env.lab.cli"]
+    cli = CLI
     listed = subprocess.run(
         [*cli, "list", "--split", "test-compose"], capture_output=True, text=True, check=True
     ).stdout

@@ -20,13 +20,11 @@ from starling_env.collection import load_manifest
 from starling_env.collection.publish import content_hash
 from starling_env.spec import GameSpec
 
-from .conftest import BOIL, SEED_EXAMPLES, as_text
-
-STARLING = [sys.executable, "-m", "starling_env.lab.cli"]
+from .conftest import BOIL, CLI, SEED_EXAMPLES, as_text
 
 
 def starling(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*STARLING, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
 def assert_nothing_published(collection: Path) -> None:
@@ -153,7 +151,7 @@ def test_a_killed_build_leaves_no_partial_game_and_is_cleaned_up(tmp_path, monke
     manifest = (collection / "manifest.json").read_text()
     other_file = next(p for p in SEED_EXAMPLES if p != BOIL)
     other = GameSpec.load(other_file)
-    proc = subprocess.Popen([*STARLING, "build", str(other_file), "--out", str(collection)], start_new_session=True)
+    proc = subprocess.Popen([*CLI, "build", str(other_file), "--out", str(collection)], start_new_session=True)
     deadline = time.monotonic() + 60
     while not list(private.glob("starling-verify-*/job.json")) and time.monotonic() < deadline:
         time.sleep(0.05)  # until the verifier subprocess has its job, however loaded the machine

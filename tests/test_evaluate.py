@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -16,6 +15,8 @@ from starling_env.collection import shipped_collection
 from starling_env.lab.evaluate import EvalConfig, evaluate, split_env_ids
 from starling_env.lab.stats import mean_ci, summarize
 from starling_env.records import EpisodeRecord, read_records
+
+from .conftest import CLI
 
 pytestmark = pytest.mark.skipif(
     not (shipped_collection() / "manifest.json").exists(), reason="the shipped benchmark is not built"
@@ -41,9 +42,7 @@ def test_two_workers_give_the_same_records_as_one(config, tmp_path):
 def test_a_killed_run_resumes_without_duplicates(tmp_path):
     out = tmp_path / "run"
     cli = [
-        sys.executable,
-        "-m",
-        "starling_env.lab.cli",
+        *CLI,
         "evaluate",
         "--agent",
         "random",
@@ -107,9 +106,7 @@ def test_report_writes_tables_and_valid_pngs(config, tmp_path):
     evaluate(oracle, tmp_path / "walkthrough", workers=2)
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "starling_env.lab.cli",
+            *CLI,
             "report",
             str(tmp_path / "random"),
             str(tmp_path / "walkthrough"),
@@ -137,9 +134,7 @@ def test_a_different_evaluation_in_the_same_folder_is_refused(config, tmp_path):
 def test_agent_options_pass_through_the_command_line(tmp_path):
     env_id = split_env_ids("test")[0]
     cli = [
-        sys.executable,
-        "-m",
-        "starling_env.lab.cli",
+        *CLI,
         "evaluate",
         "--agent",
         "random",
@@ -164,7 +159,7 @@ def test_human_recordings_join_the_report(config, tmp_path):
     humans = tmp_path / "humans"
     humans.mkdir()
     subprocess.run(
-        [sys.executable, "-m", "starling_env.lab.cli", "play", game_id, "--record", str(humans / "ann.jsonl")],
+        [*CLI, "play", game_id, "--record", str(humans / "ann.jsonl")],
         input="\n".join(walkthrough) + "\n",
         capture_output=True,
         text=True,
@@ -173,9 +168,7 @@ def test_human_recordings_join_the_report(config, tmp_path):
     evaluate(config, tmp_path / "random", workers=2)
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "starling_env.lab.cli",
+            *CLI,
             "report",
             str(tmp_path / "random"),
             str(humans),

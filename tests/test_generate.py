@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from starling_env.llm import LLMClient, LLMConfig
 from starling_env.spec import GameSpec
 from starling_env.spec import model as spec_model
 
-from .conftest import BOIL, SEEDS
+from .conftest import BOIL, CLI, SEEDS
 from .openai_server import ScriptedOpenAIServer
 
 FAST = Limits(walks=2, walk_length=20)
@@ -36,7 +35,7 @@ def seeds():
 
 def generate_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "starling_env.lab.cli", "generate", *args],
+        [*CLI, "generate", *args],
         capture_output=True,
         text=True,
         timeout=900,
@@ -280,9 +279,7 @@ def test_llm_server_errors_are_retried_and_the_cache_makes_reruns_free(seeds, tm
 def test_review_keeps_or_drops_each_verified_game(tmp_path):
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "starling_env.lab.cli",
+            *CLI,
             "generate",
             "--n",
             "2",

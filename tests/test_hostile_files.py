@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +25,7 @@ from starling_env.llm import ReplyError, extract_json
 from starling_env.records import read_records
 from starling_env.spec import GameSpec, SpecError
 
-from .conftest import BOIL
+from .conftest import BOIL, CLI
 from .openai_server import ScriptedOpenAIServer
 
 BASE = json.loads(BOIL.read_text())
@@ -34,9 +33,7 @@ HUGE_NUMBER = "9" * 100_000
 
 
 def cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "starling_env.lab.cli", *args], capture_output=True, text=True, timeout=timeout, env=env
-    )
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def edited(edit: Callable[[dict], object]) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 
 import gymnasium as gym
 import pytest
@@ -15,6 +14,8 @@ from starling_agents.llm import Prompter, match_command, parse_command
 import starling_env  # noqa: F401  (registers the benchmark ids)
 from starling_env.llm import LLMError
 from tests.openai_server import ScriptedOpenAIServer
+
+from .conftest import CLI
 
 ENV_ID = "starling/boil-water-e4b0ab7-v1"  # one room, 5-command walkthrough, 4 points
 WALKTHROUGH = [
@@ -159,9 +160,7 @@ def test_starling_evaluate_runs_the_llm_agent(tmp_path):
         [lambda request: WALKTHROUGH[len(re.findall("^> ", request["messages"][-1]["content"], re.M))]] * 5
     ) as server:
         cli = [
-            sys.executable,
-            "-m",
-            "starling_env.lab.cli",
+            *CLI,
             "evaluate",
             "--agent",
             "llm",

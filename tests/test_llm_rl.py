@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import subprocess
-import sys
 
 import gymnasium as gym
 import numpy as np
@@ -14,6 +13,8 @@ from starling_agents import load_agent, run_episode
 from starling_agents.llm_rl import LLMRLAgent, build_random_model
 
 import starling_env  # noqa: F401  (registers the benchmark ids)
+
+from .conftest import CLI
 
 ENV_ID = "starling/boil-water-e4b0ab7-v1"  # one room, 4 points
 MAX_STEPS = 8
@@ -81,9 +82,7 @@ def test_bad_options_are_clear_errors(tiny_model, tmp_path):
 
 def test_cli_init_train_resume_and_evaluate(tmp_path):
     def starling(*args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "starling_env.lab.cli", *args], capture_output=True, text=True, timeout=600
-        )
+        result = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stderr + result.stdout
         return result.stdout
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,8 @@ import pytest
 from starling_env.collection import shipped_collection
 from starling_env.lab.play import play
 from starling_env.records import EpisodeRecord, read_records
+
+from .conftest import CLI
 
 SHIPPED = shipped_collection()
 MANIFEST_FILE = SHIPPED / "manifest.json"
@@ -32,7 +33,7 @@ def game() -> dict:
 
 def run_play(args: list[str], lines: list[str], timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "starling_env.lab.cli", "play", *args],
+        [*CLI, "play", *args],
         input="".join(line + "\n" for line in lines),
         capture_output=True,
         text=True,

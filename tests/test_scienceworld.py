@@ -28,6 +28,8 @@ from starling_env.targets.scienceworld import (
     task_table,
 )
 
+from .conftest import CLI
+
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = [
     "",
@@ -307,9 +309,7 @@ def test_cli_evaluate_end_to_end(tmp_path):
     out = tmp_path / "swx"
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "starling_env.lab.cli",
+            *CLI,
             "evaluate",
             "--agent",
             "random",

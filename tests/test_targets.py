@@ -7,7 +7,6 @@ The game data is third-party and never shipped: tests skip (with the reason) whe
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import gymnasium as gym
@@ -20,7 +19,7 @@ from starling_env.targets import TWC_LEVELS
 from starling_env.targets.twc import TWC_SPLITS, TWCEnv
 from starling_env.targets.zmachine import ZMachineEnv
 
-from .conftest import third_party_data
+from .conftest import CLI, third_party_data
 
 HOSTILE = [
     "",
@@ -258,9 +257,7 @@ def test_evaluate_cli_runs_on_twc(twc, tmp_path):
     out = tmp_path / "eval"
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "starling_env.lab.cli",
+            *CLI,
             "evaluate",
             "--agent",
             "random",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import subprocess
-import sys
 
 import gymnasium as gym
 import pytest
@@ -17,6 +16,8 @@ from typer.testing import CliRunner
 import starling_env  # noqa: F401  (registers the ids)
 from starling_env.collection import shipped_collection
 from starling_env.lab.cli import app
+
+from .conftest import CLI
 
 GAME = "starling/boil-water-e4b0ab7-v1"  # easy: one room, a five-command walkthrough
 pytestmark = pytest.mark.skipif(GAME not in gym.registry, reason="the shipped benchmark is not built")
@@ -58,9 +59,7 @@ def test_drrn_checkpoint_reloads_the_same_policy(trained):
 
 def test_train_command_resumes_from_its_checkpoint(tmp_path):
     cli = [
-        sys.executable,
-        "-m",
-        "starling_env.lab.cli",
+        *CLI,
         "train",
         "--agent",
         "drrn",

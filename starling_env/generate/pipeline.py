@@ -29,6 +29,7 @@ from ..files import loads_untrusted, locked, scrub_data, write_atomic
 from ..spec import GameSpec, SpecError
 from ..spec.model import SPEC_JSON
 from .check import hidden_failures
+from .recipe import Batch
 from .seeds import Seed
 
 
@@ -109,6 +110,25 @@ def plan_tasks(
             chosen = rng.sample(pool, compose)
         tasks.append(Task(index, tuple(chosen), difficulty, split, seed, batch))
     return tasks
+
+
+def plan_batch(
+    seeds: dict[str, Seed], batch: Batch, compatible: Callable[[list[Seed]], bool] = lambda s: True
+) -> list[Task]:
+    """The tasks of one recipe batch: :func:`plan_tasks` with the batch's settings."""
+    return plan_tasks(
+        seeds,
+        skills=batch.skills,
+        difficulty=batch.difficulty,
+        compose=batch.compose,
+        count=batch.count,
+        split=batch.split,
+        seed=batch.seed,
+        batch=batch.name,
+        compatible=compatible,
+        combos=batch.combos,
+        cycle=batch.cycle,
+    )
 
 
 @dataclass

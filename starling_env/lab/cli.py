@@ -226,7 +226,7 @@ def generate(
     """Grow new verified games from seed ideas, offline or with an LLM; publish them into OUT."""
     import threading
 
-    from ..generate.pipeline import Generator, plan_tasks
+    from ..generate.pipeline import Generator, plan_batch
     from ..generate.recipe import Batch, Recipe
     from ..generate.seeds import load_seeds
     from ..llm import TIMEOUT_ENV
@@ -262,23 +262,7 @@ def generate(
         chosen = _generation_backend(backend, seed_ideas, model, base_url, api_key_env)
         for problem in seed_ideas.problems + getattr(chosen, "skipped", []):  # the other seeds still serve
             err.print(f"skipped: {escape(problem)}")
-        tasks = [
-            t
-            for b in plan.batches
-            for t in plan_tasks(
-                chosen.seeds,
-                skills=b.skills,
-                difficulty=b.difficulty,
-                compose=b.compose,
-                count=b.count,
-                split=b.split,
-                seed=b.seed,
-                batch=b.name,
-                compatible=chosen.compatible,
-                combos=b.combos,
-                cycle=b.cycle,
-            )
-        ]
+        tasks = [t for b in plan.batches for t in plan_batch(chosen.seeds, b, chosen.compatible)]
     except ValueError as exc:
         err.print(escape(str(exc)))
         raise typer.Exit(2) from None
