@@ -1,6 +1,7 @@
 """Baseline agents (installed as ``starling_agents``; the import name ``agents`` belongs to openai-agents).
 
-Agents load by name (``random``, ``walkthrough``, ``drrn``, ``ppo``, ``llm``, ``llm-rl``) or by ``module:Class``.
+Agents load by name (``random``, ``heuristic``, ``walkthrough``, ``drrn``, ``ppo``, ``llm``, ``llm-rl``) or by
+``module:Class``.
 One constructor convention: every agent takes ``seed=``; a :class:`Learner` also takes ``checkpoint=`` (the folder
 its ``train`` wrote, or the file in it). Learners (``drrn``, ``ppo``, ``llm-rl``) train through one signature.
 """
@@ -14,6 +15,7 @@ from .base import Agent, Learner, StopEpisode, is_learner, run_episode
 
 BUILTIN = {
     "random": "starling_agents.simple:RandomAgent",
+    "heuristic": "starling_agents.simple:HeuristicAgent",
     "walkthrough": "starling_agents.simple:WalkthroughAgent",
     "drrn": "starling_agents.drrn:DRRNAgent",
     "ppo": "starling_agents.ppo:PPOAgent",

@@ -32,6 +32,8 @@ class FailureKind(str, Enum):
     internal_error = "internal_error"  # a bug in STARLING itself; the message has the traceback
     no_candidate = "no_candidate"  # the generator's backend produced no spec (LLM error, seeds that cannot be joined)
     duplicate = "duplicate"  # the generator made a game identical to an earlier one
+    near_duplicate = "near_duplicate"  # the game's template is (nearly) an earlier game's (collection/signature.py)
+    off_tier = "off_tier"  # the game's measured solve rates do not fit its tier (the recipe's calibration)
 
 
 class Failure(BaseModel):

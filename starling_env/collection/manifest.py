@@ -68,6 +68,8 @@ class ManifestEntry:
     provenance: dict[str, Any]
     verification: dict[str, Any]
     content_hash: str
+    signature: str = ""  # the template signature (collection/signature.py); empty in collections made before it
+    calibration: dict[str, Any] = field(default_factory=dict)  # measured agent solve rates, where the recipe asks
 
 
 @dataclass
@@ -88,8 +90,13 @@ class Manifest:
         return cls(**{**values, "games": games})
 
     def to_json(self) -> str:
-        """The manifest file's text (stable key order, two-space indent)."""
-        return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
+        """The manifest file's text (stable key order, two-space indent; newer fields left out when empty)."""
+        data = asdict(self)
+        for game in data["games"]:
+            for key in ("signature", "calibration"):
+                if not game[key]:
+                    del game[key]
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
     def get(self, game_id: str) -> ManifestEntry | None:
         return next((g for g in self.games if g.id == game_id), None)

@@ -9,6 +9,7 @@ partial game or a broken manifest.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from ..builder.verify import Limits, verify_spec
 from ..files import locked, owned_dir, write_atomic
 from ..spec import GameSpec
 from .manifest import MANIFEST, ManifestEntry, load_manifest
+from .signature import signature
 
 STAGING = ".staging"
 BUILDER_VERSION = "1"  # bump when the builder's output for the same spec changes
@@ -76,8 +78,10 @@ def publish(
     *,
     split: str = "train",
     provenance: dict[str, Any] | None = None,
+    calibration: dict[str, Any] | None = None,
 ) -> ManifestEntry:
-    """Move a verified, staged game into ``collection`` and record it in the manifest."""
+    """Move a verified, staged game into ``collection`` and record it in the manifest (with its template
+    signature, and the measured solve rates of ``calibration`` where given)."""
     if not report.passed:
         raise ValueError(f"refusing to publish {spec.id}: it did not pass verification")
     write_atomic(staged / "spec.json", spec.to_json())
@@ -94,6 +98,8 @@ def publish(
         provenance={"starling_version": __version__, "date": _today(), **(provenance or {})},
         verification={"passed": True, **report.stats},
         content_hash=content_hash(spec),
+        signature=signature(json.loads(spec.to_json())),
+        calibration=calibration or {},
     )
     with locked(collection):
         target = collection / spec.id

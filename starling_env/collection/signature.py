@@ -108,6 +108,30 @@ def near_duplicate_clusters(
     return sorted((g for g in groups.values() if len(g) > 1), key=lambda g: (-len(g), g[0]))
 
 
+class TemplateIndex:
+    """The templates of the games published so far, to reject a near-duplicate before it joins them."""
+
+    def __init__(self, threshold: float = NEAR_DUPLICATE_JACCARD):
+        self.threshold = threshold
+        self.games: dict[str, tuple[str, frozenset[str]]] = {}  # id -> (signature, tokens)
+
+    def add(self, spec: Mapping[str, Any]) -> None:
+        self.games[spec["id"]] = (signature(spec), template_tokens(spec))
+
+    def twin(self, spec: Mapping[str, Any]) -> str | None:
+        """The id of a game (other than ``spec``'s own id) that ``spec`` nearly duplicates, or None."""
+        mine, tokens = signature(spec), template_tokens(spec)
+        for game_id, (theirs, their_tokens) in self.games.items():
+            if game_id != spec["id"] and (mine == theirs or jaccard(tokens, their_tokens) >= self.threshold):
+                return game_id
+        return None
+
+    def copy(self) -> TemplateIndex:
+        other = TemplateIndex(self.threshold)
+        other.games = dict(self.games)
+        return other
+
+
 def shared_signatures(train: Sequence[Mapping[str, Any]], test: Sequence[Mapping[str, Any]]) -> list[str]:
     """The ids of the ``test`` specs whose signature is also a ``train`` spec's."""
     seen = {signature(s) for s in train}

@@ -22,7 +22,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from ..spec import Fact
+from ..spec import Fact, GameSpec
 from ..spec.model import OPPOSITE, RESERVED_VERBS
 from .seeds import Seed
 
@@ -329,7 +329,7 @@ def collapse_to_one_room(spec: Spec) -> bool:
     door commands and the goals about them; the walkthrough is cut where the last goal is met."""
     from ..builder.build import goal_steps_in_logic
     from ..builder.fidelity import check_nouns
-    from ..spec import GameSpec, SpecError
+    from ..spec import SpecError
 
     if len(spec["rooms"]) == 1:
         return True
@@ -585,11 +585,31 @@ def candidate_rng(seed: int, index: int, attempt: int) -> random.Random:
 
 
 def vary(seeds: list[Seed], difficulty: str, rng: random.Random) -> Spec | None:
-    """A new spec from the examples of ``seeds`` (composed in order), varied for ``difficulty``."""
-    knobs = difficulty_knobs()[difficulty]
-    examples = [json.loads(s.example.to_json()) for s in seeds if s.example is not None]
-    if len(examples) != len(seeds):
+    """A new spec from the first examples of ``seeds`` (composed in order), varied for ``difficulty``."""
+    if any(s.example is None for s in seeds):
         raise ValueError(f"the offline backend varies example specs; {needs_example(seeds)}")
+    return vary_examples([s.example for s in seeds if s.example is not None], difficulty, rng)
+
+
+def choose_examples(seeds: list[Seed], task: Any, attempt: int) -> list[GameSpec]:
+    """One example spec per seed for this attempt at ``task``: the first, or (``task.examples == "all"``)
+    any of the seed's examples of ``task.spec_version``, drawn from a random stream of its own (so the
+    variation that follows draws the same numbers whichever example is chosen)."""
+    rng = random.Random(f"starling-example:{task.seed}:{task.index}:{attempt}")
+    chosen = []
+    for seed in seeds:
+        options = list(seed.examples) if task.examples == "all" else list(seed.examples[:1])
+        options = [e for e in options if task.spec_version in (None, e.spec_version)]
+        if not options:
+            raise ValueError(f"the seed of {seed.skill!r} has no example of spec version {task.spec_version}")
+        chosen.append(rng.choice(options) if len(options) > 1 else options[0])
+    return chosen
+
+
+def vary_examples(specs: list[GameSpec], difficulty: str, rng: random.Random) -> Spec | None:
+    """A new spec from the example ``specs`` (composed in order), varied for ``difficulty``."""
+    knobs = difficulty_knobs()[difficulty]
+    examples = [json.loads(e.to_json()) for e in specs]
     spec = examples[0]
     for example in examples[1:]:
         spec = compose(spec, example, rng)
@@ -635,6 +655,7 @@ class OfflineBackend:
     in ``skipped``."""
 
     name = "offline"
+    previewable = True  # a proposal is a pure function of (task, attempt), made in milliseconds
 
     def __init__(self, seeds: dict[str, Seed]):
         self.seeds = {k: s for k, s in seeds.items() if s.example is not None}
@@ -654,7 +675,8 @@ class OfflineSession:
         self.seeds, self.task = seeds, task
 
     def propose(self, attempt: int, feedback) -> str | None:
-        spec = vary(self.seeds, self.task.difficulty, candidate_rng(self.task.seed, self.task.index, attempt))
+        examples = choose_examples(self.seeds, self.task, attempt)
+        spec = vary_examples(examples, self.task.difficulty, candidate_rng(self.task.seed, self.task.index, attempt))
         return json.dumps(spec, indent=2) if spec is not None else None
 
     def provenance(self) -> dict[str, Any]:

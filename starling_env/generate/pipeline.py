@@ -7,6 +7,12 @@ the failures of each attempt are handed back to the backend (the LLM repair loop
 problem found, including a requested skill the candidate does not list and the reference errors that
 field errors hide (:mod:`.check`).
 A rerun of the same command skips games already in the collection: generation is resumable.
+
+Two optional acceptance steps, both deterministic: ``distinct`` rejects a candidate whose template
+nearly duplicates a game already in the collection (checked at publish, in task order; a backend
+whose proposals are cheap and pure, like the offline one, is looked ahead so that its tasks start
+from a distinct candidate), and ``calibrate`` plays each verified candidate with reference agents
+and rejects one whose measured solve rates do not fit its tier.
 """
 
 from __future__ import annotations
@@ -25,12 +31,15 @@ from ..builder.failures import BuildFailed, Failure, FailureKind, VerificationRe
 from ..builder.verify import Limits, verify_spec
 from ..collection import MANIFEST, load_manifest
 from ..collection.publish import content_hash, new_staging_dir, publish
+from ..collection.signature import TemplateIndex
 from ..files import loads_untrusted, locked, scrub_data, write_atomic
 from ..spec import GameSpec, SpecError
 from ..spec.model import SPEC_JSON
 from .check import hidden_failures
 from .recipe import Batch
 from .seeds import Seed
+
+SPEC_FILE = "spec.json"
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,8 @@ class Task:
     split: str
     seed: int
     batch: str = "default"
+    examples: str = "first"  # which example specs a seed's games start from: "first" | "all"
+    spec_version: str | None = None  # only examples of this spec version (None: any)
 
 
 class Session(Protocol):
@@ -55,6 +66,8 @@ class Session(Protocol):
 
 class Backend(Protocol):
     name: str
+    # a backend may set ``previewable = True`` when session(task).propose(attempt, None) is cheap and a
+    # pure function of (task, attempt): the generator then looks ahead for distinct candidates
 
     def session(self, task: Task) -> Session: ...
 
@@ -70,6 +83,11 @@ class Outcome:
     staged: Path | None = None
     spec_text: str | None = None
     report: VerificationReport | None = None
+    calibration: dict[str, Any] = field(default_factory=dict)
+
+
+# plays a verified game (its folder) of a task: the failures that reject it ([] to accept) and what was measured
+Calibrate = Callable[[Path, Task], tuple[list[Failure], dict[str, Any]]]
 
 
 def plan_tasks(
@@ -85,6 +103,8 @@ def plan_tasks(
     compatible: Callable[[list[Seed]], bool] = lambda s: True,
     combos: list[list[str]] | None = None,
     cycle: bool = False,
+    examples: str = "first",
+    spec_version: str | None = None,
 ) -> list[Task]:
     """``count`` tasks. Each takes the next of ``combos``, or the next skill of ``skills`` (``cycle``),
     or draws ``compose`` distinct skills from ``skills`` (default: all seeds) at random."""
@@ -95,12 +115,16 @@ def plan_tasks(
     if compose > len(pool):
         raise ValueError(f"cannot compose {compose} skills from {len(pool)}: {pool}")
     tasks = []
+
+    def task(index: int, chosen: tuple[str, ...]) -> Task:
+        return Task(index, chosen, difficulty, split, seed, batch, examples, spec_version)
+
     for index in range(count):
         if combos:
-            tasks.append(Task(index, tuple(combos[index % len(combos)]), difficulty, split, seed, batch))
+            tasks.append(task(index, tuple(combos[index % len(combos)])))
             continue
         if cycle:
-            tasks.append(Task(index, (pool[index % len(pool)],), difficulty, split, seed, batch))
+            tasks.append(task(index, (pool[index % len(pool)],)))
             continue
         rng = random.Random(f"starling-task:{seed}:{index}")
         chosen = rng.sample(pool, compose)
@@ -108,7 +132,7 @@ def plan_tasks(
             if compatible([seeds[s] for s in chosen]):
                 break
             chosen = rng.sample(pool, compose)
-        tasks.append(Task(index, tuple(chosen), difficulty, split, seed, batch))
+        tasks.append(task(index, tuple(chosen)))
     return tasks
 
 
@@ -128,6 +152,8 @@ def plan_batch(
         compatible=compatible,
         combos=batch.combos,
         cycle=batch.cycle,
+        examples=batch.examples,
+        spec_version=batch.spec_version,
     )
 
 
@@ -144,7 +170,11 @@ class Generator:
     on_progress: Callable[[Outcome], None] = lambda outcome: None
     # called before every further attempt at a task, with the failures of the last (from the worker threads)
     on_retry: Callable[[Task, list[Failure]], None] = lambda task, failures: None
+    distinct: bool = False  # reject a game whose template nearly duplicates one already in the collection
+    calibrate: Calibrate | None = None
     outcomes: list[Outcome] = field(default_factory=list)
+    _templates: TemplateIndex | None = field(default=None, init=False, repr=False)
+    _twins: dict[Task, dict[int, str]] = field(default_factory=dict, init=False, repr=False)
 
     def run(self, tasks: Iterable[Task], suite: str | None = None, version: int | None = None) -> list[Outcome]:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -152,6 +182,9 @@ class Generator:
             _set_suite(self.out, suite, version)
         tasks = list(tasks)
         published_ids: set[str] = set()
+        self._templates = self._collection_templates() if self.distinct else None
+        previewable = self._templates is not None and getattr(self.backend, "previewable", False)
+        self._twins = self._look_ahead(tasks) if previewable else {}
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
             for outcome in pool.map(lambda t: self._attempt(t, 0), tasks):  # ordered: deterministic
                 try:
@@ -180,6 +213,10 @@ class Generator:
         feedback: list[Failure] | None = None
         for attempt in range(first, self.max_attempts):
             outcome.attempts = attempt + 1
+            twin = self._twins.get(task, {}).get(attempt)
+            if twin is not None:  # seen ahead: this candidate would be rejected at publish, so it is not built
+                outcome.failures.append([_near_duplicate(twin).model_dump(mode="json")])
+                continue
             try:
                 failures = self._try(session, attempt, feedback, outcome)
                 # the model hears about its candidate's faults; an error of the server's starts afresh
@@ -226,6 +263,15 @@ class Generator:
         if unrequested or not report.passed:  # every problem found, so one repair can fix them all
             shutil.rmtree(staged, ignore_errors=True)
             return unrequested + report.failures + hidden_failures(text, report.failures)
+        if self.calibrate is not None:
+            try:
+                rejected, outcome.calibration = self.calibrate(staged / "game", outcome.task)
+            except BaseException:
+                shutil.rmtree(staged, ignore_errors=True)
+                raise
+            if rejected:
+                shutil.rmtree(staged, ignore_errors=True)
+                return rejected
         outcome.status, outcome.staged, outcome.spec_text, outcome.report = "verified", staged, text, report
         outcome.game_id = report.game_id
         return []
@@ -242,18 +288,11 @@ class Generator:
         assert outcome.staged is not None and outcome.spec_text is not None and outcome.report is not None
         assert outcome.game_id is not None
         if outcome.game_id in published_ids:  # an earlier task made the same game: try the next attempt
-            shutil.rmtree(outcome.staged, ignore_errors=True)
-            duplicate = Failure(
-                kind=FailureKind.duplicate, message=f"the same game as {outcome.game_id}, made by an earlier task"
-            )
-            outcome.failures.append([duplicate.model_dump(mode="json")])
-            outcome.status = "duplicate"
-            if outcome.attempts >= self.max_attempts:
-                outcome.status = "failed"
-                return outcome
-            self.on_retry(outcome.task, [duplicate])
-            retried = self._attempt(outcome.task, outcome.attempts, outcome)
-            return self._finish(retried, published_ids)
+            duplicate = f"the same game as {outcome.game_id}, made by an earlier task"
+            return self._reject(outcome, Failure(kind=FailureKind.duplicate, message=duplicate), published_ids)
+        twin = self._templates.twin(_spec_data(outcome.spec_text)) if self._templates is not None else None
+        if twin is not None:
+            return self._reject(outcome, _near_duplicate(twin), published_ids)
         spec = GameSpec.parse_text(outcome.spec_text)
         if self.review is not None and not self.review(spec):
             shutil.rmtree(outcome.staged, ignore_errors=True)
@@ -270,12 +309,61 @@ class Generator:
             }
         )
         publish(
-            self.out, outcome.staged / "game", spec, outcome.report, split=outcome.task.split, provenance=provenance
+            self.out,
+            outcome.staged / "game",
+            spec,
+            outcome.report,
+            split=outcome.task.split,
+            provenance=provenance,
+            calibration=outcome.calibration,
         )
         shutil.rmtree(outcome.staged, ignore_errors=True)
         outcome.status = "published"
         published_ids.add(outcome.game_id)
+        if self._templates is not None:
+            self._templates.add(_spec_data(outcome.spec_text))
         return outcome
+
+    def _reject(self, outcome: Outcome, failure: Failure, published_ids: set[str]) -> Outcome:
+        """Drop a verified candidate at publish time and try the task's next attempt (main thread, task order)."""
+        assert outcome.staged is not None
+        shutil.rmtree(outcome.staged, ignore_errors=True)
+        outcome.failures.append([failure.model_dump(mode="json")])
+        outcome.status, outcome.staged, outcome.calibration = failure.kind.value, None, {}
+        if outcome.attempts >= self.max_attempts:
+            outcome.status = "failed"
+            return outcome
+        self.on_retry(outcome.task, [failure])
+        return self._finish(self._attempt(outcome.task, outcome.attempts, outcome), published_ids)
+
+    def _collection_templates(self) -> TemplateIndex:
+        """The templates of the games already in the collection."""
+        index = TemplateIndex()
+        for game in load_manifest(self.out, missing_ok=True).games:
+            index.add(_spec_data((self.out / game.id / SPEC_FILE).read_text(encoding="utf-8")))
+        return index
+
+    def _look_ahead(self, tasks: list[Task]) -> dict[Task, dict[int, str]]:
+        """Per task, the attempts whose candidate nearly duplicates a game of the collection or the first distinct
+        candidate of an earlier task (attempt -> that game's id): they are skipped, not built. A previewable
+        backend's proposals cost nothing to make, and looking ahead in task order keeps the run deterministic."""
+        assert self._templates is not None
+        planned, twins = self._templates.copy(), {}
+        for task in tasks:
+            session, seen = self.backend.session(task), {}
+            for attempt in range(self.max_attempts):
+                try:
+                    data = _spec_data(session.propose(attempt, None) or "")
+                except Exception:  # noqa: BLE001 - the attempt itself will fail the same way, and say why
+                    continue
+                twin = planned.twin(data) if data else None
+                if twin is not None:
+                    seen[attempt] = twin
+                elif data:
+                    planned.add(data)
+                    break
+            twins[task] = seen
+        return twins
 
     def _already_published(self, text: str, game_id: str) -> bool:
         entry = load_manifest(self.out, missing_ok=True).get(game_id)
@@ -311,6 +399,11 @@ class Generator:
         report = scrub_data(report)  # failures quote replies: nothing secret-looking reaches the disk
         write_atomic(path, json.dumps(report, indent=2) + "\n")
         return report
+
+
+def _near_duplicate(twin: str) -> Failure:
+    message = f"its template nearly duplicates that of {twin} (collection/signature.py): same steps, other names"
+    return Failure(kind=FailureKind.near_duplicate, message=message)
 
 
 def _failure(kind: FailureKind, exc: BaseException) -> Failure:

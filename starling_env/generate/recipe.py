@@ -22,6 +22,24 @@ class Batch(BaseModel):
     count: int = Field(ge=1, description="games to publish")
     split: str = "train"
     seed: int = Field(description="the batch's random seed; candidate i draws from (seed, i)")
+    examples: Literal["first", "all"] = Field(
+        default="first", description="start each game from a seed's first example only, or from any of its examples"
+    )
+    spec_version: Literal["1.0", "1.1"] | None = Field(
+        default=None, description="only examples of this spec version (e.g. 1.1, whose texts the verifier checks)"
+    )
+
+
+class Calibration(BaseModel):
+    """Tiers checked on measured play (``starling_env.lab.calibrate``): a candidate that does not fit is rejected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    episodes: int = Field(default=5, ge=1, le=50, description="seeded episodes per reference agent")
+    max_random_wins: int = Field(default=1, ge=0, description="episodes the random agent may win")
+    heuristic_score: dict[Literal["easy", "medium", "hard"], tuple[float, float]] = Field(
+        default_factory=dict, description="per tier, the heuristic agent's accepted mean normalised score [low, high]"
+    )
 
 
 class Recipe(BaseModel):
@@ -30,6 +48,8 @@ class Recipe(BaseModel):
     suite: str = Field(description="the collection's suite name, recorded in its manifest")
     version: int = Field(default=1, ge=1, description="suite version: env ids end in -v<version>")
     max_attempts: int = Field(default=3, ge=1)
+    distinct: bool = Field(default=False, description="reject games whose template nearly duplicates an earlier one")
+    calibration: Calibration | None = Field(default=None, description="check each game's tier on measured play")
     batches: list[Batch] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -1,9 +1,12 @@
-"""Seed ideas: ``<folder>/<skill>/seed.json`` (+ an optional example spec), loaded and validated.
+"""Seed ideas: ``<folder>/<skill>/seed.json`` (+ optional example specs), loaded and validated.
 
 A seed needs only its idea; ``skill`` defaults to its folder's name, ``varies`` to nothing and
 ``example`` to none (the LLM backend then shows other seeds' examples; the offline backend, which
-varies an example, skips the seed). A bad seed is reported in :attr:`Seeds.problems` and the others
-still load. A ``skills.json`` beside the seed folders extends the installed skill vocabulary.
+varies an example, skips the seed). ``more_examples`` names further, structurally different
+example specs of the same skill; a recipe batch chooses whether its games start from the first
+example only (what older suites are pinned to) or from any of them. A bad seed is reported in
+:attr:`Seeds.problems` and the others still load. A ``skills.json`` beside the seed folders extends the
+installed skill vocabulary.
 """
 
 from __future__ import annotations
@@ -30,6 +33,12 @@ class Seed:
     varies: tuple[str, ...] = ()
     example: GameSpec | None = None
     example_text: str | None = None  # the example spec as written, for k-shot prompts
+    more_examples: tuple[GameSpec, ...] = ()  # further examples of the skill (``more_examples`` in seed.json)
+
+    @property
+    def examples(self) -> tuple[GameSpec, ...]:
+        """Every example spec: the first (``example``), then ``more_examples``."""
+        return ((self.example,) if self.example is not None else ()) + self.more_examples
 
 
 class Seeds(dict[str, Seed]):
@@ -72,9 +81,16 @@ def _read_seed(path: Path, skills: dict[str, str]) -> Seed:
     if not isinstance(varies, list) or not all(isinstance(v, str) for v in varies):
         raise ValueError(f"'varies' must be a list of strings, got {varies!r}")
     example, text = _example(path, data.get("example"))
-    if example is not None and skill not in example.skills:
-        raise ValueError(f"the example's skills {example.skills} do not include {skill!r}")
-    return Seed(skill, _text(data, "idea"), tuple(varies), example, text)
+    more = data.get("more_examples", [])
+    if not isinstance(more, list) or not all(isinstance(m, str) and m for m in more):
+        raise ValueError(f"'more_examples' must be a list of file names, got {more!r}")
+    if more and example is None:
+        raise ValueError("'more_examples' needs an 'example' first")
+    others = tuple(spec for spec, _ in (_example(path, name) for name in more) if spec is not None)
+    for spec in (example, *others):
+        if spec is not None and skill not in spec.skills:
+            raise ValueError(f"the example {spec.id}'s skills {spec.skills} do not include {skill!r}")
+    return Seed(skill, _text(data, "idea"), tuple(varies), example, text, others)
 
 
 def use_skills(path: Path) -> dict[str, str]:

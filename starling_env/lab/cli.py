@@ -230,6 +230,7 @@ def generate(
     from ..generate.recipe import Batch, Recipe
     from ..generate.seeds import load_seeds
     from ..llm import TIMEOUT_ENV
+    from .calibrate import calibrator
 
     _guard_shipped(out, into_shipped)
     if llm_timeout is not None:
@@ -285,6 +286,8 @@ def generate(
             review=_reviewer(progress) if review else None,
             on_progress=lambda o: show("done" if o.status in ("published", "existing") else "failed"),
             on_retry=lambda task, failures: show("retried"),
+            distinct=plan.distinct,
+            calibrate=calibrator(plan.calibration) if plan.calibration else None,
         )
         outcomes = generator.run(tasks, suite=plan.suite, version=plan.version)
     header = {
