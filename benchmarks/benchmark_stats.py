@@ -25,13 +25,8 @@ from typing import Any
 
 from starling_env.builder.fidelity import check_text
 from starling_env.collection import load_manifest, shipped_collection
-from starling_env.collection.signature import (
-    NEAR_DUPLICATE_JACCARD,
-    custom_templates,
-    near_duplicate_clusters,
-    shared_signatures,
-    signature,
-)
+from starling_env.collection.signature import NEAR_DUPLICATE_JACCARD, signature
+from starling_env.collection.variety import collection_specs, variety
 from starling_env.spec import GameSpec
 
 RANDOM_RESULTS = Path(__file__).resolve().parents[1] / "results" / "eval" / "random" / "episodes.jsonl"
@@ -82,17 +77,12 @@ def main() -> None:
     collection = args.collection or shipped_collection()
     started = time.perf_counter()
     manifest = load_manifest(collection)
-    specs = {g.id: json.loads((collection / g.id / "spec.json").read_text()) for g in manifest.games}
+    specs = collection_specs(collection)
     split_of = {g.id: g.split for g in manifest.games}
     tier_of = {g.id: g.difficulty for g in manifest.games}
 
-    clusters = near_duplicate_clusters(specs)
-    train = [specs[i] for i in specs if split_of[i] == "train"]
-    overlap = {}
-    for split in sorted(set(split_of.values()) - {"train"}):
-        test = [specs[i] for i in specs if split_of[i] == split]
-        shared = shared_signatures(train, test)
-        overlap[split] = {"games": len(test), "sharing_a_train_signature": len(shared), "ids": shared}
+    figures = variety(specs, split_of)
+    clusters = figures.pop("near_duplicate_clusters")
     per_tier = {
         tier: len({signature(specs[i]) for i in specs if tier_of[i] == tier}) for tier in sorted(set(tier_of.values()))
     }
@@ -105,16 +95,9 @@ def main() -> None:
     figures = {
         "suite": manifest.suite,
         "version": manifest.version,
-        "games": len(specs),
-        "distinct_objectives": len({s["objective"] for s in specs.values()}),
-        "distinct_walkthrough_signatures": len({signature(s) for s in specs.values()}),
+        **figures,
         "distinct_walkthrough_signatures_per_tier": per_tier,
-        "custom_command_templates": len({c for s in specs.values() for c in custom_templates(s)}),
-        "custom_commands_raw": len({a["command"] for s in specs.values() for a in s.get("actions", [])}),
-        "skills_used": len({k for s in specs.values() for k in s["skills"]}),
         "near_duplicate_clusters": len(clusters),
-        "games_in_near_duplicate_clusters": sum(map(len, clusters)),
-        "train_test_template_overlap": overlap,
         "text_fidelity": text,
         "random_agent": random_win_rates(args.random_results),
         "seconds": round(time.perf_counter() - started, 1),

@@ -7,6 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 from ..collection import Manifest, env_id, load_manifest
+from ..collection.signature import NEAR_DUPLICATE_JACCARD
+from ..collection.variety import collection_specs, measured, variety
 
 SPLITS = ("train", "test", "test-compose")
 TIERS = ("easy", "medium", "hard")
@@ -16,6 +18,86 @@ def _stats(values: list[int]) -> str:
     if not values:
         return "-"
     return f"{min(values)} / {statistics.median(values):g} / {max(values)}"
+
+
+def _generated_tiers() -> list[str]:
+    """How the tiers of a collection without calibration were made (STARLING-100 v1)."""
+    return [
+        "- **easy**: one room, a short walkthrough (one skill).",
+        "- **medium**: several rooms, an item hidden in a closed container, distractor objects (one skill).",
+        "- **hard**: two skills composed into one game, 5+ rooms, a locked door and its key, a locked container,",
+        "  walkthroughs of 20+ commands.",
+        "- **train**: for training. **test**: held-out variants of the training skills and skill pairs (no test",
+        "  game shares its spec with a training game). **test-compose**: hard games whose pair of skills no",
+        "  training game combines.",
+    ]
+
+
+def _calibrated_tiers() -> list[str]:
+    """How the tiers of a calibrated collection were made and checked."""
+    return [
+        "Every game was played before it was published: seeded episodes of the random agent and of a simple",
+        "heuristic agent (`--agent heuristic`: the least-tried admissible command, progress-making verbs first).",
+        "A game the random agent won in more than one of those episodes was rejected, and each game's tier was",
+        "checked against the band of heuristic scores the recipe sets for it (the measured figures are below).",
+        "The letter after the skills in a game id is the variation level it was generated at.",
+        "",
+        "- **easy**: one skill, few changes to its example; the heuristic agent scores well.",
+        "- **medium**: one skill in a larger house: extra rooms, a hidden item, distractors.",
+        "- **hard**: two skills composed, 5+ rooms, a locked door and its key, a locked container.",
+        "- **train**: for training. **test**: skills that no training game uses (held out whole).",
+        "  **test-compose**: training skills in pairs that no training game combines.",
+        "  No game of a test split shares its template signature with a training game (see Variety).",
+    ]
+
+
+def _measured_table(manifest: Manifest, splits: list[str]) -> list[str]:
+    """Per split and tier, the calibration's measured scores (none for a collection without calibration)."""
+    rows = []
+    for split in splits:
+        for tier in TIERS:
+            m = measured([g for g in manifest.games if g.split == split and g.difficulty == tier])
+            if m is not None:
+                rows.append(
+                    f"| {split} | {tier} | {m['games']} | {m['random_win_rate']:.2f} | {m['random_score']:.2f} | "
+                    f"{m['heuristic_win_rate']:.2f} | {m['heuristic_score']:.2f} | 1.00 |"
+                )
+    if not rows:
+        return []
+    episodes = sorted({n for g in manifest.games if g.calibration for n in [g.calibration["episodes"]]})
+    return [
+        "## Measured difficulty",
+        "",
+        f"Mean over games of {'/'.join(map(str, episodes))} seeded episodes per agent and game (default step limit);",
+        "wins = episodes won / episodes played; score = normalised score. The walkthrough wins every game.",
+        "",
+        "| split | tier | games | random wins | random score | heuristic wins | heuristic score | walkthrough |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
+def _variety(collection: Path, manifest: Manifest) -> list[str]:
+    """The variety and leakage figures of :func:`starling_env.collection.variety.variety`."""
+    figures = variety(collection_specs(collection), {g.id: g.split for g in manifest.games})
+    overlap = ", ".join(
+        f"{split} {o['sharing_a_train_signature']} of {o['games']}"
+        for split, o in figures["train_test_template_overlap"].items()
+    )
+    return [
+        "## Variety",
+        "",
+        f"- distinct objectives: {figures['distinct_objectives']}",
+        f"- distinct walkthrough template signatures (names and directions abstracted): "
+        f"{figures['distinct_walkthrough_signatures']}",
+        f"- distinct custom command templates: {figures['custom_command_templates']}",
+        f"- skills used: {figures['skills_used']}",
+        f"- near-duplicate clusters (equal signature or template Jaccard >= {NEAR_DUPLICATE_JACCARD}): "
+        f"{len(figures['near_duplicate_clusters'])}, holding {figures['games_in_near_duplicate_clusters']} games",
+        f"- test games sharing a template signature with a training game: {overlap or 'no test split'}",
+        "",
+    ]
 
 
 def render_card(collection: Path, recipe: str = "game_seeds/starling100.recipe.json") -> str:
@@ -39,13 +121,7 @@ def render_card(collection: Path, recipe: str = "game_seeds/starling100.recipe.j
         "",
         "## Tiers and splits",
         "",
-        "- **easy**: one room, a short walkthrough (one skill).",
-        "- **medium**: several rooms, an item hidden in a closed container, distractor objects (one skill).",
-        "- **hard**: two skills composed into one game, 5+ rooms, a locked door and its key, a locked container,",
-        "  walkthroughs of 20+ commands.",
-        "- **train**: for training. **test**: held-out variants of the training skills and skill pairs (no test",
-        "  game shares its spec with a training game). **test-compose**: hard games whose pair of skills no",
-        "  training game combines.",
+        *(_calibrated_tiers() if any(g.calibration for g in games) else _generated_tiers()),
         "",
         "## Counts",
         "",
@@ -74,10 +150,9 @@ def render_card(collection: Path, recipe: str = "game_seeds/starling100.recipe.j
             f"{_stats([g.max_score for g in tier_games])} |"
         )
     pairs = Counter(" + ".join(g.skills) for g in games if len(g.skills) > 1)
+    lines += ["", f"Skill combinations in composed games: {len(pairs)} distinct.", ""]
+    lines += _measured_table(manifest, splits) + _variety(collection, manifest)
     lines += [
-        "",
-        f"Skill combinations in hard games: {len(pairs)} distinct.",
-        "",
         "## Regenerate",
         "",
         "```bash",
