@@ -74,6 +74,8 @@ def check_game(z8: Path, limits: Limits) -> dict:
         checked: set[frozenset] = set()
         for _ in range(limits.walks):
             engine.reset()
+            if dead_ends is not None:
+                dead_ends.start()
             history: list[str] = []
             met: set[int] = set()
             for _ in range(limits.walk_length):
@@ -216,33 +218,50 @@ class DeadEnds:
     def __init__(self, engine, goals: list):
         self.engine, self.goals = engine, goals
         self.kb = engine.game.kb
-        self.reachable: dict[frozenset, frozenset] = {}  # state facts -> facts the relaxed logic reaches
+        self.missing: dict[tuple[frozenset, frozenset], frozenset] = {}  # (state facts, needed) -> never reached
+        self.last: tuple[frozenset, frozenset] | None = None  # the last state found winnable, and what it needed
 
-    def closure(self, state) -> frozenset:
-        key = frozenset(state.facts)
-        if key not in self.reachable:
-            relaxed, seen = state.copy(), set(key)
-            while True:
+    def start(self) -> None:
+        """A new walk starts: the next state has no checked predecessor."""
+        self.last = None
+
+    def unreachable(self, state, needed: frozenset) -> frozenset:
+        """The facts of ``needed`` that the relaxed logic never reaches from ``state``. The relaxation stops as
+        soon as every needed fact has appeared (rounds on the relaxed state grow with every fact it gains)."""
+        key = (frozenset(state.facts), needed)
+        if key not in self.missing:
+            relaxed, seen = state.copy(), set(key[0])
+            while not needed <= seen:
                 actions = relaxed.all_applicable_actions(self.kb.rules.values(), self.kb.types.constants_mapping)
                 new = {p for a in actions for p in a.added if p not in seen}
                 if not new:
                     break
                 seen |= new
                 relaxed.add_facts(new)
-            self.reachable[key] = frozenset(seen)
-        return self.reachable[key]
+            self.missing[key] = needed - seen
+        return self.missing[key]
 
     def check(self, met: set[int], history: list[str]) -> None:
-        reached = self.closure(self.engine.progression.state)
-        for i, (props, _) in enumerate(self.goals):
-            missing = [p for p in props if p not in reached]
-            if i not in met and missing:
-                facts = [str(self.engine.inform7.get_human_readable_fact(p)) for p in missing]
+        state = self.engine.progression.state
+        facts = frozenset(state.facts)
+        unmet = [i for i in range(len(self.goals)) if i not in met]
+        needed = frozenset(p for i in unmet for p in self.goals[i][0])
+        # The relaxation is monotone: if it brings back every fact the last step removed, it reaches all the last
+        # (winnable) state reached, so this state is winnable too; that needs a round or two on the real state.
+        if self.last is not None and needed <= self.last[1] and not self.unreachable(state, self.last[0] - facts):
+            self.last = (facts, needed)
+            return
+        missing = self.unreachable(state, needed)
+        for i in unmet:
+            lacking = [p for p in self.goals[i][0] if p in missing]
+            if lacking:
+                found = [str(self.engine.inform7.get_human_readable_fact(p)) for p in lacking]
                 raise BuildFailed.one(
                     FailureKind.undeclared_dead_end,
-                    f"after {' / '.join(history)}: the game can no longer be won (goals[{i}] needs {facts}, which "
+                    f"after {' / '.join(history)}: the game can no longer be won (goals[{i}] needs {found}, which "
                     "nothing can make true any more), but no lose condition holds: add one to lose",
                 )
+        self.last = (facts, needed)
 
 
 def _check_walkthrough(engine) -> None:
