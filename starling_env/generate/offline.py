@@ -91,7 +91,8 @@ def fits(name: str, spec: Spec) -> bool:
     words = set(name.split())
     if words & (_command_words(spec) | RESERVED_VERBS):
         return False
-    return not any(words <= set(other.split()) or set(other.split()) <= words for other in object_names(spec))
+    taken = object_names(spec) + [n for o in spec["objects"] for n in o.get("synonyms", [])]  # spec 1.1 synonyms
+    return not any(words <= set(other.split()) or set(other.split()) <= words for other in taken)
 
 
 def _literal_names(spec: Spec) -> set[str]:
@@ -474,6 +475,11 @@ def _rename_slot(action: dict, old: str, new: str) -> None:
     _rename_ids({"rooms": [], "objects": [], "start": "", "goals": [], "actions": [action]}, {old: new})
 
 
+def _templates_of(action: dict) -> list[str]:
+    """An action's command template and (spec 1.1) its synonym templates."""
+    return [action["command"], *action.get("synonyms", [])]
+
+
 def _template_key(command: str) -> str:
     return re.sub(r"\{[^}]*\}", "{}", command)
 
@@ -522,10 +528,9 @@ def compose(first: Spec, second: Spec, rng: random.Random) -> Spec | None:
             adjective = rng.choice([w for w in vocabulary()["adjectives"] if f"{w} {room['name']}" not in a_rooms])
             room["name"] = f"{adjective} {room['name']}"
     # Custom commands: a template both halves declare is renamed in the second with a synonym verb.
-    a_templates = {_template_key(act["command"]) for act in a.get("actions", [])}
-    verbs = {act["command"].split()[0] for act in a.get("actions", []) + b.get("actions", [])}
+    a_templates = {_template_key(t) for act in a.get("actions", []) for t in _templates_of(act)}
+    verbs = {t.split()[0] for act in a.get("actions", []) + b.get("actions", []) for t in _templates_of(act)}
     a_names = {act["name"] for act in a.get("actions", [])}
-    a_templates |= {_template_key(t) for act in a.get("actions", []) for t in act.get("synonyms", [])}
     for action in b.get("actions", []):
         if action["name"] in a_names:
             action["name"] = f"{action['name']}_2"
