@@ -124,6 +124,8 @@ def rename(spec: Spec, mapping: dict[str, str]) -> None:
                 goal["text"] = sub(goal["text"])
     for item in spec["objects"] + spec.get("doors", []):
         item["name"] = mapping.get(item["name"], item["name"])
+        if item.get("synonyms"):  # spec 1.1: a synonym chosen as the new name is the name now
+            item["synonyms"] = [n for n in item["synonyms"] if n != item["name"]]
 
 
 def _fresh_name(spec: Spec, options: list[str], rng: random.Random) -> str | None:

@@ -49,6 +49,9 @@ class Recipe(BaseModel):
     version: int = Field(default=1, ge=1, description="suite version: env ids end in -v<version>")
     max_attempts: int = Field(default=3, ge=1)
     distinct: bool = Field(default=False, description="reject games whose template nearly duplicates an earlier one")
+    timeout_s: float | None = Field(
+        default=None, gt=0, description="seconds to build + verify one game (a slow machine must not change the games)"
+    )
     calibration: Calibration | None = Field(default=None, description="check each game's tier on measured play")
     batches: list[Batch] = Field(min_length=1)
 

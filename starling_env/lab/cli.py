@@ -277,6 +277,8 @@ def generate(
                 status = " / ".join(f"{v} {k}" for k, v in counts.items())
             progress.update(bar, advance=key != "retried", status=status)
 
+        if plan.timeout_s and timeout == Limits.timeout_s:  # the recipe's, unless --timeout says otherwise
+            timeout = plan.timeout_s
         generator = Generator(
             chosen,
             out,
