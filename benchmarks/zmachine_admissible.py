@@ -7,7 +7,7 @@ Three suites, each replayed along a winning walkthrough against an independent g
 - ``twc``: the 45 TextWorld Commonsense games, each copied under a neutral name (jericho treats ``tw-*``
   files as TextWorld's and would clean their text); truth: TextWorld's score after each step of the TWC
   solver's walkthrough (:class:`~starling_env.targets.twc.TWCGameEnv`) and its win;
-- ``generated``: the shipped benchmark's ``generated_games/*/game.z8``; truth: StarlingEnv's score and win
+- ``generated``: the newest shipped benchmark's ``game.z8`` files; truth: StarlingEnv's score and win
   along each game's walkthrough.
 
 Every game of a suite is checked for leaks (a status line in an observation), score (the env's score
@@ -37,6 +37,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from starling_env.collection import shipped_collection
 from starling_env.envs.game_env import StarlingEnv
 from starling_env.targets import TWC_LEVELS, data_dir
 from starling_env.targets.twc import TWC_SPLITS, TWCGameEnv
@@ -95,7 +96,7 @@ def twc_cases(copies: Path) -> list[Case]:
 
 def generated_cases() -> list[Case]:
     cases = []
-    for story in sorted(ROOT.glob("generated_games/*/game.z8")):
+    for story in sorted(shipped_collection().glob("*/game.z8")):
         env = StarlingEnv(story, admissible=False, max_episode_steps=None)
         walkthrough = env.walkthrough()
         cases.append(Case(story.parent.name, story, walkthrough, 0, _truth(env, walkthrough), env.engine.max_score))

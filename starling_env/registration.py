@@ -1,7 +1,7 @@
 """Gymnasium ids for STARLING games, registered lazily (no game is loaded at import).
 
 - ``starling/<game-id>-v<N>``: one game of a collection whose manifest has version N;
-- ``starling/Benchmark-v<N>``: the shipped benchmark as a multi-game suite (when it is installed);
+- ``starling/Benchmark-v<N>``: version N of the shipped benchmark as a multi-game suite (every installed version);
 - ``starling/Suite-v0``: a suite over any collection (``gymnasium.make("starling/Suite-v0", collection=DIR)``).
 
 The shipped benchmark and the folders listed in ``$STARLING_COLLECTIONS`` (``os.pathsep``-separated)
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import gymnasium as gym
 
-from .collection.manifest import NAMESPACE, load_manifest, shipped_collection
+from .collection.manifest import NAMESPACE, load_manifest, shipped_collections
 from .envs.text_env import DEFAULT_MAX_STEPS
 
 GAME_ENTRY = "starling_env.envs.game_env:StarlingEnv"
@@ -78,8 +78,7 @@ def find_game(game: str | Path, collections: list[Path] | None = None) -> Path:
 def register_all() -> None:
     """Register the shipped benchmark, the suite entry points and ``$STARLING_COLLECTIONS``."""
     register(f"{NAMESPACE}/Suite-v0", SUITE_ENTRY)
-    shipped = shipped_collection()
-    if (shipped / "manifest.json").is_file():
+    for shipped in shipped_collections():  # every installed version of the benchmark, oldest first
         register_games(shipped)
         register(f"{NAMESPACE}/Benchmark-v{load_manifest(shipped).version}", SUITE_ENTRY, collection=str(shipped))
     for folder in filter(None, os.environ.get(ENV_VAR, "").split(os.pathsep)):

@@ -22,7 +22,8 @@ SAMPLE = [g["id"] for g in (MANIFEST or {"games": []})["games"]][::20]
 
 
 def make(agent, game_id: str, max_episode_steps: int = 100) -> gym.Env:
-    return gym.make(f"starling/{game_id}-v1", extra_info=list(agent.extra_info), max_episode_steps=max_episode_steps)
+    env_id = f"starling/{game_id}-v{MANIFEST['version'] if MANIFEST else 1}"
+    return gym.make(env_id, extra_info=list(agent.extra_info), max_episode_steps=max_episode_steps)
 
 
 @pytest.mark.parametrize("game_id", SAMPLE)

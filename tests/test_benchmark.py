@@ -1,4 +1,7 @@
-"""The shipped STARLING-100 benchmark: composition, verification, play, reproducibility, packaging."""
+"""The shipped STARLING-100 v1 benchmark: composition, verification, play, reproducibility, packaging.
+
+v1 is frozen: every game plays through Gymnasium in the slow run, a sample in the default one
+(``test_benchmark_v2.py`` checks the newest version's every game)."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from starling_env.spec import GameSpec
 
 from .conftest import CLI, ROOT, SEEDS
 
-SHIPPED = shipped_collection()
+SHIPPED = shipped_collection(1)
 RECIPE = ROOT / "game_seeds" / "starling100.recipe.json"
 MANIFEST = load_manifest(SHIPPED)
 GAMES = MANIFEST.games
@@ -32,6 +35,17 @@ pytestmark = pytest.mark.skipif(not GAMES, reason="the shipped benchmark is not 
 
 def spec(game_id: str) -> GameSpec:
     return GameSpec.load(SHIPPED / game_id / "spec.json")
+
+
+def sample() -> list:
+    """At least 10 games covering every skill, tier and split."""
+    chosen, seen = [], set()
+    for g in GAMES:
+        keys = {("skill", s) for s in g.skills} | {("tier", g.difficulty), ("split", g.split)}
+        if keys - seen:
+            chosen.append(g)
+            seen |= keys
+    return chosen + [g for g in GAMES if g not in chosen][: max(0, 10 - len(chosen))]
 
 
 def test_suite_composition():
@@ -77,7 +91,13 @@ def test_every_game_is_registered_with_the_suite():
     env.close()
 
 
-@pytest.mark.parametrize("game_id", [g.id for g in GAMES])
+def per_game(games) -> list:
+    """Every game in the slow run; the sample of :func:`sample` (every skill, tier and split) in the default run."""
+    chosen = {g.id for g in sample()}
+    return [g.id if g.id in chosen else pytest.param(g.id, marks=pytest.mark.slow) for g in games]
+
+
+@pytest.mark.parametrize("game_id", per_game(GAMES))
 def test_walkthrough_wins_through_gymnasium(game_id):
     env = gym.make(f"starling/{game_id}-v1", extra_info=["walkthrough"])
     _, info = env.reset(seed=0)
@@ -87,7 +107,7 @@ def test_walkthrough_wins_through_gymnasium(game_id):
     env.close()
 
 
-@pytest.mark.parametrize("game_id", [g.id for g in GAMES])
+@pytest.mark.parametrize("game_id", per_game(GAMES))
 def test_check_env_and_determinism_on_every_game(game_id):
     from gymnasium.utils.env_checker import check_env
 
@@ -110,17 +130,6 @@ def regenerate(games, tmp_path: Path) -> dict[str, str]:
         tasks.append(planned[g.provenance["index"]])
     Generator(OfflineBackend(seeds), tmp_path, workers=2, max_attempts=recipe.max_attempts).run(tasks)
     return {g.id: g.content_hash for g in load_manifest(tmp_path).games}
-
-
-def sample() -> list:
-    """At least 10 games covering every skill, tier and split."""
-    chosen, seen = [], set()
-    for g in GAMES:
-        keys = {("skill", s) for s in g.skills} | {("tier", g.difficulty), ("split", g.split)}
-        if keys - seen:
-            chosen.append(g)
-            seen |= keys
-    return chosen + [g for g in GAMES if g not in chosen][: max(0, 10 - len(chosen))]
 
 
 def test_regenerating_a_sample_reproduces_the_content_hashes(tmp_path):
@@ -176,8 +185,8 @@ def test_a_wheel_carries_the_benchmark(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for g in GAMES[:3]:
         for part in ("game.z8", "game.json", "spec.json"):
-            assert f"starling_env/generated_games/{g.id}/{part}" in names
-    assert "starling_env/generated_games/manifest.json" in names
+            assert f"starling_env/generated_games/{SHIPPED.name}/{g.id}/{part}" in names
+    assert f"starling_env/generated_games/{SHIPPED.name}/manifest.json" in names
     assert "starling_env/game_seeds/starling100.recipe.json" in names
     packages = {str(p.parent.relative_to(ROOT)) for p in (ROOT / "starling_env").rglob("*.py")}
     for package in packages:  # every module folder, and the data the code reads

@@ -13,6 +13,7 @@ import pytest
 
 from starling_env.builder.failures import FailureKind, VerificationReport
 from starling_env.builder.verify import Limits, verify_spec
+from starling_env.collection import shipped_collection
 from starling_env.envs.game_env import StarlingEnv
 from starling_env.spec import GameSpec, SpecError
 
@@ -316,7 +317,7 @@ def play(z8: Path, commands: list[str]) -> tuple[StarlingEnv, list[str], dict]:
 
 # -- spec versions -----------------------------------------------------------------------------
 def test_a_shipped_10_spec_canonicalises_to_the_same_json():
-    for path in sorted((ROOT / "generated_games").glob("*/spec.json"))[:20]:
+    for path in sorted(shipped_collection(1).glob("*/spec.json"))[:20]:
         text = path.read_text()
         assert GameSpec.parse_text(text).to_json() == text
 

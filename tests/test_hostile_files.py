@@ -162,7 +162,7 @@ def test_action_names_may_repeat_object_ids_but_not_each_other():
 
 def test_shipped_games_and_seed_examples_still_validate():
     root = Path(__file__).resolve().parents[1]
-    files = sorted(root.glob("generated_games/*/spec.json")) + sorted(root.glob("game_seeds/*/example.json"))
+    files = sorted(root.glob("generated_games/*/*/spec.json")) + sorted(root.glob("game_seeds/*/example*.json"))
     assert len(files) > 10
     for path in files:
         GameSpec.load(path)

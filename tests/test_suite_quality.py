@@ -101,7 +101,7 @@ def test_distinct_generation_skips_near_duplicates_without_building_them(tmp_pat
 
 
 def test_reference_agents_measure_a_game_repeatably():
-    game = shipped_collection() / EASY_WON_BY_RANDOM
+    game = shipped_collection(1) / EASY_WON_BY_RANDOM
     measured = measure(game, episodes=5)
     assert measured == measure(game, episodes=5)
     assert measured["random"]["wins"] == 3 and measured["heuristic"]["wins"] == 5
@@ -114,7 +114,7 @@ def test_reference_agents_measure_a_game_repeatably():
 
 
 def test_heuristic_agent_beats_random_on_the_benchmark_sample():
-    manifest = load_manifest(shipped_collection())
+    manifest = load_manifest(shipped_collection(1))
     games = [g.id for g in manifest.games if g.split == "train"][::10]
     scores: dict[str, float] = {"random": 0.0, "heuristic": 0.0}
     for game_id in games:

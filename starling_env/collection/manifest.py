@@ -139,11 +139,27 @@ def load_manifest(collection: Path, *, missing_ok: bool = False) -> Manifest:
     return Manifest.from_dict(data, where=str(path))
 
 
-def shipped_collection() -> Path:
-    """The benchmark installed with the package (``generated_games/``)."""
+def shipped_collections() -> list[Path]:
+    """The benchmark versions installed with the package (``generated_games/<suite>-v<N>/``), oldest first."""
     from importlib import resources
 
-    return Path(str(resources.files("starling_env.generated_games")))
+    root = Path(str(resources.files("starling_env.generated_games")))
+    found = []
+    for folder in root.iterdir():
+        if (folder / MANIFEST).is_file():
+            found.append((load_manifest(folder).version, folder.name, folder))
+    return [folder for _, _, folder in sorted(found)]
+
+
+def shipped_collection(version: int | None = None) -> Path:
+    """The shipped benchmark: its newest version, or ``version``."""
+    collections = shipped_collections()
+    if version is not None:
+        collections = [c for c in collections if load_manifest(c).version == version]
+    if not collections:
+        versions = [load_manifest(c).version for c in shipped_collections()]
+        raise FileNotFoundError(f"no shipped benchmark of version {version}; installed versions: {versions}")
+    return collections[-1]
 
 
 def game_card(game_dir: Path) -> dict[str, Any]:

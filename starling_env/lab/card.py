@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import Counter
 from pathlib import Path
@@ -100,8 +101,17 @@ def _variety(collection: Path, manifest: Manifest) -> list[str]:
     ]
 
 
-def render_card(collection: Path, recipe: str = "game_seeds/starling100.recipe.json") -> str:
+def _recipe(collection: Path) -> str:
+    """The recipe the collection's generation report names (the command that regenerates it)."""
+    try:
+        return str(json.loads((collection / "generation_report.json").read_text(encoding="utf-8"))["recipe"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "RECIPE.json"
+
+
+def render_card(collection: Path) -> str:
     manifest: Manifest = load_manifest(collection)
+    recipe = _recipe(collection)
     games = manifest.games
     skills = sorted({s for g in games for s in g.skills})
     backends = Counter(str(g.provenance.get("backend", "unknown")) for g in games)
@@ -156,7 +166,7 @@ def render_card(collection: Path, recipe: str = "game_seeds/starling100.recipe.j
         "## Regenerate",
         "",
         "```bash",
-        f"starling generate --recipe {recipe} --backend offline --out generated_games --into-shipped",
+        f"starling generate --recipe {recipe} --backend offline --out generated_games/{collection.name} --into-shipped",
         "```",
         "",
         "The recipe fixes every batch's skills, tier, split and seed, and each game's randomness comes only",

@@ -21,7 +21,7 @@ from rich.table import Table
 
 from ..builder.failures import Failure, FailureKind, VerificationReport
 from ..builder.verify import Limits, verify_game_dir
-from ..collection import ManifestEntry, load_manifest, shipped_collection
+from ..collection import ManifestEntry, load_manifest, shipped_collection, shipped_collections
 from ..collection.publish import build_and_publish
 from ..envs.text_env import DEFAULT_MAX_STEPS
 from ..files import write_atomic
@@ -81,7 +81,7 @@ def validate(spec: Annotated[Path, typer.Argument(help="GameSpec JSON file")]) -
 
 def _guard_shipped(out: Path, allowed: bool) -> None:
     """Games a user makes never land in the installed benchmark by accident."""
-    if out.resolve() == shipped_collection().resolve() and not allowed:
+    if any(out.resolve() == c.resolve() for c in shipped_collections()) and not allowed:
         err.print(
             f"{out} is the installed benchmark; pass --into-shipped to change it (that makes a new suite version)"
         )
