@@ -157,17 +157,18 @@ COMMANDS: dict[str, How] = {
         "as written", creates="runs/report/report.md"
     ),
     # the committed results are complete, so these resume and have nothing left to do
-    "starling train --agent drrn --split train --steps 5000 --envs 2 --seed 0 --max-steps 50 --option "
+    "starling train --agent drrn --benchmark 1 --split train --steps 5000 --envs 2 --seed 0 --max-steps 50 --option "
     "epsilon_decay=1 --option log_every=0.1 --out results/train/drrn": AS_WRITTEN,
-    "starling train --agent ppo --split train --steps 10000 --envs 2 --seed 0 --max-steps 50 --out results/train/ppo": (
+    "starling train --agent ppo --benchmark 1 --split train --steps 10000 --envs 2 --seed 0 --max-steps 50 "
+    "--out results/train/ppo": AS_WRITTEN,
+    "starling evaluate --agent random --benchmark 1 --split test --episodes 3 --out results/eval/random": AS_WRITTEN,
+    "starling evaluate --agent walkthrough --benchmark 1 --split test --episodes 3 --out results/eval/walkthrough": (
         AS_WRITTEN
     ),
-    "starling evaluate --agent random --split test --episodes 3 --out results/eval/random": AS_WRITTEN,
-    "starling evaluate --agent walkthrough --split test --episodes 3 --out results/eval/walkthrough": AS_WRITTEN,
-    "starling evaluate --agent drrn --checkpoint results/train/drrn/checkpoint.pt --split test --episodes 3 --out "
-    "results/eval/drrn": AS_WRITTEN,
-    "starling evaluate --agent ppo --checkpoint results/train/ppo/model.zip --split test --episodes 3 --out "
-    "results/eval/ppo": AS_WRITTEN,
+    "starling evaluate --agent drrn --checkpoint results/train/drrn/checkpoint.pt --benchmark 1 --split test "
+    "--episodes 3 --out results/eval/drrn": AS_WRITTEN,
+    "starling evaluate --agent ppo --checkpoint results/train/ppo/model.zip --benchmark 1 --split test --episodes 3 "
+    "--out results/eval/ppo": AS_WRITTEN,
     "starling report results/eval/random results/eval/walkthrough results/eval/drrn results/eval/ppo --out "
     "results/report": How("as written", creates="results/report/report.md"),
     # -- transfer (minutes even shrunk; the full budget is the README's 36 min)

@@ -34,7 +34,27 @@ def _generated_tiers() -> list[str]:
     ]
 
 
-def _calibrated_tiers() -> list[str]:
+def _bands(recipe: str) -> list[str]:
+    """The recipe's calibration bands, one line per tier (none when the recipe is not installed)."""
+    from importlib import resources
+
+    from ..generate.recipe import Recipe
+
+    try:
+        calibration = Recipe.load(Path(str(resources.files("starling_env.game_seeds"))) / Path(recipe).name).calibration
+    except ValueError:
+        return []
+    if calibration is None:
+        return []
+    bands = ", ".join(f"{tier} {low:g} to {high:g}" for tier, (low, high) in calibration.heuristic_score.items())
+    return [
+        "",
+        f"The recipe's checks: {calibration.episodes} episodes per agent; the random agent may win at most "
+        f"{calibration.max_random_wins}; the heuristic agent's mean normalised score per tier: {bands}.",
+    ]
+
+
+def _calibrated_tiers(recipe: str) -> list[str]:
     """How the tiers of a calibrated collection were made and checked."""
     return [
         "Every game was played before it was published: seeded episodes of the random agent and of a simple",
@@ -49,6 +69,7 @@ def _calibrated_tiers() -> list[str]:
         "- **train**: for training. **test**: skills that no training game uses (held out whole).",
         "  **test-compose**: training skills in pairs that no training game combines.",
         "  No game of a test split shares its template signature with a training game (see Variety).",
+        *_bands(recipe),
     ]
 
 
@@ -131,7 +152,7 @@ def render_card(collection: Path) -> str:
         "",
         "## Tiers and splits",
         "",
-        *(_calibrated_tiers() if any(g.calibration for g in games) else _generated_tiers()),
+        *(_calibrated_tiers(recipe) if any(g.calibration for g in games) else _generated_tiers()),
         "",
         "## Counts",
         "",

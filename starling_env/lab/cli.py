@@ -377,7 +377,7 @@ def show(
 ) -> None:
     """One game's card: objective, rooms, objects, skills, tier, walkthrough, max score, env id."""
     try:
-        folder = find_game(game, collection or [shipped_collection()])
+        folder = find_game(game, collection or shipped_collections()[::-1])
     except FileNotFoundError as exc:
         err.print(str(exc))
         raise typer.Exit(2) from None
@@ -441,7 +441,7 @@ def play(
         err.print("--max-steps must be 0 (no limit) or more")
         raise typer.Exit(2)
     try:
-        folder = find_game(game, collection or [shipped_collection()])
+        folder = find_game(game, collection or shipped_collections()[::-1])
     except FileNotFoundError as exc:
         err.print(escape(str(exc)))
         raise typer.Exit(2) from None
@@ -456,6 +456,9 @@ def train(
         int, typer.Option(help="environment steps in all (a resumed run counts the ones it took)")
     ] = 20_000,
     split: Annotated[str, typer.Option(help="benchmark split to train on (ignored with --env)")] = "train",
+    benchmark: Annotated[
+        int | None, typer.Option(help="version of the shipped benchmark the split is of (default: the newest)")
+    ] = None,
     env: Annotated[str | None, typer.Option(help="train on this Gymnasium id instead of a split")] = None,
     envs: Annotated[int, typer.Option(help="parallel environments")] = 1,
     seed: Annotated[int, typer.Option(help="random seed of a fresh run")] = 0,
@@ -482,7 +485,7 @@ def train(
             return gym.make(env, extra_info=list(cls.extra_info), max_episode_steps=max_steps)
         return gym.make(
             "starling/Suite-v0",
-            collection=str(shipped_collection()),
+            collection=str(shipped_collection(benchmark)),
             split=split,
             extra_info=list(cls.extra_info),
             max_episode_steps=max_steps,
@@ -543,6 +546,9 @@ def evaluate(
         str, typer.Option(help="random | walkthrough | drrn | ppo | llm | llm-rl | module:Class")
     ] = "random",
     split: Annotated[str, typer.Option(help="train | test | test-compose | all (ignored with --env)")] = "test",
+    benchmark: Annotated[
+        int | None, typer.Option(help="version of the shipped benchmark the split is of (default: the newest)")
+    ] = None,
     env: Annotated[list[str] | None, typer.Option(help="Gymnasium id(s) to evaluate on instead of a split")] = None,
     episodes: Annotated[int, typer.Option(help="seeded episodes per game")] = 3,
     seed: Annotated[int, typer.Option(help="first seed; episode k uses seed + k on every game")] = 0,
@@ -572,7 +578,7 @@ def evaluate(
     from .report import comparison
 
     try:
-        env_ids = tuple(env) if env else tuple(split_env_ids(split))
+        env_ids = tuple(env) if env else tuple(split_env_ids(split, shipped_collection(benchmark)))
     except (ValueError, FileNotFoundError) as exc:
         err.print(escape(str(exc)))
         raise typer.Exit(2) from None

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..collection import load_manifest, shipped_collection
+from ..collection import Manifest, load_manifest, shipped_collection, shipped_collections
 from ..envs.text_env import DEFAULT_MAX_STEPS
 from ..files import write_atomic
 from ..records import EpisodeRecord, append_records, read_records
@@ -67,8 +67,18 @@ def _play(config: EvalConfig, env_id: str, seed: int) -> EpisodeRecord:
         env.close()
 
 
+def suite_of(env_ids: tuple[str, ...]) -> Manifest:
+    """The shipped benchmark version whose games (or suite id) the env ids are; else the newest."""
+    for folder in reversed(shipped_collections()):
+        manifest = load_manifest(folder)
+        known = {manifest.env_id(g.id) for g in manifest.games} | {manifest.env_id("Benchmark")}
+        if set(env_ids) <= known:
+            return manifest
+    return load_manifest(shipped_collection())
+
+
 def header(config: EvalConfig) -> dict[str, Any]:
-    manifest = load_manifest(shipped_collection(), missing_ok=True)
+    manifest = suite_of(config.env_ids)
     return {
         "starling_version": __version__,
         "suite": manifest.suite,
