@@ -7,7 +7,8 @@
 - text-fidelity failures: the gate of ``starling_env.builder.fidelity`` over every game (playing each one;
   ``--static-text`` checks only the spec texts, without playing);
 - the random agent's win rate per tier, when ``--random-results`` (default
-  ``results/eval/random/episodes.jsonl``) exists; else skipped with a note.
+  ``results/eval/random/episodes.jsonl``) exists; else skipped with a note;
+- the calibration's measured random and heuristic win rates and scores per tier (a calibrated collection).
 
 Last line: a JSON object of the figures.
 
@@ -26,7 +27,7 @@ from typing import Any
 from starling_env.builder.fidelity import check_text
 from starling_env.collection import load_manifest, shipped_collection
 from starling_env.collection.signature import NEAR_DUPLICATE_JACCARD, signature
-from starling_env.collection.variety import collection_specs, variety
+from starling_env.collection.variety import collection_specs, measured, variety
 from starling_env.spec import GameSpec
 
 RANDOM_RESULTS = Path(__file__).resolve().parents[1] / "results" / "eval" / "random" / "episodes.jsonl"
@@ -45,17 +46,21 @@ def text_failures(collection: Path, ids: list[str], play: bool) -> dict[str, Any
     return {"games_failing": len(games_failing), "by_kind": dict(sorted(by_kind.items())), "played": play}
 
 
-def random_win_rates(path: Path) -> dict[str, Any]:
-    """The random agent's win rate and mean normalised score per tier, from an evaluation's episodes."""
+def random_win_rates(path: Path, games: set[str]) -> dict[str, Any]:
+    """The random agent's win rate and mean normalised score per tier, from an evaluation's episodes of ``games``."""
+    skipped = {"skipped": f"no random-agent episodes of this collection at {path} (run starling evaluate)"}
     if not path.is_file():
-        return {"skipped": f"no random-agent results at {path} (run starling evaluate --agent random)"}
+        return skipped
     tiers: dict[str, list[dict]] = defaultdict(list)
     for line in path.read_text().splitlines():
         try:
             record = json.loads(line)
         except ValueError:  # a torn last line of an interrupted run
             continue
-        tiers[record.get("difficulty") or "unknown"].append(record)
+        if record.get("game_id") in games:
+            tiers[record.get("difficulty") or "unknown"].append(record)
+    if not tiers:
+        return skipped
     return {
         tier: {
             "win_rate": round(sum(r["won"] for r in records) / len(records), 3),
@@ -99,7 +104,11 @@ def main() -> None:
         "distinct_walkthrough_signatures_per_tier": per_tier,
         "near_duplicate_clusters": len(clusters),
         "text_fidelity": text,
-        "random_agent": random_win_rates(args.random_results),
+        "random_agent": random_win_rates(args.random_results, set(specs)),
+        "calibration_per_tier": {  # the random and heuristic agents' measured play, from the manifest
+            tier: measured([g for g in manifest.games if g.difficulty == tier])
+            for tier in sorted(set(tier_of.values()))
+        },
         "seconds": round(time.perf_counter() - started, 1),
     }
     print(json.dumps(figures))

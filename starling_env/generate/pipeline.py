@@ -189,6 +189,8 @@ class Generator:
             for outcome in pool.map(lambda t: self._attempt(t, 0), tasks):  # ordered: deterministic
                 try:
                     outcome = self._finish(outcome, published_ids)
+                    if outcome.status == "failed" and self._twins.get(outcome.task):
+                        outcome = self._second_look(outcome.task, published_ids)
                 except Exception as exc:  # noqa: BLE001 - publishing failed (a full disk, say): recorded, run goes on
                     outcome.failures.append([_failure(FailureKind.internal_error, exc).model_dump(mode="json")])
                     outcome.status = "failed"
@@ -197,6 +199,14 @@ class Generator:
                 self.outcomes.append(outcome)
                 self.on_progress(outcome)
         return self.outcomes
+
+    def replay(self, task: Task, attempt: int) -> Outcome:
+        """Build, check and publish ``task``'s candidate from ``attempt`` on: a published game's recorded attempt
+        (``provenance["attempts"] - 1``) makes that game again, without the run that chose it."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        outcome = self._finish(self._attempt(task, attempt), set())
+        self.outcomes.append(outcome)
+        return outcome
 
     def _attempt(self, task: Task, first: int, outcome: Outcome | None = None) -> Outcome:
         """Build + verify candidates of ``task`` from attempt ``first`` until one passes or attempts run out.
@@ -336,6 +346,20 @@ class Generator:
         self.on_retry(outcome.task, [failure])
         return self._finish(self._attempt(outcome.task, outcome.attempts, outcome), published_ids)
 
+    def _second_look(self, task: Task, published_ids: set[str]) -> Outcome:
+        """A task that failed with attempts skipped ahead of the run, as twins of games that earlier tasks were then
+        expected to publish: its attempts again, skipping only twins of the games published by now (main thread,
+        task order, so still deterministic)."""
+        assert self._templates is not None
+        session, twins = self.backend.session(task), {}
+        for attempt in range(self.max_attempts):
+            data = _preview(session, attempt)
+            twin = self._templates.twin(data) if data else None
+            if twin is not None:
+                twins[attempt] = twin
+        self._twins[task] = twins
+        return self._finish(self._attempt(task, 0), published_ids)
+
     def _collection_templates(self) -> TemplateIndex:
         """The templates of the games already in the collection."""
         index = TemplateIndex()
@@ -352,10 +376,7 @@ class Generator:
         for task in tasks:
             session, seen = self.backend.session(task), {}
             for attempt in range(self.max_attempts):
-                try:
-                    data = _spec_data(session.propose(attempt, None) or "")
-                except Exception:  # noqa: BLE001 - the attempt itself will fail the same way, and say why
-                    continue
+                data = _preview(session, attempt)
                 twin = planned.twin(data) if data else None
                 if twin is not None:
                     seen[attempt] = twin
@@ -399,6 +420,14 @@ class Generator:
         report = scrub_data(report)  # failures quote replies: nothing secret-looking reaches the disk
         write_atomic(path, json.dumps(report, indent=2) + "\n")
         return report
+
+
+def _preview(session: Session, attempt: int) -> dict[str, Any]:
+    """A previewable backend's candidate at ``attempt`` as JSON data ({} when there is none)."""
+    try:
+        return _spec_data(session.propose(attempt, None) or "")
+    except Exception:  # noqa: BLE001 - the attempt itself will fail the same way, and say why
+        return {}
 
 
 def _near_duplicate(twin: str) -> Failure:
