@@ -142,3 +142,25 @@ def test_calibrated_generation_rejects_a_game_off_its_tier(tmp_path):
     (entry,) = load_manifest(tmp_path).games
     assert outcome.status == "published" and entry.calibration["episodes"] == 5
     assert set(entry.calibration) == {"episodes", "max_steps", "random", "heuristic"}
+
+
+def test_a_task_skipped_for_a_twin_that_never_published_gets_a_second_look(tmp_path):
+    seeds = load_seeds(SEEDS)
+    tasks = plan_tasks(
+        seeds, skills=["boil_water"], difficulty="easy", compose=1, count=2, split="train", seed=0, cycle=True
+    )
+
+    def reject_the_first_task(game_dir, task):  # the first task's game is off its tier, whatever it is
+        failures = verdict({"episodes": 1, "random": {"wins": 1}, "heuristic": {"mean_score": 0.0}}, "easy", STRICT)
+        return (failures if task.index == 0 else []), {}
+
+    generator = Generator(
+        OfflineBackend(seeds), tmp_path, FAST, max_attempts=2, distinct=True, calibrate=reject_the_first_task
+    )
+    first, second = generator.run(tasks)
+    assert first.status == "failed" and {f["kind"] for a in first.failures for f in a} == {"off_tier"}
+    assert second.status == "published"  # its attempts twinned the first task's candidate, which never published
+    assert [g.id for g in load_manifest(tmp_path).games] == [second.game_id]
+
+
+STRICT = Calibration(max_random_wins=0)
