@@ -430,6 +430,19 @@ def test_reactions_to_built_in_actions(built):
     assert "The small pot cracks." in said[1] and "The pot is ruined." in said[1] and info["lost"]
 
 
+def test_a_reaction_follows_only_its_own_object(tmp_path):
+    """Taking the plug drains the bath; taking the foam from the same caddy while the bath fills must not (a
+    reaction whose facts do not name its object once matched every take in the logic, so the game refused it)."""
+    data = json.loads((ROOT / "game_seeds" / "run_bath" / "example.json").read_text())
+    assert verify(data, tmp_path / "bath", walks=1).passed
+    moves = ["open airing cupboard", "take towel from airing cupboard", "go east", "take plug from bath caddy"]
+    moves += ["insert plug into bathtub", "turn on hot tap", "take bath foam from bath caddy", "take plug"]
+    env, said, info = play(tmp_path / "bath" / "game.z8", moves)
+    assert said[6].startswith("You take the bath foam") and "drains" not in said[6]
+    assert "drains away" in said[7] and not info["lost"]
+    env.close()
+
+
 # -- 3. parts ---------------------------------------------------------------------------------------
 def test_a_part_of_a_fixed_thing_is_used_where_its_whole_is(built):
     env, said, info = play(built["coffee"], ["look", "examine coffee machine", "take water tank", "examine tank"])

@@ -508,6 +508,9 @@ def compile_reaction(
         var_type = {f"k_{e.spec_id}": e.tw_type for e in entities.values()} | {acted: acted}
         requires = [Fact.parse(t) for t in reaction.requires]
         pre, post = _world_atoms(requires, [Fact.parse(t) for t in reaction.effects], var)
+        tag = (Atom(tag_atom(obj.spec_id), (acted,)), False)  # the reaction's object, whatever its facts name
+        if tag not in pre:
+            pre.append(tag)
         lhs, rhs = _render_sides(pre, post, var_type)
         name = f"{rule.name}__r{index}"
         variants.append(RuleVariant(name, f"{name} :: {rule.pre} & {lhs} -> {rule.post} & {rhs};"))
