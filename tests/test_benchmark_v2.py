@@ -11,6 +11,7 @@ import pytest
 
 import starling_env  # noqa: F401  (registers the ids)
 from starling_env.builder.fidelity import check_text
+from starling_env.builder.verify import Limits
 from starling_env.collection import load_manifest, shipped_collection
 from starling_env.collection.publish import content_hash
 from starling_env.collection.signature import signature
@@ -33,11 +34,17 @@ BATCHES = {b.name: b for b in RECIPE.batches}
 
 
 def test_the_suite_is_what_its_recipe_asks_for():
+    """Every task of the recipe is in the generation report; the games are its published tasks (a task whose
+    every attempt was rejected, as off its tier or a near-duplicate, publishes nothing and says why)."""
     assert (MANIFEST.suite, MANIFEST.version, len(GAMES)) == ("STARLING-100", 2, 100)
-    wanted = Counter()
-    for batch in RECIPE.batches:
-        wanted[batch.split] += batch.count
-    assert Counter(g.split for g in GAMES) == wanted
+    report = json.loads((SHIPPED / "generation_report.json").read_text())
+    tasks = Counter((t["batch"], t["split"]) for t in report["tasks"])
+    assert tasks == Counter({(b.name, b.split): b.count for b in RECIPE.batches})
+    made = [t for t in report["tasks"] if t["status"] in ("published", "existing")]
+    assert sorted(t["id"] for t in made) == sorted(g.id for g in GAMES)
+    for t in report["tasks"]:
+        if t not in made:
+            assert t["failures"] and all(f["kind"] in ("off_tier", "near_duplicate") for a in t["failures"] for f in a)
     assert sum(g.split != "train" for g in GAMES) >= 30
     assert all(s["spec_version"] == "1.1" for s in SPECS.values())  # every game passes the text gate's checks
 
@@ -124,14 +131,33 @@ def test_regenerating_a_sample_builds_the_same_games(tmp_path):
     sample = [next(g for g in GAMES if g.provenance["batch"] == b) for b in ("train-easy", "test-medium")]
     from starling_env.lab.calibrate import calibrator
 
-    generator = Generator(backend, tmp_path, max_attempts=RECIPE.max_attempts, calibrate=calibrator(RECIPE.calibration))
+    limits = Limits(timeout_s=RECIPE.timeout_s or Limits.timeout_s)
+    generator = Generator(
+        backend, tmp_path, limits, max_attempts=RECIPE.max_attempts, calibrate=calibrator(RECIPE.calibration)
+    )
     for g in sample:
         task = plan_batch(backend.seeds, BATCHES[g.provenance["batch"]], backend.compatible)[g.provenance["index"]]
-        outcome = generator._attempt(task, g.provenance["attempts"] - 1)
-        assert outcome.status == "verified", outcome.failures
-        generator._finish(outcome, set())
+        outcome = generator.replay(task, g.provenance["attempts"] - 1)
+        assert outcome.status == "published", outcome.failures
     regenerated = {e.id: (e.content_hash, e.calibration) for e in load_manifest(tmp_path).games}
     assert regenerated == {g.id: (g.content_hash, g.calibration) for g in sample}
+
+
+@pytest.mark.slow
+def test_regenerating_the_whole_suite_reproduces_it(tmp_path):
+    """The recipe's one command, in full (about half an hour on 2 cores)."""
+    from starling_env.lab.calibrate import calibrator
+
+    seeds = load_seeds(SEEDS)
+    backend = OfflineBackend(seeds)
+    tasks = [t for b in RECIPE.batches for t in plan_batch(backend.seeds, b, backend.compatible)]
+    limits = Limits(timeout_s=RECIPE.timeout_s or Limits.timeout_s)
+    calibrate = calibrator(RECIPE.calibration) if RECIPE.calibration else None
+    generator = Generator(
+        backend, tmp_path, limits, max_attempts=RECIPE.max_attempts, distinct=RECIPE.distinct, calibrate=calibrate
+    )
+    generator.run(tasks, suite=RECIPE.suite, version=RECIPE.version)
+    assert {e.id: e.content_hash for e in load_manifest(tmp_path).games} == {g.id: g.content_hash for g in GAMES}
 
 
 def test_card_is_generated_from_the_manifest():
