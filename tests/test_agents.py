@@ -31,7 +31,7 @@ def test_walkthrough_agent_wins_and_random_agent_plays(game_id):
     oracle = load_agent("walkthrough")
     record = run_episode(oracle, make(oracle, game_id), seed=0)
     assert record.won and record.normalized_score == 1.0 and record.invalid_commands == 0
-    assert record.env_id == f"starling/{game_id}-v1" and record.skills and record.difficulty and record.split
+    assert record.env_id == make(oracle, game_id).spec.id and record.skills and record.difficulty and record.split
     assert len(record.transcript) == record.steps + 1 and record.transcript[0].command == ""
     rand = load_agent("random", seed=1)
     first = run_episode(rand, make(rand, game_id, 20), seed=0)

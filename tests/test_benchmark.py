@@ -154,7 +154,10 @@ def test_card_is_generated_from_the_manifest():
 def test_list_and_show_commands():
     cli = CLI
     listed = subprocess.run(
-        [*cli, "list", "--split", "test-compose"], capture_output=True, text=True, check=True
+        [*cli, "list", "--split", "test-compose", "--collection", str(SHIPPED)],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "15 of 100 games" in listed
     game = next(g for g in GAMES if g.difficulty == "hard")

@@ -46,6 +46,8 @@ def test_a_killed_run_resumes_without_duplicates(tmp_path):
         "evaluate",
         "--agent",
         "random",
+        "--benchmark",
+        "1",
         "--split",
         "test",
         "--episodes",
