@@ -75,7 +75,8 @@ def verdict(measured: dict[str, Any], tier: str, calibration: Calibration) -> li
     if wins > calibration.max_random_wins:
         message = f"the random agent won {wins} of {n} episodes (at most {calibration.max_random_wins} allowed)"
         failures.append(Failure(kind=FailureKind.off_tier, message=message))
-    low, high = calibration.heuristic_score.get(tier, (0.0, 1.0))  # type: ignore[call-overload]
+    bands = {str(name): band for name, band in calibration.heuristic_score.items()}
+    low, high = bands.get(tier, (0.0, 1.0))
     score = measured["heuristic"]["mean_score"]
     if not low <= score <= high:
         message = f"the heuristic agent scored {score} on average; the {tier} tier takes {low} to {high}"
