@@ -157,6 +157,11 @@ COMMANDS: dict[str, How] = {
         "as written", creates="runs/report/report.md"
     ),
     # the committed results are complete, so these resume and have nothing left to do
+    "starling evaluate --agent random --split test --episodes 3 --out results/eval-v2/random": AS_WRITTEN,
+    "starling evaluate --agent heuristic --split test --episodes 3 --out results/eval-v2/heuristic": AS_WRITTEN,
+    "starling evaluate --agent walkthrough --split test --episodes 3 --out results/eval-v2/walkthrough": AS_WRITTEN,
+    "starling report results/eval-v2/random results/eval-v2/heuristic results/eval-v2/walkthrough --out "
+    "results/report-v2": How("as written", creates="results/report-v2/report.md"),
     "starling train --agent drrn --benchmark 1 --split train --steps 5000 --envs 2 --seed 0 --max-steps 50 --option "
     "epsilon_decay=1 --option log_every=0.1 --out results/train/drrn": AS_WRITTEN,
     "starling train --agent ppo --benchmark 1 --split train --steps 10000 --envs 2 --seed 0 --max-steps 50 "
