@@ -14,9 +14,10 @@ from .signature import custom_templates, near_duplicate_clusters, shared_signatu
 Spec = Mapping[str, Any]
 
 
-def collection_specs(collection: Path) -> dict[str, dict[str, Any]]:
-    """Every game's spec (as JSON data) by id, in manifest order."""
-    manifest = load_manifest(collection)
+def collection_specs(collection: Path, *, missing_ok: bool = False) -> dict[str, dict[str, Any]]:
+    """Every game's spec (as JSON data) by id, in manifest order ({} for a folder without a manifest, with
+    ``missing_ok``)."""
+    manifest = load_manifest(collection, missing_ok=missing_ok)
     return {g.id: json.loads((collection / g.id / "spec.json").read_text(encoding="utf-8")) for g in manifest.games}
 
 

@@ -20,11 +20,14 @@ from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..spec import Fact, GameSpec
 from ..spec.model import OPPOSITE, RESERVED_VERBS
 from .seeds import Seed
+
+if TYPE_CHECKING:
+    from .pipeline import Task
 
 Spec = dict[str, Any]  # a GameSpec as JSON data, edited in place by the transformations below
 DIRECTIONS = ("north", "south", "east", "west")
@@ -598,7 +601,7 @@ def vary(seeds: list[Seed], difficulty: str, rng: random.Random) -> Spec | None:
     return vary_examples([s.example for s in seeds if s.example is not None], difficulty, rng)
 
 
-def choose_examples(seeds: list[Seed], task: Any, attempt: int) -> list[GameSpec]:
+def choose_examples(seeds: list[Seed], task: Task, attempt: int) -> list[GameSpec]:
     """One example spec per seed for this attempt at ``task``: the first, or (``task.examples == "all"``)
     any of the seed's examples of ``task.spec_version``, drawn from a random stream of its own (so the
     variation that follows draws the same numbers whichever example is chosen)."""

@@ -32,14 +32,13 @@ from ..builder.verify import Limits, verify_spec
 from ..collection import MANIFEST, load_manifest
 from ..collection.publish import content_hash, new_staging_dir, publish
 from ..collection.signature import TemplateIndex
+from ..collection.variety import collection_specs
 from ..files import loads_untrusted, locked, scrub_data, write_atomic
 from ..spec import GameSpec, SpecError
 from ..spec.model import SPEC_JSON
 from .check import hidden_failures
 from .recipe import Batch
 from .seeds import Seed
-
-SPEC_FILE = "spec.json"
 
 
 @dataclass(frozen=True)
@@ -351,20 +350,14 @@ class Generator:
         expected to publish: its attempts again, skipping only twins of the games published by now (main thread,
         task order, so still deterministic)."""
         assert self._templates is not None
-        session, twins = self.backend.session(task), {}
-        for attempt in range(self.max_attempts):
-            data = _preview(session, attempt)
-            twin = self._templates.twin(data) if data else None
-            if twin is not None:
-                twins[attempt] = twin
-        self._twins[task] = twins
+        self._twins[task] = self._twins_of(task, self._templates, reserve=False)
         return self._finish(self._attempt(task, 0), published_ids)
 
     def _collection_templates(self) -> TemplateIndex:
         """The templates of the games already in the collection."""
         index = TemplateIndex()
-        for game in load_manifest(self.out, missing_ok=True).games:
-            index.add(_spec_data((self.out / game.id / SPEC_FILE).read_text(encoding="utf-8")))
+        for spec in collection_specs(self.out, missing_ok=True).values():
+            index.add(spec)
         return index
 
     def _look_ahead(self, tasks: list[Task]) -> dict[Task, dict[int, str]]:
@@ -372,18 +365,21 @@ class Generator:
         candidate of an earlier task (attempt -> that game's id): they are skipped, not built. A previewable
         backend's proposals cost nothing to make, and looking ahead in task order keeps the run deterministic."""
         assert self._templates is not None
-        planned, twins = self._templates.copy(), {}
-        for task in tasks:
-            session, seen = self.backend.session(task), {}
-            for attempt in range(self.max_attempts):
-                data = _preview(session, attempt)
-                twin = planned.twin(data) if data else None
-                if twin is not None:
-                    seen[attempt] = twin
-                elif data:
-                    planned.add(data)
-                    break
-            twins[task] = seen
+        planned = self._templates.copy()
+        return {task: self._twins_of(task, planned, reserve=True) for task in tasks}
+
+    def _twins_of(self, task: Task, index: TemplateIndex, *, reserve: bool) -> dict[int, str]:
+        """The attempts of ``task`` whose candidate nearly duplicates a game of ``index`` (attempt -> its id); with
+        ``reserve``, up to the first distinct candidate, which joins ``index``."""
+        session, twins = self.backend.session(task), {}
+        for attempt in range(self.max_attempts):
+            data = _preview(session, attempt)
+            twin = index.twin(data) if data else None
+            if twin is not None:
+                twins[attempt] = twin
+            elif data and reserve:
+                index.add(data)
+                break
         return twins
 
     def _already_published(self, text: str, game_id: str) -> bool:

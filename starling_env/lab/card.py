@@ -75,6 +75,9 @@ def _calibrated_tiers(recipe: str) -> list[str]:
 
 def _measured_table(manifest: Manifest, splits: list[str]) -> list[str]:
     """Per split and tier, the calibration's measured scores (none for a collection without calibration)."""
+    overall = measured(manifest.games)
+    if overall is None:
+        return []
     rows = []
     for split in splits:
         for tier in TIERS:
@@ -84,13 +87,11 @@ def _measured_table(manifest: Manifest, splits: list[str]) -> list[str]:
                     f"| {split} | {tier} | {m['games']} | {m['random_win_rate']:.2f} | {m['random_score']:.2f} | "
                     f"{m['heuristic_win_rate']:.2f} | {m['heuristic_score']:.2f} | 1.00 |"
                 )
-    if not rows:
-        return []
-    episodes = sorted({n for g in manifest.games if g.calibration for n in [g.calibration["episodes"]]})
+    episodes = "/".join(map(str, overall["episodes_per_game"]))
     return [
         "## Measured difficulty",
         "",
-        f"Mean over games of {'/'.join(map(str, episodes))} seeded episodes per agent and game (default step limit);",
+        f"Mean over games of {episodes} seeded episodes per agent and game (default step limit);",
         "wins = episodes won / episodes played; score = normalised score. The walkthrough wins every game.",
         "",
         "| split | tier | games | random wins | random score | heuristic wins | heuristic score | walkthrough |",
