@@ -47,6 +47,12 @@ ProbesOpt = Annotated[
     int, typer.Option(help="commands the logic forbids, tried before each step: the game must refuse them")
 ]
 ModelOpt = Annotated[Path | None, typer.Option(help="llm-rl: a local transformers checkpoint folder (see init-model)")]
+EngineOpt = Annotated[
+    str,
+    typer.Option(
+        help="what plays the STARLING games: inform7 (the story file, the reference) | native (from the spec)"
+    ),
+]
 LearnerOptionsOpt = Annotated[
     list[str] | None,
     typer.Option(help="learner setting KEY=VALUE, repeatable (VALUE read as JSON when it parses), e.g. lr=1e-5"),
@@ -166,6 +172,14 @@ def verify(
     text: Annotated[
         bool, typer.Option("--text", help="also run the text-fidelity gate: what the player reads agrees with the game")
     ] = False,
+    engine_diff: Annotated[
+        bool,
+        typer.Option(
+            "--engine-diff",
+            help="instead, play the native engine against the Inform 7 build (walkthrough + --walks random walks of "
+            "--walk-length steps, free text) and print the first differing step",
+        ),
+    ] = False,
 ) -> None:
     """Re-check a built game: walkthrough wins at max score, logic and Inform 7 agree (and, with --text, its text)."""
     try:
@@ -173,6 +187,15 @@ def verify(
     except FileNotFoundError as exc:
         err.print(str(exc))
         raise typer.Exit(2) from None
+    if engine_diff:
+        from ..native.diff import describe_diff
+        from ..native.diff import engine_diff as run_diff
+
+        result = run_diff(folder, walks=walks, walk_length=walk_length)
+        console.print(escape(describe_diff(result)), highlight=False)
+        if not result.passed:
+            raise typer.Exit(1)
+        return
     report = verify_game_dir(folder, _limits(timeout, memory, walks, walk_length, probes))
     if text and report.game_id is not None and FailureKind.schema not in report.kinds:  # a spec and a game to read
         from ..builder.fidelity import check_text
@@ -466,6 +489,7 @@ def train(
     device: Annotated[str | None, typer.Option(help="auto | cpu | cuda (the learner's device option)")] = None,
     model: ModelOpt = None,
     option: LearnerOptionsOpt = None,
+    engine: EngineOpt = "inform7",
 ) -> None:
     """Train a learner; rerunning with the same --out resumes from its checkpoint (up to --steps in all)."""
     import gymnasium as gym
@@ -482,13 +506,15 @@ def train(
 
     def make_env() -> gym.Env:
         if env:
-            return gym.make(env, extra_info=list(cls.extra_info), max_episode_steps=max_steps)
+            kwargs = {"engine": engine} if engine != "inform7" else {}  # other envs than STARLING's take none
+            return gym.make(env, extra_info=list(cls.extra_info), max_episode_steps=max_steps, **kwargs)
         return gym.make(
             "starling/Suite-v0",
             collection=str(shipped_collection(benchmark)),
             split=split,
             extra_info=list(cls.extra_info),
             max_episode_steps=max_steps,
+            engine=engine,
         )
 
     try:
@@ -569,6 +595,7 @@ def evaluate(
     base_url: Annotated[
         str | None, typer.Option(help="llm: an OpenAI-compatible server (default OpenAI; key from $OPENAI_API_KEY)")
     ] = None,
+    engine: EngineOpt = "inform7",
 ) -> None:
     """Evaluate an agent on every game of a split, K seeded episodes each; print the summary table."""
     import gymnasium as gym
@@ -603,6 +630,7 @@ def evaluate(
         max_steps=max_steps,
         checkpoint=str(checkpoint) if checkpoint else None,
         agent_options=agent_options,
+        env_kwargs={"engine": engine} if engine != "inform7" else {},  # the default keeps old runs resumable
     )
     who = agent.replace(":", ".") + (f"-{Path(model).name}" if model else "")  # two models, two folders
     folder = out or Path("runs/eval") / f"{who}-{_envs_label(env) if env else split}"
@@ -719,6 +747,7 @@ def transfer(
     ] = None,
     model: ModelOpt = None,
     option: LearnerOptionsOpt = None,
+    engine: EngineOpt = "inform7",
 ) -> None:
     """Pre-train on STARLING-100, then train pre-trained and from-scratch learners on each target and compare."""
     from .transfer import TransferConfig, parse_targets
@@ -739,6 +768,7 @@ def transfer(
             envs=envs,
             device=device,
             agent_options=options,
+            engine=engine,
         )
         transfer_main(config, out, console)
     except (ValueError, FileNotFoundError) as exc:  # TransferError is a ValueError

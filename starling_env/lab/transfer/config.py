@@ -48,6 +48,7 @@ class TransferConfig:
     envs: int = 1  # parallel training envs
     device: str = "auto"
     agent_options: dict[str, Any] = field(default_factory=dict)  # the learner's constructor options (e.g. model)
+    engine: str = "inform7"  # what plays the STARLING games of pre-training (the targets have no native engine)
 
     def learner_options(self) -> dict[str, Any]:
         """The learner's options for training and evaluation: ``agent_options`` and the device unless ``auto``."""

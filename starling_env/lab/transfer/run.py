@@ -108,6 +108,7 @@ def run_transfer(config: TransferConfig, out: Path, progress: UnitProgress | Non
             split=PRETRAIN_SPLIT,
             extra_info=extra,
             max_episode_steps=config.max_steps,
+            engine=config.engine,
         )
 
     def show(step: int, metrics: dict) -> None:

@@ -60,6 +60,7 @@ def pretrain_unit(out: Path, seed: int, config: TransferConfig) -> Unit:
             "seed": seed,
             "max_steps": config.max_steps,
             "envs": config.envs,
+            **({"engine": config.engine} if config.engine != "inform7" else {}),  # old units stay resumable
             **_options(config),
         },
     )

@@ -1,0 +1,169 @@
+"""Native engine throughput: steps/s of the native engine and of the Inform 7 build, in one run.
+
+On the same shipped games and the same seeded random admissible commands (the engines agree on the
+admissible commands, so one seed gives one walk), prints the steps/s, in this one process, of:
+- ``StarlingEnv(engine="inform7")``: today's env (jericho + TextWorld's logic);
+- ``StarlingEnv(engine="native")``: the same env contract (admissible commands and full text on);
+- ``NativeEngine`` alone (step + admissible commands, no Gymnasium wrapper),
+their ratios (targets: native env >= 50,000 steps/s per core and >= 30x the Inform 7 env), the memory
+one more native env of an open game costs (target < 5 MB), and the time of ``get_state`` / ``set_state``
+(target < 5 us). The native memo (admissible commands and texts per state) starts empty: the figures
+include its misses. Last line: a JSON object of the figures.
+
+    python benchmarks/native_throughput.py [--games N] [--steps N] [--inform7-steps N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import random
+import time
+import tracemalloc
+from pathlib import Path
+
+from starling_env.collection import shipped_collections
+from starling_env.envs import StarlingEnv
+from starling_env.native import world
+from starling_env.native.engine import NativeEngine
+from starling_env.native.world import load_world
+
+
+def sample_games(n: int) -> list[Path]:
+    """``n`` games spread over every shipped version, in a fixed order."""
+    games = sorted(g for c in shipped_collections() for g in c.iterdir() if (g / "spec.json").exists())
+    step = max(1, len(games) // n)
+    return games[::step][:n]
+
+
+def env_rate(game: Path, engine: str, steps: int, seed: int) -> float:
+    env = StarlingEnv(game, max_episode_steps=None, engine=engine)
+    rng = random.Random(seed)
+    _, info = env.reset(seed=seed)
+    started = time.perf_counter()
+    for _ in range(steps):
+        _, _, terminated, truncated, info = env.step(rng.choice(info["admissible_commands"]))
+        if terminated or truncated:
+            _, info = env.reset(seed=seed)
+    rate = steps / (time.perf_counter() - started)
+    env.close()
+    return rate
+
+
+def engine_rate(game: Path, steps: int, seed: int) -> float:
+    engine = NativeEngine(game / "game.z8")
+    rng = random.Random(seed)
+    engine.reset()
+    started = time.perf_counter()
+    for _ in range(steps):
+        engine.step(rng.choice(engine.admissible_commands()))
+        if engine.won or engine.lost:
+            engine.reset()
+    return steps / (time.perf_counter() - started)
+
+
+def memory_per_env(game: Path, n: int = 50) -> float:
+    """Bytes one more native env of an already open game holds, after a reset and 20 steps."""
+    StarlingEnv(game, engine="native").close()  # the game's shared tables, loaded before measuring
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    envs = []
+    for i in range(n):
+        env = StarlingEnv(game, engine="native")
+        _, info = env.reset(seed=i)
+        rng = random.Random(i)
+        for _ in range(20):
+            _, _, done, _, info = env.step(rng.choice(info["admissible_commands"]))
+            if done:
+                _, info = env.reset(seed=i)
+        envs.append(env)
+    gc.collect()
+    used = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    return used / n
+
+
+def state_times(game: Path, repeats: int = 20_000) -> tuple[float, float]:
+    """Microseconds per get_state and per set_state of a native StarlingEnv, 30 steps into an episode."""
+    env = StarlingEnv(game, engine="native", max_episode_steps=None)
+    _, info = env.reset(seed=0)
+    rng = random.Random(0)
+    for _ in range(30):
+        _, _, done, _, info = env.step(rng.choice(info["admissible_commands"]))
+        if done:
+            _, info = env.reset(seed=0)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        state = env.get_state()
+    get_us = (time.perf_counter() - started) / repeats * 1e6
+    started = time.perf_counter()
+    for _ in range(repeats):
+        env.set_state(state)
+    set_us = (time.perf_counter() - started) / repeats * 1e6
+    env.close()
+    return get_us, set_us
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--games", type=int, default=10, help="shipped games, spread over the versions")
+    parser.add_argument("--steps", type=int, default=20_000, help="native steps per game")
+    parser.add_argument("--inform7-steps", type=int, default=1_000, help="Inform 7 steps per game")
+    args = parser.parse_args()
+    games = sample_games(args.games)
+    load_s = []
+    for game in games:  # load time is not step time: measured apart, once per game and process
+        world._worlds.clear()
+        started = time.perf_counter()
+        load_world(game)
+        load_s.append(time.perf_counter() - started)
+    rows = []
+    for i, game in enumerate(games):
+        inform7 = env_rate(game, "inform7", args.inform7_steps, i)
+        native_env = env_rate(game, "native", args.steps, i)
+        native_engine = engine_rate(game, args.steps, i)
+        rows.append((game.name, inform7, native_env, native_engine))
+        print(
+            f"{game.parent.name}/{game.name:<42} inform7 env {inform7:7.0f}  native env {native_env:8.0f}  "
+            f"native engine {native_engine:8.0f} steps/s  ({native_env / inform7:5.1f}x)"
+        )
+    n = len(rows)
+    # Per-game rates averaged as time per step (the harmonic mean): every game weighs the same number of steps.
+    inform7 = n / sum(1 / r[1] for r in rows)
+    native_env = n / sum(1 / r[2] for r in rows)
+    native_engine = n / sum(1 / r[3] for r in rows)
+    memory = memory_per_env(games[0])
+    get_us, set_us = state_times(games[0])
+    print(f"inform7 env   : {inform7:9.0f} steps/s")
+    print(f"native env    : {native_env:9.0f} steps/s  (target >= 50,000 per core)")
+    print(f"native engine : {native_engine:9.0f} steps/s")
+    print(f"native env / inform7 env: {native_env / inform7:.1f}x (target >= 30)")
+    print(f"memory per native env: {memory / 1e6:.3f} MB (target < 5)")
+    print(f"get_state {get_us:.2f} us, set_state {set_us:.2f} us (target < 5)")
+    print(f"loading a game's tables: mean {sum(load_s) / n:.2f} s, max {max(load_s):.2f} s (once per game and process)")
+    print(
+        json.dumps(
+            {
+                "games": [f"{g.parent.name}/{g.name}" for g in games],
+                "native_steps_per_game": args.steps,
+                "inform7_steps_per_game": args.inform7_steps,
+                "inform7_env_steps_per_s": round(inform7),
+                "native_env_steps_per_s": round(native_env),
+                "native_engine_steps_per_s": round(native_engine),
+                "native_over_inform7": round(native_env / inform7, 1),
+                "memory_per_native_env_mb": round(memory / 1e6, 4),
+                "get_state_us": round(get_us, 2),
+                "set_state_us": round(set_us, 2),
+                "load_s_mean": round(sum(load_s) / n, 3),
+                "load_s_max": round(max(load_s), 3),
+                "cores": os.cpu_count(),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,297 @@
+"""NativeEngine: a built game played from its ground logic and its spec, without Inform 7.
+
+The same interface and contract as :class:`starling_env.envs.engine.Engine` (the reference): the same
+refusals, admissible commands, facts, score, won / lost and, word for word, the same text (checked by
+:mod:`.diff`). A step is: the parser (:mod:`.parse`) maps the command to an admissible command, or to
+the game's reply; the action's bits are applied; the world's every-turn rules run in order; the quests
+score; the narrator (:mod:`.narrate`) tells the turn. Admissible commands and texts are memoised per
+state, shared by the engines of a process that play the same game.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..envs.engine import (
+    BLOCKED_REPLY,
+    MULTI_ACTION_REPLY,
+    MULTI_OBJECT_WORDS,
+    Progression,
+    clean_command,
+    is_blocked,
+    single_action,
+)
+from .describe import Describer
+from .narrate import Narrator
+from .parse import Parser
+from .types import Turn
+from .world import World, load_world
+
+MAX_MEMO = 200_000  # per game: admissible lists and texts kept (a memo that fills is emptied)
+
+
+@dataclass(frozen=True)
+class NativeSnapshot:
+    """Everything needed to return a native game to an earlier moment (see ``NativeEngine.snapshot``)."""
+
+    state: int
+    met: frozenset[int]
+    score: int
+    moves: int
+    won: bool
+    lost: bool
+    order: tuple[str, ...]
+    policy: tuple | None
+    extras: tuple[tuple[str, str | None], ...]
+
+
+class _Tables:
+    """What a process shares between the engines of one game: the world, the text side, the memos."""
+
+    def __init__(self, world: World):
+        self.world = world
+        self.describer = Describer(world.game, world.spec)
+        self.narrator = Narrator(world.game, world.spec, self.describer)
+        self.parser = Parser(world.game, world.spec)
+        self.admissible: dict[int, tuple[list[str], dict[str, int]]] = {}
+        self.texts: dict[tuple, str] = {}
+        names = {(info.name or "").lower() for info in world.game.infos.values()}
+        self.odd_names = tuple(n for n in names if MULTI_OBJECT_WORDS & set(n.split()))
+        readable = world.inform7.get_human_readable_fact
+        self.readable = [
+            None if fact[0].startswith("tag__") else str(readable(world.proposition(fact))) for fact in world.facts
+        ]
+
+
+_tables: dict[int, _Tables] = {}
+
+
+class NativeEngine:
+    """Plays one built game natively (see the module docstring); a drop-in for the reference Engine."""
+
+    def __init__(
+        self,
+        z8: str | Path,
+        *,
+        track_quests: bool = False,
+        extras: tuple[str, ...] = (),
+        self_check: bool = False,  # the native engine's score is the logic's own: nothing to check
+    ):
+        self.z8 = Path(z8)
+        world = load_world(self.z8)
+        tables = _tables.get(id(world))
+        if tables is None or tables.world is not world:
+            _tables.clear() if len(_tables) > 16 else None
+            tables = _tables[id(world)] = _Tables(world)
+        self._t, self.world, self.game = tables, world, world.game
+        self.track_quests = track_quests
+        self.extras = tuple(extras)
+        self.refused: str | None = None
+        self.acted = False
+        self.state = world.initial
+        self.met: frozenset[int] = frozenset()
+        self.score = self.moves = 0
+        self.won = self.lost = False
+        self.order: tuple[str, ...] = ()
+        self.policy: tuple | None = None
+        self.extra_values: dict[str, str | None] = {}
+        self._progression: Progression | None = None
+
+    @property
+    def objective(self) -> str:
+        return self.world.objective
+
+    @property
+    def max_score(self) -> int:
+        return self.world.max_score
+
+    # -- play --------------------------------------------------------------------------------
+    def reset(self, seed: int | None = None) -> str:
+        """Start over (the game has no chance: ``seed`` changes nothing); returns the opening text."""
+        world = self.world
+        self.state, self.met, self.order = world.initial, frozenset(), ()
+        self.score = self.moves = 0
+        self.won = self.lost = False
+        self.refused, self.acted = None, False
+        if self.track_quests:  # TextWorld's own progression, slow: only for the policy
+            self._progression = Progression(self.game, world.inform7, {}, track_quests=True)
+            self.policy = self._progression.winning_policy
+        self._update_extras()
+        return self._t.describer.opening(world.decode(self.state))
+
+    def step(self, command: str) -> str:
+        """Play one command: the same refusals, effects and words as the reference Engine's step."""
+        t, world = self._t, self.world
+        command = clean_command(command)
+        self.refused, self.acted = None, False
+        if is_blocked(command):
+            self.refused = "meta"
+            return BLOCKED_REPLY
+        commands, actions = self._admissible()
+        typed = command.lower()
+        index = actions.get(typed)
+        reply, takes_turn = None, True
+        if index is None:
+            if single_action(command, t.odd_names) is None:
+                self.refused = "multi-action"
+                return MULTI_ACTION_REPLY
+            parsed = t.parser.parse(typed, world.decode(self.state), commands)
+            if parsed.command is not None and parsed.command in actions:
+                index = actions[parsed.command]
+            else:
+                reply, takes_turn = parsed.reply or "", parsed.takes_turn
+                if reply == MULTI_ACTION_REPLY:
+                    self.refused = "untracked"
+                    return reply
+        before, met_before, score_before = self.state, self.met, self.score
+        state, applied = before, []
+        if index is not None:
+            self.acted = True
+            if not world.names[index].startswith("tick__"):
+                state = (state & ~world.delete[index]) | world.add[index]
+                applied.append((index, state))
+        after_action = state
+        ticks = []
+        if takes_turn:
+            self.moves += 1
+            for tick, candidates in world.ticks:
+                for i in candidates:
+                    if state & world.pre[i] == world.pre[i]:
+                        state = (state & ~world.delete[i]) | world.add[i]
+                        ticks.append((tick, state))
+                        applied.append((i, state))
+                        break
+            self._score(state)
+        self.state = state
+        lost_index = self._lost_index(state) if takes_turn else None
+        self.lost = lost_index is not None or self.lost
+        self.won = takes_turn and not self.lost and bool(world.required) and world.required <= self.met
+        if self.track_quests:
+            self._update_quests(applied)
+        key = (before, index if index is not None else typed, met_before, self.order)
+        text = None if self.won or self.lost else t.texts.get(key)
+        if text is None:
+            decode = world.decode
+            turn = Turn(
+                command=command,
+                action=None if index is None else world.names[index],
+                mapping={} if index is None else world.mappings[index],
+                before=decode(before),
+                after_action=decode(after_action),
+                ticks=tuple((tick, decode(s)) for tick, s in ticks),
+                score_before=score_before,
+                score=self.score,
+                moves=self.moves,
+                won=self.won,
+                lost=lost_index,
+                reply=reply,
+            )
+            text = t.narrator.turn(turn)
+            if not (self.won or self.lost):
+                if len(t.texts) >= MAX_MEMO:
+                    t.texts.clear()
+                t.texts[key] = text
+        self._update_extras()
+        return text
+
+    def _admissible(self) -> tuple[list[str], dict[str, int]]:
+        """The state's sorted admissible commands and, for each, the action it plays (memoised per state)."""
+        state, memo = self.state, self._t.admissible
+        found = memo.get(state)
+        if found is None:
+            world = self.world
+            room = world.room_of(state)
+            pre, n_pre, commands = world.pre, world.n_pre, world.commands
+            best: dict[str, int] = {}
+            for i in (*world.by_room.get(room, ()), *world.anywhere) if room else world.anywhere:
+                if state & pre[i] == pre[i]:
+                    c = commands[i]
+                    # The reference follows the action with the most preconditions (the first in text order).
+                    if c not in best or n_pre[i] > n_pre[best[c]] or (n_pre[i] == n_pre[best[c]] and i < best[c]):
+                        best[c] = i
+            found = (sorted(best), best)
+            if len(memo) >= MAX_MEMO:
+                memo.clear()
+            memo[state] = found
+        return found
+
+    def _score(self, state: int) -> None:
+        """TextWorld's quest rules at the end of a turn: a quest whose condition holds scores (once)."""
+        for i, goal in enumerate(self.world.goals):
+            if i in self.met and not goal.repeatable:
+                continue
+            if any(state & m == m for m in goal.masks):
+                self.score += goal.reward
+                if not goal.repeatable:
+                    self.met = self.met | {i}
+
+    def _lost_index(self, state: int) -> int | None:
+        for i, mask in enumerate(self.world.losses):
+            if state & mask == mask:
+                return i
+        for goal in self.world.goals:
+            if any(state & m == m for m in goal.fail_masks):
+                return -1
+        return None
+
+    def _update_quests(self, applied: list[tuple[int, int]]) -> None:
+        """TextWorld's quest tracking (for the winning policy), action by action as the reference follows them."""
+        assert self._progression is not None, "reset() starts the quest tracking"
+        for i, _ in applied:
+            self._progression.update(self.world.actions[i])
+        self.policy = self._progression.winning_policy
+
+    def _update_extras(self) -> None:
+        if not self.extras:
+            return
+        facts = self.world.decode(self.state)
+        for extra in self.extras:
+            describe = self._t.describer.look if extra == "description" else self._t.describer.inventory
+            self.extra_values[extra] = describe(facts)
+
+    # -- what the logic knows ----------------------------------------------------------------
+    def admissible_commands(self) -> list[str]:
+        return list(self._admissible()[0])
+
+    def facts(self) -> list[str]:
+        """The facts, readable as the reference engine gives them (internal tag__ facts left out)."""
+        readable, state, out, i = self._t.readable, self.state, [], 0
+        while state:
+            text = readable[i]
+            if state & 1 and text is not None:
+                out.append(text)
+            state >>= 1
+            i += 1
+        return sorted(out)
+
+    def location(self) -> str | None:
+        room = self.world.room_of(self.state)
+        return None if room is None else self.game.infos[room].name
+
+    def policy_commands(self) -> list[str]:
+        if self.policy is None:
+            return []
+        return self.world.inform7.gen_commands_from_actions(self.policy)
+
+    # -- branching ----------------------------------------------------------------------------
+    def snapshot(self) -> NativeSnapshot:
+        return NativeSnapshot(
+            self.state,
+            self.met,
+            self.score,
+            self.moves,
+            self.won,
+            self.lost,
+            self.order,
+            self.policy,
+            tuple(self.extra_values.items()),
+        )
+
+    def restore(self, snap: NativeSnapshot) -> None:
+        self.state, self.met, self.score, self.moves = snap.state, snap.met, snap.score, snap.moves
+        self.won, self.lost, self.order, self.policy = snap.won, snap.lost, snap.order, snap.policy
+        self.extra_values = dict(snap.extras)
+
+    def close(self) -> None:
+        pass
