@@ -6,10 +6,11 @@ rule), the knowledge base's snippets (``kb_static/presentation.twl``: furniture 
 generated rules (state descriptions "After examining") and Inform 7's Standard Rules and list writer
 (examining containers, supporters and devices, "(empty)", "(being worn)", "containing").
 
-Inform lists the things in a holder in its object tree's order: things never moved in the order the story
-file created them, after the ones moved since, most recently moved first. The logic's facts do not say
-which moved last, so the methods that list things take ``order``: entity ids, most recently moved first
-(:meth:`Describer.reorder` keeps it up to date from one turn's facts); without it, the initial order.
+Inform lists the things in a holder in its object tree's order: the things moved there since the start, most
+recently moved first, then the others in the order the story file created them. The logic's facts do not
+say which moved last, so the methods that list things take ``order``, the entity ids that moved, most
+recent first; :meth:`Describer.reorder` keeps it from turn to turn (wearing and taking off move nothing).
+Without it, every holder lists its things in the initial order.
 """
 
 from __future__ import annotations
@@ -19,36 +20,35 @@ from dataclasses import dataclass
 
 from textworld.generator.game import Game
 
-from ..builder.logic import entity_table
+from ..builder.logic import entity_table, state_atom
 from ..spec import Fact, GameSpec
 from ..spec.model import Variant
 from .types import Facts
 
-DIRECTIONS = ("north", "south", "east", "west")  # Inform's order of directions (the Standard Rules')
+DIRECTIONS = ("north", "south", "east", "west")  # in Inform's order of directions (the Standard Rules')
 PORTABLE = frozenset({"o", "wr", "k", "f", "pc"})  # the kinds Inform lets the player carry
 CONTAINERS = frozenset({"c", "pc", "pt"})
-HOLDING = frozenset({"in", "on", "at"})
-HERE = "$here"  # stands for the player's room in a compiled condition
-Condition = tuple[tuple[str, ...], ...]  # facts that must all hold (HERE replaced by the player's room)
+HOLDING = frozenset({"in", "on", "at"})  # with "worn": the facts that place a thing in Inform's object tree
+HERE = "$here"  # the player's room, in a compiled condition
+Condition = tuple[tuple[str, ...], ...]  # facts that must all hold
+Texts = tuple[tuple[Condition, str], ...]  # (condition, text): the first whose condition holds is printed
 
 
 @dataclass(frozen=True)
 class _Thing:
-    """What Inform knows of one thing, precomputed."""
+    """What the describer knows of one thing (or door), computed once."""
 
-    id: str
     kind: str  # TextWorld type: o, c, pc, pt, s, dv, t, an, wr, k, f, d
-    name: str
-    a: str  # "a billy can", "some penne", "a pair of wellies"
-    cap_a: str  # "A billy can"
-    the: str  # "the billy can"
-    cap_the: str  # "The billy can"
+    a: str  # [a X]: "a billy can", "an old rucksack", "some penne", "a pair of wellies"
+    cap_a: str  # [A X]
+    the: str  # [the X]
+    cap_the: str  # [The X]
     plural: bool
     description: str  # the usual text ("" when there is none)
-    variants: tuple[tuple[Condition, str], ...]  # texts for states: the first whose facts hold wins
-    states: tuple[tuple[str, str], ...]  # (state fact, text) of "After examining X when X is v"
-    parts: tuple[str, ...]  # the things that are part of this one, in creation order
-    whole: str | None  # the thing this one is part of
+    variants: Texts  # texts for states, instead of the usual one
+    states: tuple[tuple[str, str], ...]  # (state predicate, text) of its "After examining X when X is v" rules
+    parts: tuple[str, ...]  # what is part of it, in creation order
+    whole: str | None  # what it is part of
 
     @property
     def portable(self) -> bool:
@@ -58,28 +58,22 @@ class _Thing:
     def container(self) -> bool:
         return self.kind in CONTAINERS
 
-
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _text(text: str) -> str:
-    """Spec text as Inform prints it ("[line break]" for a new line)."""
-    return text
+    @property
+    def is_are(self) -> str:
+        return "are" if self.plural else "is"
 
 
 class Describer:
     """The texts of look, examine, inventory and the opening of one game, from the logic's facts."""
 
     def __init__(self, game: Game, spec: GameSpec) -> None:
-        self.game, self.spec = game, spec
-        self.v11 = spec.spec_version != "1.0"
+        self.v11 = spec.spec_version != "1.0"  # room_listing.twl is in spec 1.1 games only
+        self.objective = game.objective
         table = entity_table(spec)
         self.tw_id = {spec_id: e.tw_id for spec_id, e in table.items()}
-        infos = game.infos
-        # The order Inform created things in: its initial object tree lists each holder's things in this order.
-        kinds = [t for t in game.kb.types if t not in ("P", "I", "r")]
-        created = [e.id for t in kinds for e in game.world.get_entities_per_type(t)]
+        # The order Inform created things in, which its initial object tree keeps (types in the knowledge
+        # base's order, as TextWorld declares them).
+        created = [e.id for t in game.kb.types if t not in ("P", "I", "r") for e in game.world.get_entities_per_type(t)]
         self.rank = {e: i for i, e in enumerate(created)}
         wholes = {e.tw_id: self.tw_id[e.whole] for e in table.values() if e.whole}
         parts: dict[str, list[str]] = {}
@@ -89,52 +83,40 @@ class Describer:
         doors = {self.tw_id[d.id]: d for d in spec.doors}
         self.things: dict[str, _Thing] = {}
         for eid in created:
-            info = infos[eid]
+            info, obj, door = game.infos[eid], objects.get(eid), doors.get(eid)
             name = info.name or eid
-            obj = objects.get(eid)
             plural = bool(obj and obj.plural)
             article = info.indefinite or ("some" if plural else "an" if name[:1].lower() in "aeiou" else "a")
-            if obj is not None:
-                description, variants = obj.description, self._variants(obj.variants)
-                states = tuple(
-                    ((f"st__{state}__{value}"), _text(text))
-                    for state, var in obj.states.items()
-                    for value, text in var.describe.items()
-                )
-            else:
-                door = doors.get(eid)
-                description, variants, states = (door.description if door else info.desc or ""), (), ()
             self.things[eid] = _Thing(
-                id=eid,
                 kind=info.type,
-                name=name,
                 a=f"{article} {name}",
-                cap_a=f"{_capital(article)} {name}",
+                cap_a=f"{article[:1].upper()}{article[1:]} {name}",
                 the=f"the {name}",
                 cap_the=f"The {name}",
                 plural=plural,
-                description=_text(description),
-                variants=variants,
-                states=states,
+                description=obj.description if obj else door.description if door else info.desc or "",
+                variants=self._texts(obj.variants) if obj else (),
+                states=tuple(
+                    (state_atom(state, value), text)
+                    for state, var in (obj.states.items() if obj else ())
+                    for value, text in var.describe.items()
+                ),
                 parts=tuple(parts.get(eid, ())),
                 whole=wholes.get(eid),
             )
-        # Rooms: heading, description (with its variants) and the map, which never changes.
-        self.rooms: dict[str, tuple[str, str, tuple[tuple[Condition, str], ...]]] = {}
+        # Rooms: heading, text and its variants; the map (exits, doors in Inform's order), which never changes.
+        self.rooms: dict[str, tuple[str, str, Texts]] = {}
         for room in spec.rooms:
             rid = self.tw_id[room.id]
-            title = f"-= {str.title(infos[rid].name or rid)} =-"
-            self.rooms[rid] = (title, _text(room.description), self._variants(room.variants))
-        self.exits: dict[str, tuple[str, ...]] = {}
-        self.doors: dict[str, tuple[tuple[str, str], ...]] = {}  # room -> (direction, door), in Inform's order
-        for room in game.world.rooms:
-            self.exits[room.id] = tuple(d for d in DIRECTIONS if d in room.exits)
-            self.doors[room.id] = tuple((d, room.doors[d].id) for d in DIRECTIONS if d in room.doors)
-        self.objective = game.objective
+            heading = f"-= {str.title(game.infos[rid].name or rid)} =-"
+            self.rooms[rid] = (heading, room.description, self._texts(room.variants))
+        self.exits = {r.id: tuple(d for d in DIRECTIONS if d in r.exits) for r in game.world.rooms}
+        self.doors = {r.id: tuple((d, r.doors[d].id) for d in DIRECTIONS if d in r.doors) for r in game.world.rooms}
+        self._last: tuple[Facts | None, str, dict[str, list[str]]] = (None, "", {})
 
-    # -- conditions ---------------------------------------------------------------------------------
-    def _variants(self, variants: Iterable[Variant]) -> tuple[tuple[Condition, str], ...]:
-        return tuple((tuple(self._fact(Fact.parse(t)) for t in v.when), _text(v.text)) for v in variants)
+    # -- conditions of texts that follow the state ---------------------------------------------------
+    def _texts(self, variants: Iterable[Variant]) -> Texts:
+        return tuple((tuple(self._fact(Fact.parse(t)) for t in v.when), v.text) for v in variants)
 
     def _fact(self, fact: Fact) -> tuple[str, ...]:
         """The logic fact that holds exactly when Inform's reading of ``fact`` does (see builder.logic)."""
@@ -149,74 +131,63 @@ class Describer:
             case "player_in":
                 return ("at", "P", x)
             case "state":
-                return (f"st__{fact.args[1]}__{fact.value}", x)
+                return (state_atom(fact.args[1], fact.value or ""), x)
             case _:
                 return (fact.name, x)
 
     @staticmethod
-    def _holds(condition: Condition, facts: Facts, room: str) -> bool:
-        return all((f if f[-1] != HERE else (*f[:-1], room)) in facts for f in condition)
-
-    def _chosen(self, base: str, variants: tuple[tuple[Condition, str], ...], facts: Facts, room: str) -> str:
+    def _chosen(base: str, variants: Texts, facts: Facts, room: str) -> str:
         for condition, text in variants:
-            if self._holds(condition, facts, room):
+            if all((f if f[-1] != HERE else (*f[:-1], room)) in facts for f in condition):
                 return text
         return base
 
-    # -- names ---------------------------------------------------------------------------------------
+    # -- names -----------------------------------------------------------------------------------------
     def the(self, entity: str, capital: bool = False) -> str:
         """Inform's [the X] ([The X] with ``capital``)."""
         thing = self.things[entity]
         return thing.cap_the if capital else thing.the
 
     def a(self, entity: str, capital: bool = False) -> str:
-        """Inform's [a X] ([A X] with ``capital``): its indefinite article, "some" when plural."""
+        """Inform's [a X] ([A X] with ``capital``): its own indefinite article, else "some" when plural, a/an."""
         thing = self.things[entity]
         return thing.cap_a if capital else thing.a
 
     def is_are(self, entities: Sequence[str]) -> str:
-        """Inform's [is-are] for a list: "are" for more than one thing or one plural thing."""
+        """Inform's [is-are] after a list: "are" for more than one thing or one plural thing."""
         return "are" if len(entities) > 1 or (entities and self.things[entities[0]].plural) else "is"
 
     def listing(self, entities: Sequence[str]) -> str:
         """Inform's [L with indefinite articles]: "a billy can, some penne and a green matchbox"."""
-        return self._series([self.things[e].a for e in entities])
+        return _series([self.things[e].a for e in entities])
 
-    @staticmethod
-    def _series(items: Sequence[str]) -> str:
-        if not items:
-            return "nothing"
-        if len(items) == 1:
-            return items[0]
-        return ", ".join(items[:-1]) + " and " + items[-1]
-
-    # -- where things are ----------------------------------------------------------------------------
-    @staticmethod
-    def room_of(facts: Facts) -> str:
-        """The player's room."""
+    # -- where things are ------------------------------------------------------------------------------
+    def _index(self, facts: Facts) -> tuple[str, dict[str, list[str]]]:
+        """The player's room and, per holder, the things in or on it, unordered ("I": carried or worn)."""
+        last = self._last
+        if last[0] is facts:
+            return last[1], last[2]
+        room, children = "", dict[str, list[str]]()
         for f in facts:
-            if f[0] == "at" and f[1] == "P":
-                return f[2]
-        raise ValueError("the facts do not place the player")
-
-    def _children(self, facts: Facts) -> dict[str, list[str]]:
-        """Holder -> the things in or on it (unordered); "I" holds what the player carries and wears."""
-        children: dict[str, list[str]] = {}
-        for f in facts:
-            if f[0] in HOLDING and len(f) == 3 and f[1] != "P":
-                children.setdefault(f[2], []).append(f[1])
+            if f[0] in HOLDING and len(f) == 3:
+                if f[1] == "P":
+                    room = f[2]
+                else:
+                    children.setdefault(f[2], []).append(f[1])
             elif f[0] == "worn":
                 children.setdefault("I", []).append(f[1])
-        return children
+        self._last = (facts, room, children)
+        return room, children
 
     def _ordered(self, items: list[str], order: Sequence[str]) -> list[str]:
+        rank = self.rank
         if len(items) < 2:
             return items
         if not order:
-            return sorted(items, key=self.rank.__getitem__)
+            return sorted(items, key=rank.__getitem__)
         recent = {e: i for i, e in enumerate(order)}
         last = len(order)
-        return sorted(items, key=lambda e: (recent.get(e, last), self.rank[e]))
+        return sorted(items, key=lambda e: (recent.get(e, last), rank[e]))
 
     def _open(self, entity: str, facts: Facts) -> bool:
         """Whether a container is open (portable containers and parts of portable things always are)."""
@@ -224,37 +195,51 @@ class Describer:
 
     def contents(self, holder: str, facts: Facts, order: Sequence[str] = ()) -> list[str]:
         """The things directly in or on ``holder`` ("I": carried or worn), in Inform's listing order."""
-        return self._ordered(self._children(facts).get(holder, []), order)
+        return self._ordered(self._index(facts)[1].get(holder, []), order)
 
-    @staticmethod
-    def reorder(order: Sequence[str], before: Facts, after: Facts) -> tuple[str, ...]:
-        """``order`` after a change of facts: the things that moved first (see the module's doc)."""
-        moved = sorted(_places(after).items() - _places(before).items())
-        if not moved:
+    def reorder(self, order: Sequence[str], before: Facts, after: Facts) -> tuple[str, ...]:
+        """``order`` once the facts went from ``before`` to ``after``: the things that moved come first.
+
+        The result is canonical: equal for histories whose listings can never differ. Per holder (in id
+        order), it keeps only the things listed ahead of a tail in creation order; how things in different
+        holders are ordered never shows, since whatever moves next goes first.
+        """
+        if all(f[0] not in HOLDING and f[0] != "worn" for f in after.symmetric_difference(before)):
             return tuple(order)
-        ids = [e for e, _ in moved]
-        return (*ids, *(e for e in order if e not in ids))
+        old = {e: h for h, items in self._index(before)[1].items() for e in items}
+        held = self._index(after)[1]
+        moved = sorted(e for h, items in held.items() for e in items if old.get(e) != h)
+        recent = {e: i for i, e in enumerate((*moved, *(e for e in order if e not in moved)))}
+        last, rank = len(recent), self.rank
+        kept: list[str] = []
+        for holder in sorted(held):
+            items = sorted(held[holder], key=lambda e: (recent.get(e, last), rank[e]))
+            k = len(items) - 1  # items[k:] is the longest tail in creation order
+            while k > 0 and rank[items[k - 1]] < rank[items[k]]:
+                k -= 1
+            kept += items[:k]
+        return tuple(kept)
 
-    # -- look ----------------------------------------------------------------------------------------
+    # -- look ------------------------------------------------------------------------------------------
     def look(self, facts: Facts, order: Sequence[str] = ()) -> str:
-        """What "look" prints: the heading, the room's text and the listings of the After looking rules."""
-        room = self.room_of(facts)
-        children = self._children(facts)
-        title, base, variants = self.rooms[room]
-        here = [e for e in self._ordered(children.get(room, []), order) if self.things[e].whole is None]
-        blocks = [f"{title}\n{self._chosen(base, variants, facts, room)}"]
+        """What "look" prints: the heading, the room's text, then what the After looking rules list."""
+        room, children = self._index(facts)
         things = self.things
-        if any(things[e].parts for e in here):  # parts.twl: what is in or on a part of a fixed thing here
-            lines = []
-            wholes = [e for e in here if not things[e].portable and things[e].parts]
+        heading, base, variants = self.rooms[room]
+        blocks = [f"{heading}\n{self._chosen(base, variants, facts, room)}"]
+        here = [e for e in self._ordered(children.get(room, []), order) if things[e].whole is None]
+        wholes = [e for e in here if things[e].parts and not things[e].portable]
+        if wholes:  # parts.twl: what is in or on a part of a fixed thing here
             parts = sorted((p for w in wholes for p in things[w].parts), key=self.rank.__getitem__)
-            for kinds, word in ((CONTAINERS, "in"), (("s",), "on")):
-                for part in parts:
-                    inside = self._ordered(children.get(part, []), order)
-                    if things[part].kind in kinds and inside and (word == "on" or self._open(part, facts)):
-                        lines.append(f"You see {self.listing(inside)} {word} {things[part].the}.")
+            lines = [
+                f"You see {self.listing(inside)} {word} {things[p].the}."
+                for word, kinds in (("in", CONTAINERS), ("on", ("s",)))
+                for p in parts
+                if things[p].kind in kinds and (inside := self._ordered(children.get(p, []), order))
+                if word == "on" or self._open(p, facts)
+            ]
             blocks.append("\n".join(lines))
-        lines = []  # presentation.twl: furniture
+        lines = []  # presentation.twl: furniture, containers then supporters
         for e in here:
             if things[e].container:
                 opened = self._open(e, facts)
@@ -273,79 +258,67 @@ class Describer:
                 status = "locked" if ("locked", door) in facts else "open" if ("open", door) in facts else "closed"
                 lines.append(f"{things[door].cap_the} leads {way} ({status}).")
             blocks.append("\n".join(lines))
-        exits = self.exits[room]
-        if exits:
-            blocks.append(f"Exits: {' '.join(exits)}.")
-        floor = [e for e in here if not things[e].container and things[e].kind not in ("s", "d")]
-        if self.v11:  # room_listing.twl's floor rule
+        if self.exits[room]:  # presentation.twl
+            blocks.append(f"Exits: {' '.join(self.exits[room])}.")
+        floor = [e for e in here if not things[e].container and things[e].kind != "s"]
+        if self.v11:  # room_listing.twl's floor rule: what can be carried lies on the floor, the rest is here
             loose = [e for e in floor if things[e].portable]
-            lines = []
+            lines = [f"{things[e].cap_a} {things[e].is_are} here." for e in floor if not things[e].portable]
             if loose:
                 verb = "is" if len(loose) == 1 and not things[loose[0]].plural else "are"
-                lines.append(f"There {verb} {self.listing(loose)} on the floor.")
-            for e in floor:
-                if not things[e].portable:
-                    lines.append(f"{things[e].cap_a} {'are' if things[e].plural else 'is'} here.")
+                lines.insert(0, f"There {verb} {self.listing(loose)} on the floor.")
             blocks.append("\n".join(lines))
-        elif floor:  # TextWorld's
+        elif floor:  # TextWorld's floor rule
             blocks.append(f"There is {self.listing(floor)} on the floor.")
         return "\n\n".join(b for b in blocks if b)
 
-    # -- examine -------------------------------------------------------------------------------------
+    # -- examine ---------------------------------------------------------------------------------------
     def examine(self, entity: str, facts: Facts, order: Sequence[str] = ()) -> str:
-        """What "examine X" prints: its description, then the Standard Rules' and the game's additions."""
+        """What "examine X" prints: its description, the Standard Rules' examine rules, then the After rules."""
+        room, children = self._index(facts)
         thing = self.things[entity]
-        room = self.room_of(facts)
-        blocks = []
         text = self._chosen(thing.description, thing.variants, facts, room)
-        printed = bool(text) or bool(thing.variants)
-        if text:
-            blocks.append(text)
+        blocks = [text] if text else []
+        printed = bool(text or thing.variants)  # a description with variants is never "" to Inform
         if thing.container and self._open(entity, facts):
-            inside = self.contents(entity, facts, order)
+            inside = self._ordered(children.get(entity, []), order)
             if inside:
                 blocks.append(f"In {thing.the} {self.is_are(inside)} {self.listing(inside)}.")
-                printed = True
             elif not printed:
-                blocks.append(f"{thing.cap_the} {'are' if thing.plural else 'is'} empty.")
-                printed = True
+                blocks.append(f"{thing.cap_the} {thing.is_are} empty.")
+            printed = True
         elif thing.kind == "s":
-            children = self._children(facts)
             inside = self._ordered(children.get(entity, []), order)
             if inside:
                 blocks.append(f"On {thing.the} {self.is_are(inside)} {self._brief(inside, children, order)}.")
                 printed = True
         elif thing.kind == "dv":
             on = "on" if ("switched_on", entity) in facts else "off"
-            blocks.append(f"{thing.cap_the} {'are' if thing.plural else 'is'} currently switched {on}.")
+            blocks.append(f"{thing.cap_the} {thing.is_are} currently switched {on}.")
             printed = True
         if not printed:
             blocks.append(f"You see nothing special about {thing.the}.")
-        blocks += [text for state, text in thing.states if (state, entity) in facts]
-        if thing.parts:
-            verb = "have" if thing.plural else "has"
-            blocks.append(f"{thing.cap_the} {verb} {self.listing(thing.parts)}.")
+        blocks += [text for state, text in thing.states if (state, entity) in facts]  # the game's state rules
+        if thing.parts:  # parts.twl
+            blocks.append(f"{thing.cap_the} {'have' if thing.plural else 'has'} {self.listing(thing.parts)}.")
         return "\n\n".join(blocks)
 
     def _brief(self, items: list[str], children: dict[str, list[str]], order: Sequence[str]) -> str:
         """A list "tersely, including contents, giving brief inventory information" (examining a supporter)."""
         out = []
         for e in items:
-            thing = self.things[e]
-            text = thing.a
+            thing, text = self.things[e], self.things[e].a
             if thing.container:
                 inside = self._ordered(children.get(e, []), order)
-                if inside:
-                    text += f" (in which {self.is_are(inside)} {self._brief(inside, children, order)})"
-                else:
-                    text += " (empty)"
+                brief = f"in which {self.is_are(inside)} {self._brief(inside, children, order)}" if inside else "empty"
+                text += f" ({brief})"
             out.append(text)
-        return self._series(out)
+        return _series(out)
 
-    # -- inventory -----------------------------------------------------------------------------------
+    # -- inventory -------------------------------------------------------------------------------------
     def inventory(self, facts: Facts, order: Sequence[str] = ()) -> str:
         """What "inventory" prints."""
-        children = self._children(facts)
+        children = self._index(facts)[1]
         held = self._ordered(children.get("I", []), order)
         if not held:
             return "You are carrying nothing."
@@ -355,28 +328,21 @@ class Describer:
         """A list "giving inventory information, including all contents" (the inventory)."""
         out = []
         for e in items:
-            text = self.things[e].a
-            if ("worn", e) in facts:
-                text += " (being worn)"
+            text = self.things[e].a + (" (being worn)" if ("worn", e) in facts else "")
             inside = self._ordered(children.get(e, []), order)
             if inside:
                 text += f" containing {self.is_are(inside)} {self._full(inside, children, facts, order)}"
             out.append(text)
-        return self._series(out)
+        return _series(out)
 
-    # -- the opening ---------------------------------------------------------------------------------
+    # -- the opening -----------------------------------------------------------------------------------
     def opening(self, facts: Facts, order: Sequence[str] = ()) -> str:
-        """What the game prints when it starts (from the objective on): the objective, then a look."""
+        """What the game prints when it starts, from the objective on: the objective, then a look."""
         return f"{self.objective}\n\n{self.look(facts, order)}" if self.objective else self.look(facts, order)
 
 
-def _places(facts: Facts) -> dict[str, tuple[str, ...]]:
-    """Where each thing is in Inform's object tree: (holding predicate, holder); worn things are the player's
-    like carried ones (wearing or taking off moves nothing)."""
-    places: dict[str, tuple[str, ...]] = {}
-    for f in facts:
-        if f[0] in HOLDING and len(f) == 3 and f[1] != "P":
-            places[f[1]] = f[::2]
-        elif f[0] == "worn":
-            places[f[1]] = ("in", "I")
-    return places
+def _series(items: Sequence[str]) -> str:
+    """Inform's list of items: "a, b and c" (no serial comma), "nothing" for none."""
+    if len(items) < 2:
+        return items[0] if items else "nothing"
+    return ", ".join(items[:-1]) + " and " + items[-1]
