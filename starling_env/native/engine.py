@@ -58,6 +58,8 @@ class _Tables:
         self.texts: dict[tuple, str] = {}
         names = {(info.name or "").lower() for info in world.game.infos.values()}
         self.odd_names = tuple(n for n in names if MULTI_OBJECT_WORDS & set(n.split()))
+        # Commands of the logic that the fast path of step() may not take as given (none in practice).
+        self.unsafe = frozenset(c for c in world.commands if c != clean_command(c) or is_blocked(c))
         readable = world.inform7.get_human_readable_fact
         self.readable = [
             None if fact[0].startswith("tag__") else str(readable(world.proposition(fact))) for fact in world.facts
@@ -123,15 +125,18 @@ class NativeEngine:
     def step(self, command: str) -> str:
         """Play one command: the same refusals, effects and words as the reference Engine's step."""
         t, world = self._t, self.world
-        command = clean_command(command)
         self.refused, self.acted = None, False
-        if is_blocked(command):
-            self.refused = "meta"
-            return BLOCKED_REPLY
         commands, actions = self._admissible()
-        typed = command.lower()
-        index = actions.get(typed)
+        typed = command
+        index = actions.get(command)  # an admissible command as listed (the usual case): clean, never refused
         reply, takes_turn = None, True
+        if index is None or command in t.unsafe:
+            command = clean_command(command)
+            if is_blocked(command):
+                self.refused = "meta"
+                return BLOCKED_REPLY
+            typed = command.lower()
+            index = actions.get(typed)
         if index is None:
             if single_action(command, t.odd_names) is None:
                 self.refused = "multi-action"
@@ -196,12 +201,15 @@ class NativeEngine:
         return text
 
     def _admissible(self) -> tuple[list[str], dict[str, int]]:
-        """The state's sorted admissible commands and, for each, the action it plays (memoised per state)."""
-        state, memo = self.state, self._t.admissible
-        found = memo.get(state)
+        """The state's sorted admissible commands and, for each, the action it plays.
+
+        Memoised by the room and the state's facts that the room's actions read (things elsewhere do not count).
+        """
+        world, state, memo = self.world, self.state, self._t.admissible
+        room = world.room_of(state)
+        key = state & world.relevant.get(room, -1)
+        found = memo.get(key)
         if found is None:
-            world = self.world
-            room = world.room_of(state)
             pre, n_pre, commands = world.pre, world.n_pre, world.commands
             best: dict[str, int] = {}
             for i in (*world.by_room.get(room, ()), *world.anywhere) if room else world.anywhere:
@@ -213,7 +221,7 @@ class NativeEngine:
             found = (sorted(best), best)
             if len(memo) >= MAX_MEMO:
                 memo.clear()
-            memo[state] = found
+            memo[key] = found
         return found
 
     def _score(self, state: int) -> None:

@@ -59,6 +59,8 @@ class World:
         self.facts: list[Fact] = [fact_of(p) for p in props]
         self._props = dict(zip(self.facts, props, strict=True))
         self.bit: dict[Fact, int] = {f: 1 << i for i, f in enumerate(self.facts)}
+        self._bytes = (len(self.facts) + 7) // 8
+        self._byte_facts: dict[int, tuple[Fact, ...]] = {}  # (byte position << 8 | byte value) -> its facts
         self.initial = self.mask(fact_of(p) for p in initial)
 
         # The actions, in TextWorld's canonical order (sorted by text, as the reference engine keeps them).
@@ -85,6 +87,16 @@ class World:
             )
             (self.by_room.setdefault(room, []) if room else self.anywhere).append(i)
         self.ticks: list[tuple[int, list[int]]] = sorted(ticks.items())
+        # Per room, the facts its actions (and those possible anywhere) read; the player's place is one of them.
+        anywhere = 0
+        for i in self.anywhere:
+            anywhere |= self.pre[i]
+        self.relevant: dict[str, int] = {}
+        for room, indices in self.by_room.items():
+            mask = anywhere
+            for i in indices:
+                mask |= self.pre[i]
+            self.relevant[room] = mask
         self.player_rooms = {self.bit[("at", "P", r)]: r for r in self.by_room if ("at", "P", r) in self.bit}
         self.goals = [
             Goal(
@@ -114,13 +126,16 @@ class World:
         return self._props[fact]
 
     def decode(self, state: int) -> Facts:
-        """The facts of a state."""
-        facts, i = [], 0
-        while state:
-            if state & 1:
-                facts.append(self.facts[i])
-            state >>= 1
-            i += 1
+        """The facts of a state (byte by byte, through a table of each byte's facts)."""
+        facts: list[Fact] = []
+        table = self._byte_facts
+        for position, value in enumerate(state.to_bytes(self._bytes, "little")):
+            if value:
+                key = position << 8 | value
+                found = table.get(key)
+                if found is None:
+                    found = table[key] = tuple(self.facts[position * 8 + b] for b in range(8) if value >> b & 1)
+                facts.extend(found)
         return frozenset(facts)
 
     def room_of(self, state: int) -> str | None:
@@ -188,7 +203,7 @@ def _instantiate(rule, constants: dict, indexes: tuple, fits, state, seen: dict)
         if not todo:
             key = (rule.name, *(mapping[ph].name for ph in rule.placeholders))
             if key not in seen:
-                yield key, rule.instantiate(mapping)
+                yield key, rule.instantiate(dict(mapping))  # a copy: the join goes on changing its own
             return
         # The precondition with the most placeholders bound, then the fewest candidate facts.
         pred = min(todo, key=lambda p: (-sum(ph in mapping for ph in p.parameters), len(by_name.get(p.name, ()))))
