@@ -149,7 +149,7 @@ class NativeEngine:
                 if reply == MULTI_ACTION_REPLY:
                     self.refused = "untracked"
                     return reply
-        before, met_before, score_before = self.state, self.met, self.score
+        before, score_before = self.state, self.score
         state, applied = before, []
         if index is not None:
             self.acted = True
@@ -174,7 +174,18 @@ class NativeEngine:
         self.won = takes_turn and not self.lost and bool(world.required) and world.required <= self.met
         if self.track_quests:
             self._update_quests(applied)
-        key = (before, index if index is not None else typed, met_before, self.order)
+        # The text depends on what is around the player before and after the action, not on the rest of the world.
+        local = world.local
+        key = (
+            before & local.get(world.room_of(before) or "", -1),
+            index,
+            typed,  # what the player typed can show ("take billy": Inform says which it took from where)
+            reply,
+            after_action & local.get(world.room_of(after_action) or "", -1),
+            tuple(tick for tick, _ in ticks),
+            self.score - score_before,
+            self.order,
+        )
         text = None if self.won or self.lost else t.texts.get(key)
         if text is None:
             decode = world.decode

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from textworld.generator.game import Game
 from textworld.generator.inform7 import Inform7Game
-from textworld.logic import Proposition, State
+from textworld.logic import Proposition, Variable
 
 from ..builder.logic import TICK_RULE
 from ..spec import GameSpec
@@ -97,6 +97,7 @@ class World:
             for i in indices:
                 mask |= self.pre[i]
             self.relevant[room] = mask
+        self.local = self._local_masks(initial={fact_of(p) for p in initial})
         self.player_rooms = {self.bit[("at", "P", r)]: r for r in self.by_room if ("at", "P", r) in self.bit}
         self.goals = [
             Goal(
@@ -114,6 +115,33 @@ class World:
         self.max_score = int(game.max_score)
         self.objective = game.objective
         self.walkthrough: list[str] = list(game.metadata.get("walkthrough") or spec.walkthrough)
+
+    def _local_masks(self, initial: set[Fact]) -> dict[str, int]:
+        """Per room, the facts a turn's text there can depend on: all but those about other rooms' things.
+
+        Left out: where things lie in another room (``at(x, r2)``), what is in or on a holder that never
+        leaves another room, and the facts of things that never leave another room. Doors count everywhere.
+        """
+        deleted = 0
+        for mask in self.delete:
+            deleted |= mask
+        rooms = {f[2] for f in self.facts if f[0] == "at" and f[2].startswith("r_")}
+        fixed = {f[1]: f[2] for f in initial if f[0] == "at" and f[2] in rooms and not self.bit[f] & deleted}
+        local = {}
+        for room in rooms:
+            mask = 0
+            for fact, bit in self.bit.items():
+                if fact[0] == "at" and fact[2] in rooms:
+                    elsewhere = fact[2] != room
+                elif fact[0] in ("in", "on") and len(fact) == 3:
+                    elsewhere = fixed.get(fact[2], room) != room
+                else:
+                    things = [a for a in fact[1:] if a not in rooms and a not in ("P", "I")]
+                    elsewhere = bool(things) and all(fixed.get(a, room) != room for a in things)
+                if not elsewhere or any(a.startswith("d_") for a in fact[1:]):
+                    mask |= bit
+            local[room] = mask
+        return local
 
     def mask(self, facts) -> int:  # noqa: ANN001 - an iterable of Fact
         """The bits of ``facts`` (a fact the game can never hold is left out: it can never be true)."""
@@ -149,88 +177,115 @@ def _ground(logic, rules: list, constants: dict, initial: frozenset[Proposition]
     """Every action of ``rules`` whose preconditions some play could satisfy (the relaxed fixed point).
 
     The same assignments as TextWorld's ``State.all_applicable_actions`` (typed by subtype, one variable
-    per placeholder, the constants P and I bound), joined most-bound precondition first.
+    per placeholder, the constants P and I bound), found by a semi-naive join over plain strings: each
+    round joins only the instantiations that use a fact the previous round added.
     """
-    facts = set(initial)
-    by_name: dict[str, set[tuple]] = {}  # predicate -> argument tuples
-    by_arg: dict[tuple, list[tuple]] = {}  # (predicate, position, variable) -> argument tuples
-
-    def index(prop: Proposition) -> None:
-        by_name.setdefault(prop.name, set()).add(prop.arguments)
-        for position, var in enumerate(prop.arguments):
-            by_arg.setdefault((prop.name, position, var), []).append(prop.arguments)
-
-    for prop in facts:
-        index(prop)
+    variables: dict[str, Variable] = {}
     subtype: dict[tuple[str, str], bool] = {}
 
-    def fits(var, ph) -> bool:  # noqa: ANN001
-        key = (var.type, ph.type)
+    def fits(var: str, ph_type: str) -> bool:
+        key = (variables[var].type, ph_type)
         if key not in subtype:
-            subtype[key] = logic.types.get(var.type).is_subtype_of(logic.types.get(ph.type))
+            subtype[key] = logic.types.get(key[0]).is_subtype_of(logic.types.get(ph_type))
         return subtype[key]
 
+    by_name: dict[str, set[tuple[str, ...]]] = {}  # predicate -> argument tuples
+    by_arg: dict[tuple[str, int, str], list[tuple[str, ...]]] = {}  # (predicate, position, variable) -> tuples
+
+    def add(prop: Proposition) -> bool:
+        for var in prop.arguments:
+            variables.setdefault(var.name, var)
+        args = tuple(v.name for v in prop.arguments)
+        known = by_name.setdefault(prop.name, set())
+        if args in known:
+            return False
+        known.add(args)
+        for position, var in enumerate(args):
+            by_arg.setdefault((prop.name, position, var), []).append(args)
+        return True
+
+    delta: dict[str, set[tuple[str, ...]]] = {}
+    for prop in initial:
+        add(prop)
+    delta = {name: set(args) for name, args in by_name.items()}
+    used = {v.name for v in constants.values()}
+    for var in constants.values():
+        variables.setdefault(var.name, var)
     seen: dict[tuple, object] = {}
-    while True:
-        grown: list[Proposition] = []
+    while delta:
+        grown: dict[str, set[tuple[str, ...]]] = {}
         for rule in rules:
-            for key, action in _instantiate(
-                rule, constants, (by_name, by_arg), fits, lambda: State(logic, facts), seen
-            ):
-                seen[key] = action
-                grown.extend(p for p in action.postconditions if p not in facts)
-        if not grown:
-            return list(seen.values())
-        for prop in grown:
-            if prop not in facts:
-                facts.add(prop)
-                index(prop)
+            pres = [(p.name, tuple((ph.name, ph.type) for ph in p.parameters)) for p in rule.preconditions]
+            names = [ph.name for ph in rule.placeholders]
+            bindable = {ph for _, params in pres for ph, _ in params} | {ph.name for ph in constants}
+            if not bindable.issuperset(names):  # TextWorld would range it over every variable: not in our rules
+                raise ValueError(f"rule {rule.name} has a placeholder that no precondition binds")
+            bound = {ph.name: v.name for ph, v in constants.items() if ph in rule.placeholders}
+            for first, (name, _) in enumerate(pres):
+                if name not in delta:
+                    continue
+                for mapping in _join(pres, first, delta[name], bound, used, by_name, by_arg, fits):
+                    key = (rule.name, *(mapping[n] for n in names))
+                    if key in seen:
+                        continue
+                    action = rule.instantiate({ph: variables[mapping[ph.name]] for ph in rule.placeholders})
+                    seen[key] = action
+                    for prop in action.postconditions:
+                        if add(prop):
+                            grown.setdefault(prop.name, set()).add(tuple(v.name for v in prop.arguments))
+        delta = grown
+    return list(seen.values())
 
 
-def _instantiate(rule, constants: dict, indexes: tuple, fits, state, seen: dict):  # noqa: ANN001, ANN202
-    """The new actions of one rule over the indexed facts (see ``_ground``), keyed by rule and variables."""
-    by_name, by_arg = indexes
-    bound = {ph: constants[ph] for ph in rule.placeholders if ph in constants}
-    if any(ph not in bound and not any(ph in p.parameters for p in rule.preconditions) for ph in rule.placeholders):
-        for action in state().all_instantiations(rule, constants):  # a free placeholder: TextWorld's own unifier
-            if (rule.name, str(action)) not in seen:
-                yield (rule.name, str(action)), action
-        return
-    used = set(constants.values())
-    todo = list(rule.preconditions)
+def _join(pres, first, seeds, bound, used, by_name, by_arg, fits):  # noqa: ANN001, ANN202
+    """Assignments of the preconditions ``pres`` with ``pres[first]`` drawn from ``seeds``, the rest from all facts."""
+    mapping, taken = dict(bound), set(used)
 
-    def join(mapping: dict, todo: list):  # noqa: ANN202
+    def bind(params, args) -> list[str] | None:  # noqa: ANN001
+        added = []
+        for (ph, ph_type), var in zip(params, args, strict=True):
+            have = mapping.get(ph)
+            if have is None:
+                if var in taken or not fits(var, ph_type):
+                    for a in added:
+                        taken.discard(mapping.pop(a))
+                    return None
+                mapping[ph] = var
+                taken.add(var)
+                added.append(ph)
+            elif have != var:
+                for a in added:
+                    taken.discard(mapping.pop(a))
+                return None
+        return added
+
+    def rest(todo):  # noqa: ANN001, ANN202
         if not todo:
-            key = (rule.name, *(mapping[ph].name for ph in rule.placeholders))
-            if key not in seen:
-                yield key, rule.instantiate(dict(mapping))  # a copy: the join goes on changing its own
+            yield dict(mapping)
             return
         # The precondition with the most placeholders bound, then the fewest candidate facts.
-        pred = min(todo, key=lambda p: (-sum(ph in mapping for ph in p.parameters), len(by_name.get(p.name, ()))))
-        rest = [p for p in todo if p is not pred]
-        candidates = by_name.get(pred.name, ())
-        for position, ph in enumerate(pred.parameters):
+        name, params = min(todo, key=lambda p: (-sum(ph in mapping for ph, _ in p[1]), len(by_name.get(p[0], ()))))
+        others = [p for p in todo if p[1] is not params or p[0] != name]
+        candidates = by_name.get(name, ())
+        for position, (ph, _) in enumerate(params):
             if ph in mapping:
-                candidates = by_arg.get((pred.name, position, mapping[ph]), ())
+                candidates = by_arg.get((name, position, mapping[ph]), ())
                 break
-        for args in candidates:
-            added = []
-            for ph, var in zip(pred.parameters, args, strict=True):
-                have = mapping.get(ph)
-                if have is None:
-                    if var in used or not fits(var, ph):
-                        break
-                    mapping[ph] = var
-                    used.add(var)
-                    added.append(ph)
-                elif have != var:
-                    break
-            else:
-                yield from join(mapping, rest)
-            for ph in added:
-                used.discard(mapping.pop(ph))
+        for args in list(candidates):
+            added = bind(params, args)
+            if added is not None:
+                yield from rest(others)
+                for a in added:
+                    taken.discard(mapping.pop(a))
 
-    yield from join(dict(bound), todo)
+    name, params = pres[first]
+    todo = pres[:first] + pres[first + 1 :]
+    for args in list(seeds):
+        added = bind(params, args)
+        if added is not None:
+            yield from rest(todo)
+            for a in added:
+                taken.discard(mapping.pop(a))
 
 
 def load_world(game_dir: str | Path) -> World:
