@@ -218,7 +218,7 @@ class NativeEngine:
         """
         world, state, memo = self.world, self.state, self._t.admissible
         room = world.room_of(state)
-        key = state & world.relevant.get(room, -1)
+        key = state & (world.relevant[room] if room else -1)
         found = memo.get(key)
         if found is None:
             pre, n_pre, commands = world.pre, world.n_pre, world.commands

@@ -242,7 +242,7 @@ def _join(pres, first, seeds, bound, used, by_name, by_arg, fits):  # noqa: ANN0
     mapping, taken = dict(bound), set(used)
 
     def bind(params, args) -> list[str] | None:  # noqa: ANN001
-        added = []
+        added: list[str] = []
         for (ph, ph_type), var in zip(params, args, strict=True):
             have = mapping.get(ph)
             if have is None:
