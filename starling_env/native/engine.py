@@ -120,7 +120,7 @@ class NativeEngine:
             self._progression = Progression(self.game, world.inform7, {}, track_quests=True)
             self.policy = self._progression.winning_policy
         self._update_extras()
-        return self._t.describer.opening(world.decode(self.state))
+        return self._t.describer.opening(world.decode(self.state), self.order)
 
     def step(self, command: str) -> str:
         """Play one command: the same refusals, effects and words as the reference Engine's step."""
@@ -157,6 +157,10 @@ class NativeEngine:
                 state = (state & ~world.delete[index]) | world.add[index]
                 applied.append((index, state))
         after_action = state
+        decode, describer = world.decode, t.describer
+        order = self.order  # Inform lists things most recently moved first: the order changes when things move
+        if (before ^ after_action) & world.holding:
+            order = describer.reorder(order, decode(before), decode(after_action))
         ticks = []
         if takes_turn:
             self.moves += 1
@@ -169,6 +173,9 @@ class NativeEngine:
                         break
             self._score(state)
         self.state = state
+        before_order, self.order = self.order, order
+        if (after_action ^ state) & world.holding:
+            self.order = describer.reorder(order, decode(after_action), decode(state))
         lost_index = self._lost_index(state) if takes_turn else None
         self.lost = lost_index is not None or self.lost
         self.won = takes_turn and not self.lost and bool(world.required) and world.required <= self.met
@@ -184,11 +191,10 @@ class NativeEngine:
             after_action & local.get(world.room_of(after_action) or "", -1),
             tuple(tick for tick, _ in ticks),
             self.score - score_before,
-            self.order,
+            before_order,
         )
         text = None if self.won or self.lost else t.texts.get(key)
         if text is None:
-            decode = world.decode
             turn = Turn(
                 command=command,
                 action=None if index is None else world.names[index],
@@ -202,6 +208,7 @@ class NativeEngine:
                 won=self.won,
                 lost=lost_index,
                 reply=reply,
+                order=order,
             )
             text = t.narrator.turn(turn)
             if not (self.won or self.lost):
@@ -267,7 +274,7 @@ class NativeEngine:
         facts = self.world.decode(self.state)
         for extra in self.extras:
             describe = self._t.describer.look if extra == "description" else self._t.describer.inventory
-            self.extra_values[extra] = describe(facts)
+            self.extra_values[extra] = describe(facts, self.order)
 
     # -- what the logic knows ----------------------------------------------------------------
     def admissible_commands(self) -> list[str]:

@@ -9,7 +9,7 @@ checked against the Inform 7 build without the native engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 Fact = tuple[str, ...]
 Facts = frozenset[Fact]
@@ -44,4 +44,4 @@ class Turn:
     won: bool = False
     lost: int | None = None  # index of the spec's lose condition that ended the game
     reply: str | None = None
-    extra: dict = field(default_factory=dict)
+    order: tuple[str, ...] = ()  # Inform's object-tree order after the player's action (Describer.reorder)

@@ -97,6 +97,7 @@ class World:
             for i in indices:
                 mask |= self.pre[i]
             self.relevant[room] = mask
+        self.holding = self.mask(f for f in self.facts if f[0] in ("in", "on", "at", "worn"))  # where things are
         self.local = self._local_masks(initial={fact_of(p) for p in initial})
         self.player_rooms = {self.bit[("at", "P", r)]: r for r in self.by_room if ("at", "P", r) in self.bit}
         self.goals = [
