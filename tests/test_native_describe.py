@@ -17,7 +17,7 @@ import pytest
 from textworld.generator.game import Game
 
 from starling_env.envs.engine import Engine
-from starling_env.native.describe import Describer
+from starling_env.native.describe import Describer, inform_text, objective_text
 from starling_env.native.reference import reference_turn
 from starling_env.native.types import Facts, facts_of
 from starling_env.spec import GameSpec
@@ -168,3 +168,13 @@ def test_a_thing_put_back_is_listed_first_and_wearing_moves_nothing():
     assert d.inventory(facts, order) == "You are carrying: a thimble and a pair of white oven mitts (being worn)."
     assert d.reorder(order, facts, facts) == order
     engine.close()
+
+
+def test_apostrophes_print_as_inform_7_literals_do():
+    # Measured on a game built for the purpose: Inform 7 prints an apostrophe between two letters as it is and
+    # any other as a double quote; TextWorld cuts the objective into literals of 200 characters per line.
+    text = "A 1980's hall, rock'n'roll at 5 o'clock. 'Tis cold. The dogs'. Don't. x'2 2'x it'"
+    printed = 'A 1980"s hall, rock\'n\'roll at 5 o\'clock. "Tis cold. The dogs". Don\'t. x"2 2"x it"'
+    assert inform_text(text) == printed
+    objective = "Boil " + "a" * 191 + " it's fine.\nSecond line, don't."
+    assert objective_text(objective) == objective.replace("it's", 'it"s')

@@ -15,6 +15,7 @@ Without it, every holder lists its things in the initial order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -32,6 +33,23 @@ HOLDING = frozenset({"in", "on", "at"})  # with "worn": the facts that place a t
 HERE = "$here"  # the player's room, in a compiled condition
 Condition = tuple[tuple[str, ...], ...]  # facts that must all hold
 Texts = tuple[tuple[Condition, str], ...]  # (condition, text): the first whose condition holds is printed
+_QUOTE = re.compile(r"(?<![A-Za-z])'|'(?![A-Za-z])")
+LITERAL_CHARS = 200  # TextWorld cuts the objective into Inform 7 literals this long (split_string)
+
+
+def inform_text(text: str) -> str:
+    """Spec text as one Inform 7 literal prints it: an apostrophe not between two letters is a double quote
+    ("the cooks' kitchen" -> 'the cooks" kitchen', "'hello'" -> '"hello"'; "it's" stays)."""
+    return _QUOTE.sub('"', text) if "'" in text else text
+
+
+def objective_text(text: str) -> str:
+    """The objective as the game prints it: TextWorld's literals of LITERAL_CHARS per line (an empty line
+    is lost), each read as :func:`inform_text`."""
+    lines = (line for line in text.split("\n") if line)
+    return "\n".join(
+        "".join(inform_text(line[i : i + LITERAL_CHARS]) for i in range(0, len(line), LITERAL_CHARS)) for line in lines
+    )
 
 
 @dataclass(frozen=True)
@@ -68,7 +86,7 @@ class Describer:
 
     def __init__(self, game: Game, spec: GameSpec) -> None:
         self.v11 = spec.spec_version != "1.0"  # room_listing.twl is in spec 1.1 games only
-        self.objective = game.objective
+        self.objective = objective_text(game.objective or "")
         table = entity_table(spec)
         self.tw_id = {spec_id: e.tw_id for spec_id, e in table.items()}
         # The order Inform created things in, which its initial object tree keeps (types in the knowledge
@@ -94,10 +112,10 @@ class Describer:
                 the=f"the {name}",
                 cap_the=f"The {name}",
                 plural=plural,
-                description=obj.description if obj else door.description if door else info.desc or "",
+                description=inform_text(obj.description if obj else door.description if door else info.desc or ""),
                 variants=self._texts(obj.variants) if obj else (),
                 states=tuple(
-                    (state_atom(state, value), text)
+                    (state_atom(state, value), inform_text(text))
                     for state, var in (obj.states.items() if obj else ())
                     for value, text in var.describe.items()
                 ),
@@ -109,14 +127,14 @@ class Describer:
         for room in spec.rooms:
             rid = self.tw_id[room.id]
             heading = f"-= {str.title(game.infos[rid].name or rid)} =-"
-            self.rooms[rid] = (heading, room.description, self._texts(room.variants))
+            self.rooms[rid] = (heading, inform_text(room.description), self._texts(room.variants))
         self.exits = {r.id: tuple(d for d in DIRECTIONS if d in r.exits) for r in game.world.rooms}
         self.doors = {r.id: tuple((d, r.doors[d].id) for d in DIRECTIONS if d in r.doors) for r in game.world.rooms}
         self._last: tuple[Facts | None, str, dict[str, list[str]]] = (None, "", {})
 
     # -- conditions of texts that follow the state ---------------------------------------------------
     def _texts(self, variants: Iterable[Variant]) -> Texts:
-        return tuple((tuple(self._fact(Fact.parse(t)) for t in v.when), v.text) for v in variants)
+        return tuple((tuple(self._fact(Fact.parse(t)) for t in v.when), inform_text(v.text)) for v in variants)
 
     def _fact(self, fact: Fact) -> tuple[str, ...]:
         """The logic fact that holds exactly when Inform's reading of ``fact`` does (see builder.logic)."""
