@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from textworld.generator.game import Game
 
-from ..builder.logic import TICK_RULE, entity_table
+from ..builder.logic import TICK_RULE
 from ..spec import GameSpec
 from .describe import Describer
 from .types import Facts, Turn
@@ -49,6 +49,11 @@ _BUILTIN = {
 }
 
 
+_ARTICLES = frozenset({"the", "a", "an", "some"})
+_DICT_WORD = 9  # a Z-machine (version 5 and 8) dictionary word keeps its first 9 letters
+Phrase = tuple[str, ...]
+
+
 def in_words(n: int) -> str:
     """Inform 7's ``[n in words]`` for 0 <= n < 1000."""
     if n < 20:
@@ -71,45 +76,172 @@ def centred(text: str) -> str:
     return " " * ((_SCREEN_WIDTH - len(text)) // 2) + text
 
 
+class Inference:
+    """Inform's parser names the object it chose when more than one thing in reach answers to the player's words:
+    "(the umbrella)" before "You drop the umbrella on the ground." when an umbrella stand is here too.
+
+    TextWorld's Inform 7 source understands a thing by its name, each word of its name (but "the" and "of") and
+    each synonym; a noun phrase matches a thing as far as a run of those phrases covers it, and the parser keeps
+    the things with the longest match. When it had to choose among several (TextWorld's "does the player mean"
+    rule picks the one whose whole name was typed), it prints the command from that noun on (I6 PrintCommand).
+    """
+
+    def __init__(self, game: Game, the: Callable[[str], str]) -> None:
+        self.the = the
+        self.vocab: dict[str, list[Phrase]] = {}
+        for entity, info in game.infos.items():
+            if entity[:2] in ("r_", "P", "I") or not info.name:
+                continue
+            words = info.name.split()
+            phrases = {tuple(_word(w) for w in words)} | {(_word(w),) for w in words if w.lower() not in ("the", "of")}
+            phrases |= {tuple(_word(w) for w in synonym.split()) for synonym in info.synonyms or ()}
+            self.vocab[entity] = sorted(phrases, key=len, reverse=True)  # the longest phrase first
+        starting: dict[str, set[str]] = {}  # word -> the things with a phrase that starts with it
+        for entity, vocab in self.vocab.items():
+            for phrase in vocab:
+                starting.setdefault(phrase[0], set()).add(entity)
+        # The things that can answer to a word a thing's phrase starts with: the only ones that make it ambiguous.
+        self.rivals = {
+            e: frozenset(r for phrase in vocab for r in starting[phrase[0]] if r != e)
+            for e, vocab in self.vocab.items()
+        }
+
+    def match(self, entity: str, words: list[str], at: int) -> int:
+        """How many words from ``at`` on the thing's parse_name takes: a run of its phrases, longest first."""
+        n = 0
+        phrases = self.vocab.get(entity, ())
+        while True:
+            step = next((len(p) for p in phrases if tuple(words[at + n : at + n + len(p)]) == p), 0)
+            if not step:
+                return n
+            n += step
+
+    def note(self, command: str, entities: list[str], facts: Facts, inside: bool = False) -> str | None:
+        """The parser's "(the X ...)" for the command, or None when every noun was unambiguous. ``inside``: the
+        grammar is "take [things inside] from [something]", which weighs only what the second noun holds."""
+        if not any(self.rivals.get(e) for e in entities):
+            return None
+        words = [_word(w) for w in command.split()]
+        found: list[tuple[int, int, str]] = []  # (first word, end, entity), in the typed order
+        taken: set[int] = set()
+        for entity in entities:
+            for at in range(1, len(words)):  # word 0 is the verb
+                n = 0 if at in taken else self.match(entity, words, at)
+                if n:
+                    found.append((at, at + n, entity))
+                    taken.update(range(at, at + n))
+                    break
+            else:
+                return None  # a wording this model does not follow: say nothing
+        found.sort()
+        first = None  # the first noun the parser had to choose
+        reach: set[str] | None = None
+        for i, (at, end, entity) in enumerate(found):
+            rivals = [r for r in self.rivals.get(entity, ()) if self.match(r, words, at) >= end - at]
+            if not rivals:
+                continue
+            if reach is None:
+                reach, holder = scope(facts)
+            if inside and entity == entities[0]:
+                rivals = [r for r in rivals if holder.get(r, "").removeprefix("in ") == entities[1]]
+            if any(r in reach for r in rivals):
+                first = i
+                break
+        if first is None:
+            return None
+        pieces = []
+        for j in range(first, len(found)):
+            at, end, entity = found[j]
+            pieces.append(self.the(entity))
+            following = found[j + 1][0] if j + 1 < len(found) else len(words)
+            pieces += [w for w in words[end:following] if w not in _ARTICLES]  # the grammar's prepositions
+        return f"({' '.join(pieces)})"
+
+
+def scope(facts: Facts) -> tuple[set[str], dict[str, str]]:
+    """The things the player can see: in the room or carried (worn), on supporters, in open containers, parts
+    of things in reach, and the doors of the room; and where each thing is ("in c_0" inside a container)."""
+    holder: dict[str, str] = {}
+    closed: set[str] = set()
+    room = ""
+    links = []
+    for fact in facts:
+        name = fact[0]
+        if name in ("at", "in", "on", "part_of"):
+            if fact[1] == "P":
+                room = fact[2]
+            else:
+                holder[fact[1]] = fact[2] if name != "in" or fact[2] == "I" else "in " + fact[2]
+        elif name == "worn":
+            holder[fact[1]] = "I"
+        elif name in ("closed", "locked"):
+            closed.add(fact[1])
+        elif name == "link":
+            links.append(fact)
+    seen = {f[2] for f in links if f[1] == room}
+    for thing in holder:
+        place = thing
+        while True:
+            where = holder.get(place)
+            if where is None:
+                break
+            if where.startswith("in "):
+                where = where[3:]
+                if where in closed:
+                    break
+            if where == room or where == "I":
+                seen.add(thing)
+                break
+            place = where
+    return seen, holder
+
+
+def _word(word: str) -> str:
+    return word.lower()[:_DICT_WORD]
+
+
 class Narrator:
     """The whole answer of the Inform 7 build to one command, from the turn as the logic saw it."""
 
     def __init__(self, game: Game, spec: GameSpec, describer: Describer | None = None) -> None:
         self.describer = d = describer or Describer(game, spec)
         self.names = {k: (v.name or k) for k, v in game.infos.items()}
-        tw_ids = {spec_id: e.tw_id for spec_id, e in entity_table(spec).items()}
         self.ticks = [i7_quotes(rule.text) for rule in spec.every_turn]
         self.losses = [i7_quotes(lose.text) for lose in spec.lose]
         self.reactions = [i7_quotes(r.text) for r in spec.reactions]
-        self.max_score = int(game.max_score)
+        # TextWorld's Inform 7 source: the maximum score counts every quest but optional ones worth nothing.
+        self.max_score = sum(q.reward for q in game.quests if not q.optional or q.reward > 0)
         self.reports: dict[str, Report] = {}
+        self.nouns: dict[str, list[str]] = {}  # rule -> its variables in the command's order
+        self.inside: set[str] = set()  # rules Inform parses as "take [things inside] from [something]"
         custom = {a.name: a for a in spec.actions}
         for rule, command in game.kb.inform7_commands.items():
+            self.nouns[rule] = _SLOT.findall(command)
+            if re.fullmatch(r"take \{\w+\} from \{\w+\}", command):
+                self.inside.add(rule)
             base = rule.split("__r")[0]
             if base.startswith(TICK_RULE.format("")):
                 self.reports[rule] = lambda m, f: "Time passes."
             elif base.split("/")[0] in custom:
-                self.reports[rule] = self._custom(i7_quotes(custom[base.split("/")[0]].success), tw_ids)
+                self.reports[rule] = self._custom(i7_quotes(custom[base.split("/")[0]].success))
             else:
                 self.reports[rule] = self._builtin(command)
-        self.the, self.look = d.the, d.look
+        self.inference = Inference(game, d.the)
 
-    def _custom(self, success: str, tw_ids: dict[str, str]) -> Report:
-        """A custom action's Report: its success text, ``{the slot}`` / ``{a slot}`` / ``{slot}`` filled in
-        (a slot is the rule's variable ``s_<slot>``; a spec id names its entity)."""
+    def _custom(self, success: str) -> Report:
+        """A custom action's Report: its success text, ``{the slot}`` / ``{a slot}`` / ``{slot}`` filled in with
+        the entity of the rule's variable ``s_<slot>``."""
         pieces: list[tuple[str, str, str]] = []  # (text before, article, variable or entity)
         last = 0
         for m in _PLACEHOLDER.finditer(success):
-            ref = m[2]
-            key = tw_ids[ref] if ref in tw_ids else f"s_{ref}"
-            pieces.append((success[last : m.start()], (m[1] or "").strip(), key))
+            pieces.append((success[last : m.start()], (m[1] or "").strip(), f"s_{m[2]}"))
             last = m.end()
-        tail = success[last:].replace("\n", "\n")
+        tail = success[last:]
         d, names = self.describer, self.names
         fill = {"the": d.the, "a": d.a, "": names.__getitem__}
 
         def report(mapping: dict[str, str], facts: Facts) -> str:
-            return "".join(text + fill[art](mapping.get(key, key)) for text, art, key in pieces) + tail
+            return "".join(text + fill[art](mapping[var]) for text, art, var in pieces) + tail
 
         return report
 
@@ -145,10 +277,15 @@ class Narrator:
     def turn(self, turn: Turn) -> str:
         """The game's answer to the turn's command (as Engine.step returns it, cleaned)."""
         parts: list[str] = []
+        note = None
         if turn.reply is not None:
             parts.append(turn.reply)
         elif turn.action is not None:
             action = turn.action
+            nouns = self.nouns[action]
+            if nouns:
+                entities = [turn.mapping[n] for n in nouns]
+                note = self.inference.note(turn.command, entities, turn.before, action in self.inside)
             report = self.reports[action](turn.mapping, turn.after_action)
             if "__r" in action:  # a reaction: its After rule speaks before the action's Report
                 text = self.reactions[int(action.rsplit("__r", 1)[1])]
@@ -159,7 +296,7 @@ class Narrator:
             if self.ticks[index]:
                 parts.append(self.ticks[index])
         gained = turn.score - turn.score_before
-        if gained > 0:
+        if gained > 0 and turn.lost is None:  # losing ends the turn before the score notification
             parts.append(f"Your score has just gone up by {in_words(gained)} point{'s' if gained > 1 else ''}.")
         if turn.lost is not None:
             if self.losses[turn.lost]:
@@ -171,4 +308,5 @@ class Narrator:
             turns = turn.moves + (turn.lost is None)  # a win ends the story after the turn count went up
             plural = "s" if turns != 1 else ""
             parts.append(f"You scored {turn.score} out of a possible {self.max_score}, in {turns} turn{plural}.")
-        return "\n\n".join(parts)
+        text = "\n\n".join(parts)
+        return text if note is None else f"{note}\n{text}"
