@@ -20,7 +20,7 @@ from ..spec import GameSpec
 from .describe import Describer
 from .types import Facts, Turn
 
-Report = Callable[[dict[str, str], Facts], str]  # (rule mapping, facts after the action) -> text
+Report = Callable[[Turn], str]  # the action's own words, from its mapping, the facts after it and the order
 
 # Inform 7's [V in words].
 _ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen \
@@ -221,7 +221,7 @@ class Narrator:
                 self.inside.add(rule)
             base = rule.split("__r")[0]
             if base.startswith(TICK_RULE.format("")):
-                self.reports[rule] = lambda m, f: "Time passes."
+                self.reports[rule] = lambda t: "Time passes."
             elif base.split("/")[0] in custom:
                 self.reports[rule] = self._custom(i7_quotes(custom[base.split("/")[0]].success))
             else:
@@ -240,7 +240,8 @@ class Narrator:
         d, names = self.describer, self.names
         fill = {"the": d.the, "a": d.a, "": names.__getitem__}
 
-        def report(mapping: dict[str, str], facts: Facts) -> str:
+        def report(turn: Turn) -> str:
+            mapping = turn.mapping
             return "".join(text + fill[art](mapping[var]) for text, art, var in pieces) + tail
 
         return report
@@ -251,28 +252,29 @@ class Narrator:
         slots = _SLOT.findall(command)
         verb = " ".join(w for w in words if not w.startswith("{"))
         d = self.describer
-        if verb in ("look",) or verb.startswith("go "):
-            return lambda m, f: d.look(f)
+        if verb == "look" or verb.startswith("go "):  # going somewhere prints its room as looking does
+            return lambda t: d.look(t.after_action, t.order)
         if verb == "inventory":
-            return lambda m, f: d.inventory(f)
+            return lambda t: d.inventory(t.after_action, t.order)
         if verb == "examine":
-            return lambda m, f: d.examine(m[slots[0]], f)
+            return lambda t: d.examine(t.mapping[slots[0]], t.after_action, t.order)
         if verb == "open":
             noun = slots[0]
 
-            def opened(m: dict[str, str], f: Facts) -> str:
-                inside = d.contents(m[noun], f)
+            def opened(t: Turn) -> str:  # the Standard Rules' "reveal any newly visible interior" rule
+                thing = t.mapping[noun]
+                inside = d.contents(thing, t.after_action, t.order)
                 if inside:
-                    return f"You open {d.the(m[noun])}, revealing {d.listing(inside)}."
-                return f"You open {d.the(m[noun])}."
+                    return f"You open {d.the(thing)}, revealing {d.listing(inside)}."
+                return f"You open {d.the(thing)}."
 
             return opened
         if verb not in _BUILTIN:
             raise ValueError(f"no report for the command {command!r}")
         template, the = _BUILTIN[verb], d.the
         if len(slots) == 1:
-            return lambda m, f: template.format(the(m[slots[0]]))
-        return lambda m, f: template.format(the(m[slots[0]]), the(m[slots[1]]))
+            return lambda t: template.format(the(t.mapping[slots[0]]))
+        return lambda t: template.format(the(t.mapping[slots[0]]), the(t.mapping[slots[1]]))
 
     def turn(self, turn: Turn) -> str:
         """The game's answer to the turn's command (as Engine.step returns it, cleaned)."""
@@ -286,7 +288,7 @@ class Narrator:
             if nouns:
                 entities = [turn.mapping[n] for n in nouns]
                 note = self.inference.note(turn.command, entities, turn.before, action in self.inside)
-            report = self.reports[action](turn.mapping, turn.after_action)
+            report = self.reports[action](turn)
             if "__r" in action:  # a reaction: its After rule speaks before the action's Report
                 text = self.reactions[int(action.rsplit("__r", 1)[1])]
                 if text:
