@@ -19,7 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 
-from tqdm import tqdm
+from rich.progress import track
 
 from starling_env.collection import load_manifest, shipped_collections
 from starling_env.files import write_atomic
@@ -43,7 +43,7 @@ def main() -> None:
     started = time.perf_counter()
     with ProcessPoolExecutor(args.workers) as pool:
         work = partial(check, walks=args.walks, walk_length=args.walk_length)
-        reports = list(tqdm(pool.map(work, games), total=len(games), desc="engine diff", unit="game"))
+        reports = list(track(pool.map(work, games), total=len(games), description="engine diff"))
     steps = sum(r["steps"] for r in reports)
     equal = {f: sum(r["equal"][f] for r in reports) for f in FIELDS}
     corpus = sum(r["corpus_steps"] for r in reports)
