@@ -222,15 +222,16 @@ class Describer:
         order), it keeps only the things listed ahead of a tail in creation order; how things in different
         holders are ordered never shows, since whatever moves next goes first.
         """
-        if all(f[0] not in HOLDING and f[0] != "worn" for f in after.symmetric_difference(before)):
+        new, old = _holders(after - before), _holders(before - after)
+        moved = sorted(e for e, holder in new.items() if old.get(e) != holder)
+        if not moved and old.keys() <= new.keys():  # nothing moved, nothing left play (eaten)
             return tuple(order)
-        old = {e: h for h, items in self._index(before)[1].items() for e in items}
-        held = self._index(after)[1]
-        moved = sorted(e for h, items in held.items() for e in items if old.get(e) != h)
         recent = {e: i for i, e in enumerate((*moved, *(e for e in order if e not in moved)))}
         last, rank = len(recent), self.rank
+        held = self._index(after)[1]
+        where = {e: holder for holder, items in held.items() for e in items}
         kept: list[str] = []
-        for holder in sorted(held):
+        for holder in sorted({where[e] for e in recent if e in where}):
             items = sorted(held[holder], key=lambda e: (recent.get(e, last), rank[e]))
             k = len(items) - 1  # items[k:] is the longest tail in creation order
             while k > 0 and rank[items[k - 1]] < rank[items[k]]:
@@ -357,6 +358,15 @@ class Describer:
     def opening(self, facts: Facts, order: Sequence[str] = ()) -> str:
         """What the game prints when it starts, from the objective on: the objective, then a look."""
         return f"{self.objective}\n\n{self.look(facts, order)}" if self.objective else self.look(facts, order)
+
+
+def _holders(facts: Iterable[tuple[str, ...]]) -> dict[str, str]:
+    """Thing -> its holder in Inform's object tree, for the facts that place things ("I" for worn ones too)."""
+    return {
+        f[1]: "I" if f[0] == "worn" else f[2]
+        for f in facts
+        if (f[0] in HOLDING and len(f) == 3 and f[1] != "P") or f[0] == "worn"
+    }
 
 
 def _series(items: Sequence[str]) -> str:
