@@ -22,7 +22,7 @@ from __future__ import annotations
 import collections
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from textworld.generator.game import Game
@@ -437,8 +437,14 @@ class _World:
         self.children: dict[str, list[str]] = {}
         for thing in sorted(self.parent, key=lambda e: (recent.get(e, last), rank.get(e, 0))):
             self.children.setdefault(self.parent[thing], []).append(thing)
-        # Doors float: an arrival moves the player, then the room's doors that were elsewhere, into the room.
-        doors = sorted((d for d, r in rooms.items() if self.location in r), key=rank.__getitem__)
+        # Doors float: each arrival moves the player, then the room's doors that were elsewhere (in the order the
+        # story file created them: the last moved comes first), into the room. Which doors were elsewhere
+        # depends on the way the player came, which the facts do not tell: all of them, here.
+        # An engine that follows the doors may list them in ``order`` (moved in most recently first).
+        doors = sorted(
+            (d for d, r in rooms.items() if self.location in r),
+            key=lambda d: (recent.get(d, last), parser.door_rank[d]),
+        )
         for door in doors:
             self.parent[door] = self.location
         self.parent[PLAYER] = self.location
@@ -521,6 +527,8 @@ class Parser:
         for part in sorted(self.parts_of, key=self.rank.__getitem__):
             self.parts[self.parts_of[part]] = (*self.parts.get(self.parts_of[part], ()), part)
         keys = {f.arguments[1].name: f.arguments[0].name for f in game.world.facts if f.name == "match"}
+        created = [(room.doors[w].id, room.id) for room in game.world.rooms for w in room.exits if w in room.doors]
+        self.door_rank = {door: -i for i, (door, _) in reversed(list(enumerate(created)))}  # the last moves in last
         plural = {table[o.id].tw_id for o in spec.objects if o.plural}
         self.things: dict[str, _Thing] = {}
         for entity in sorted(self.rank, key=self.rank.__getitem__):
@@ -570,22 +578,35 @@ class Parser:
             self.grammar[verb] = sorted(verb_lines, key=lambda li: (len(li.tokens), li.objects))
 
     # -- the entry point -------------------------------------------------------------------------------------
-    def parse(self, command: str, facts: Facts, admissible: Sequence[str], order: Sequence[str] = ()) -> Parsed:
+    def parse(
+        self,
+        command: str,
+        facts: Facts,
+        admissible: Sequence[str],
+        order: Sequence[str] = (),
+        pronouns: Mapping[str, str] | None = None,
+    ) -> Parsed:
         """What the game makes of ``command`` in the state ``facts``, whose admissible commands are
-        ``admissible``; ``order``: the things most recently moved first (see :class:`.describe.Describer`),
-        which decides the order Inform lists things in when it asks which one the player means."""
+        ``admissible``. ``order``: the things most recently moved first (see :class:`.describe.Describer`),
+        which decides the order Inform lists things in when it asks which one the player means. ``pronouns``:
+        what "it", "them", "him" and "her" mean now (entity ids), for an engine that follows them; without
+        them, Inform's parser is not sure what they refer to."""
         if command in admissible and self.ambiguous_words.isdisjoint(command.split()):
             return Parsed(command, None, True)
         world = _World(facts, self, order)
         world.typed = tuple(command.lower().split())
         try:
-            action = _Reading(self, world, command).run()
+            action = _Reading(self, world, command, pronouns or {}).run()
         except _Answer as answer:
             return Parsed(None, answer.text, False)
         parsed = self._act(action, world, admissible, order)
         if command in admissible and parsed.command != command:  # a reading this model does not follow
             return Parsed(command, None, True)
         return parsed
+
+    def visible(self, facts: Facts, order: Sequence[str] = ()) -> list[str]:
+        """The things the player can see (Inform's scope, less the player), in the order the parser visits them."""
+        return [t for t in _World(facts, self, order).scope(self, False) if t in self.things]
 
     # -- names ------------------------------------------------------------------------------------------------
     def thing(self, thing_id: str) -> _Thing:
@@ -1065,8 +1086,8 @@ def _match(phrases: tuple[tuple[str, ...], ...], words: Sequence[str], at: int) 
 class _Reading:
     """One run of Inform's parser over one command, for the player (Parser.i6t's letters A to K)."""
 
-    def __init__(self, parser: Parser, world: _World, command: str) -> None:
-        self.parser, self.world = parser, world
+    def __init__(self, parser: Parser, world: _World, command: str, pronouns: Mapping[str, str]) -> None:
+        self.parser, self.world, self.pronouns = parser, world, pronouns
         self.text = " ".join(command.lower().split())
         self.typed = self.text.split()
         self.words = [dict_word(w) for w in self.typed]
@@ -1172,8 +1193,9 @@ class _Reading:
 
     def _object(self, context: str, wn: int) -> int:
         """ParseToken's letters B to D: descriptors, then a name (NounDomain)."""
-        if wn < len(self.words) and self.typed[wn] in _PRONOUNS:
-            self.vague = f"I'm not sure what '{self.typed[wn]}' refers to."
+        word = self.typed[wn] if wn < len(self.words) else ""
+        if word in _PRONOUNS and word not in self.pronouns and (word != "her" or wn + 1 == len(self.words)):
+            self.vague = f"I'm not sure what '{word}' refers to."
             raise _Fail(VAGUE_PE)
         start = wn
         wn = self._skip_descriptors(wn)
@@ -1181,6 +1203,9 @@ class _Reading:
             raise _Fail(MULTI_PE)
         matches, length = self._search(wn, context)
         if not matches:
+            if word in self.pronouns and wn == start:  # Inform's CantSee: the pronoun's thing is out of sight
+                self.vague = f"You can't see '{word}' ({self.parser.the(self.pronouns[word])}) at the moment."
+                raise _Fail(VAGUE_PE)
             raise _Fail(CANTSEE_PE)
         last = self.index == len(self.line.tokens) - 1
         end = wn + length
@@ -1194,7 +1219,7 @@ class _Reading:
                 if self.inferfrom < 0:
                     self.inferfrom = len(self.pattern)
         else:  # nothing typed: every thing in scope answers
-            chosen = self._adjudicate(matches, context, end, no_words=True)
+            chosen = self._adjudicate(matches, context, end, no_words=True, indefinite=self._indefinite(start, wn))
             if wn > start:  # only descriptors: the parser reads them again as a name, which names nothing
                 raise _Fail(CANTSEE_PE)
             if self.inferfrom < 0:
@@ -1206,7 +1231,8 @@ class _Reading:
         return end
 
     def _indefinite(self, start: int, wn: int) -> bool:
-        return any(_DESCRIPTORS[w] == "indef" for w in self.words[start:wn])
+        """Whether a descriptor other than "the" came first: the parser then picks a thing without asking."""
+        return any(_DESCRIPTORS[w] != "def" for w in self.words[start:wn])
 
     def _search(self, wn: int, context: str) -> tuple[list[str], int]:
         """SearchScope with MakeMatch: the things the words at ``wn`` name best, and how many words they take."""
@@ -1218,6 +1244,8 @@ class _Reading:
         for thing_id in candidates:
             if thing_id == PLAYER:
                 n = 1 if self.typed[wn] in _ME else 0
+            elif self.pronouns.get(self.typed[wn]) == thing_id:
+                n = 1
             else:
                 n = _match(self.parser.thing(thing_id).phrases, self.words, wn)
             if n > length:
@@ -1337,6 +1365,14 @@ _MISC_NOUN = [
     "give {x} to {y}", "show {x} to {y}", "throw {x} at {y}", "tie {x} to {y}", "wave {x}", "get on {x}",
 ]  # fmt: skip
 _MISC = "jump sleep think wave yes no sorry smell listen wake up stand exit out get out help goal verify".split()
+_HOSTILE = [  # {x}: a thing in sight, {o}: another, {h}: a thing held, {f}: a fixed thing
+    "take the", "x a", "x the", "x", "put", "take", "drop", "eat", "go", "get {x}", "pick {x} up", "take {x} foo",
+    "take {x} from {o}", "take {f}", "take me", "drop me", "x me", "x north", "take north", "eat {x}", "wear {x}",
+    "switch {x}", "insert {x} into {x}", "put {h} down", "throw {h} at {o}", "look in {f}", "ask {x} about tea",
+    "lock {f} with {h}", "unlock {f} with {x}", "open {f} with {h}", "x my {x}", "take a {x}", "x some {x}",
+    "put {h} on", "put {h} in", "take {x} off", "get in {f}", "get off {f}", "x {x} {x}",
+    "push {x} north", "climb {f}", "take {x} from", "wave", "wave {h}", "smell {x}", "ask {x} for {o}",
+]  # fmt: skip
 _VERB_FORMS = [
     (r"^take (.+) from (.+)$", ["take {0}", "get {0}", "remove {0} from {1}", "get {0} from {1}", "take {0} off {1}",
                                 "pick up {0}", "carry {0}"]),
@@ -1377,7 +1413,7 @@ def free_text_cases(
     Inform accepts, an action that fails) and misc (the Standard Rules' other actions)."""
     parser = parser or Parser(game, spec)
     world = _World(facts, parser, ())
-    visible = [t for t in world.scope(parser, False) if t in parser.things]
+    visible = parser.visible(facts)
     absent = [t for t in parser.things if t not in visible]
     name = parser.name
     cases: list[tuple[str, str]] = []
@@ -1416,6 +1452,11 @@ def free_text_cases(
     cases.append(("empty", ""))
     cases += [("bare", verb) for verb in pick(_BARE, 3)]
     cases += [("impossible", c) for c in pick(_impossible(parser, world, visible, rng), 8)]
+    held = [t for t in visible if world.parent.get(t) == PLAYER] or visible
+    fixed = [t for t in visible if not parser.things[t].portable] or visible
+    for template in pick(_HOSTILE, 6) if visible else ():
+        things = {"x": visible, "o": visible, "h": held, "f": fixed}
+        cases.append(("hostile", template.format(**{k: name(rng.choice(v)) for k, v in things.items()})))
     if visible:
         for template in pick(_MISC_NOUN, 5):
             cases.append(("misc", template.format(x=name(rng.choice(visible)), y=name(rng.choice(visible)))))
