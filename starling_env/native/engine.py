@@ -174,8 +174,11 @@ class NativeEngine:
             self._score(state)
         self.state = state
         before_order, self.order = self.order, order
-        if (after_action ^ state) & world.holding:
-            self.order = describer.reorder(order, decode(after_action), decode(state))
+        previous = after_action
+        for _, bits in ticks:  # rule by rule: what the later of two rules moved is listed first
+            if (previous ^ bits) & world.holding:
+                self.order = describer.reorder(self.order, decode(previous), decode(bits))
+            previous = bits
         lost_index = self._lost_index(state) if takes_turn else None
         self.lost = lost_index is not None or self.lost
         self.won = takes_turn and not self.lost and bool(world.required) and world.required <= self.met
