@@ -28,6 +28,7 @@ from textworld.envs.wrappers.tw_inform7 import (
 from textworld.generator.game import Game, GameProgression, QuestProgression
 from textworld.generator.inform7 import Inform7Game
 
+from ..native.describe import objective_text
 from ..story_file import check_story_file
 
 MAX_COMMAND_CHARS = 190  # jericho's input buffer takes 198 bytes
@@ -243,6 +244,7 @@ class Engine:
         # Repeatable quests score more than once: the score check cannot follow them.
         self.self_check = self_check and not any(q.repeatable for q in quests)
         self._goals = [(q.win_events, q.reward or 0) for q in quests]
+        self._printed_objective = objective_text(self.objective or "")  # where the opening text starts
         self._required = frozenset(i for i, q in enumerate(quests) if not q.optional)
         self.refused: str | None = None  # why the last command did not play: "meta", "multi-action", "untracked"
         self.acted = False  # whether the last command made the game carry out an action (traced)
@@ -284,7 +286,7 @@ class Engine:
         if self.extras:  # the first values come with the next turn; ask the game directly for now
             for extra in self.extras:
                 self.extra_values[extra] = self._peek("look" if extra == "description" else "inventory")
-        start = text.find(self.objective) if self.objective else -1
+        start = text.find(self._printed_objective) if self.objective else -1
         return clean_output(text[start:] if start >= 0 else text)
 
     def step(self, command: str) -> str:
