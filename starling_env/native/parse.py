@@ -34,6 +34,7 @@ from .describe import Describer
 from .types import Facts
 
 PLAYER = "P"
+MAX_WORLDS = 256  # object trees memoised per parser
 
 
 # -- words -----------------------------------------------------------------------------------------------
@@ -345,13 +346,17 @@ class Parsed:
     ``command``: the admissible command the text means (one of ``admissible``), or None; ``reply``: when
     ``command`` is None, what the game answers instead (Inform's words, whole); ``takes_turn``: whether the
     game counts a turn (the every-turn rules run, the turn count goes up); ``note``: the line Inform's parser
-    prints before the answer to ``command`` when it chose a noun for the player ("(the umbrella)"), else "".
+    prints before the answer to ``command`` when it chose a noun for the player ("(the umbrella)"), else "";
+    ``resume``: after a question ("Which do you mean, the copper key or the bent key?", "What do you want to
+    take?"), the words the game puts before and after the next command if that one does not start with a verb
+    (it answers the question: "copper" reads "take copper key"); hand it to the next :meth:`Parser.parse`.
     """
 
     command: str | None
     reply: str | None
     takes_turn: bool
     note: str = ""
+    resume: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -410,7 +415,8 @@ class _World:
         self.worn: set[str] = set()
         self.exits: dict[str, str] = {}  # direction -> the room or door that way from the player's room
         self.location = ""
-        self.typed: tuple[str, ...] = ()  # the words of the command being read
+        self.typed: tuple[str, ...] = ()  # the words of the command being read (set for each command)
+        self.scopes: dict[bool, list[str]] = {}
         rooms: dict[str, set[str]] = {}
         links: dict[tuple[str, str], str] = {}
         for fact in facts:
@@ -480,10 +486,11 @@ class _World:
     def scope(self, parser: Parser, held_first: bool) -> list[str]:
         """What the player can see, in the order Inform's parser visits it: the room then what the player holds
         (what the player holds first for a [held] token)."""
-        seen: list[str] = []
-        domains = (PLAYER, self.location) if held_first else (self.location, PLAYER)
-        for domain in domains:
-            self.within(domain, parser, seen)
+        seen = self.scopes.get(held_first)
+        if seen is None:
+            seen = self.scopes[held_first] = []
+            for domain in (PLAYER, self.location) if held_first else (self.location, PLAYER):
+                self.within(domain, parser, seen)
         return seen
 
 
@@ -491,10 +498,10 @@ _EXIT_FACTS = frozenset({"north_of", "south_of", "east_of", "west_of"})
 
 
 class _Answer(Exception):
-    """The parser's own answer, an error or a question: no turn passes."""
+    """The parser's own answer, an error or a question: no turn passes. A question's ``resume``: see Parsed."""
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, text: str, resume: tuple[str, str] | None = None) -> None:
+        self.text, self.resume = text, resume
 
 
 class _Fail(Exception):
@@ -545,6 +552,14 @@ class Parser:
         code = game.kb.inform7_addons_code or ""
         self.creatures_not_carried = "creatures are not carried" in code
         self.containers_stay_out = "portable containers stay out" in code
+        self.naming: dict[str, set[str]] = {}  # a dictionary word -> the things a phrase of theirs starts with
+        for thing in [*self.things.values(), *_COMPASS.values()]:
+            for phrase in thing.phrases:
+                self.naming.setdefault(phrase[0], set()).add(thing.id)
+        self._worlds: dict[tuple[Facts, tuple[str, ...]], _World] = {}
+        # Every literal word of the grammar: the dictionary marks them prepositions (the look-ahead seeks them).
+        lines = [line for verb_lines in self.grammar.values() for line in verb_lines]
+        self.prepositions = frozenset(w for line in lines for t in line.tokens for w in t.words)
         # The words of a name another thing also answers to fully: an admissible command without one of them
         # names each thing unambiguously, so Inform's parser prints no note for it.
         self.ambiguous_words = frozenset(
@@ -585,28 +600,46 @@ class Parser:
         admissible: Sequence[str],
         order: Sequence[str] = (),
         pronouns: Mapping[str, str] | None = None,
+        resume: tuple[str, str] | None = None,
     ) -> Parsed:
         """What the game makes of ``command`` in the state ``facts``, whose admissible commands are
         ``admissible``. ``order``: the things most recently moved first (see :class:`.describe.Describer`),
         which decides the order Inform lists things in when it asks which one the player means. ``pronouns``:
         what "it", "them", "him" and "her" mean now (entity ids), for an engine that follows them; without
-        them, Inform's parser is not sure what they refer to."""
+        them, Inform's parser is not sure what they refer to. ``resume``: the last answer's (a question's), if
+        any: a command that does not start with a verb answers the question."""
+        if resume is not None and command.split() and not self._verb(command.split()[0].lower()):
+            command = " ".join(part for part in (resume[0], command, resume[1]) if part)
         if command in admissible and self.ambiguous_words.isdisjoint(command.split()):
             return Parsed(command, None, True)
-        world = _World(facts, self, order)
+        world = self._world(facts, order)
         world.typed = tuple(command.lower().split())
         try:
             action = _Reading(self, world, command, pronouns or {}).run()
         except _Answer as answer:
-            return Parsed(None, answer.text, False)
+            return Parsed(None, answer.text, False, resume=answer.resume)
         parsed = self._act(action, world, admissible, order)
         if command in admissible and parsed.command != command:  # a reading this model does not follow
             return Parsed(command, None, True)
         return parsed
 
+    def _verb(self, word: str) -> bool:
+        """Whether a word starts a new command when the game asked a question (NounDomain's test)."""
+        return dict_word(word) in self.grammar and word not in ("long", "short", "normal", "brief", "full", "verbose")
+
     def visible(self, facts: Facts, order: Sequence[str] = ()) -> list[str]:
         """The things the player can see (Inform's scope, less the player), in the order the parser visits them."""
-        return [t for t in _World(facts, self, order).scope(self, False) if t in self.things]
+        return [t for t in self._world(facts, order).scope(self, False) if t in self.things]
+
+    def _world(self, facts: Facts, order: Sequence[str]) -> _World:
+        """The object tree of a state, memoised (an engine asks about the same state again and again)."""
+        key = (facts, tuple(order))
+        world = self._worlds.get(key)
+        if world is None:
+            if len(self._worlds) >= MAX_WORLDS:
+                self._worlds.clear()
+            world = self._worlds[key] = _World(facts, self, order)
+        return world
 
     # -- names ------------------------------------------------------------------------------------------------
     def thing(self, thing_id: str) -> _Thing:
@@ -1128,6 +1161,7 @@ class _Reading:
         self.pattern: list[str] = []
         self.nouns: list[str] = []
         self.inferfrom, self.advance = -1, None
+        self.inferred_object = False  # a question's answer cannot then simply follow the command
         tokens = line.tokens
         if tokens and tokens[-1].kind == "word" and (len(self.words) < 2 or self.words[-1] not in tokens[-1].words):
             raise _Fail(STUCK_PE)  # a line ending in a preposition needs the command to end in it
@@ -1143,24 +1177,33 @@ class _Reading:
         return _Action(line.action, nouns, note)
 
     def _look_ahead(self) -> str | None:
-        """Letter F: with "[multiexcept|multiinside] <prepositions> [noun]", the second noun is parsed first."""
-        tokens = self.line.tokens
-        if not tokens or tokens[0].kind not in ("multiexcept", "multiinside") or len(tokens) < 3:
+        """Letter F: in "[multiexcept|multiinside] <preposition> [noun]", the second noun is parsed first, from the
+        first preposition of the command that fits (a line whose prepositions are not there fails)."""
+        tokens, words, prepositions = self.line.tokens, self.words, self.parser.prepositions
+        first = next(i for i, t in enumerate(tokens) if t.kind != "word") if self.line.objects else -1
+        if first < 0 or tokens[first].kind not in ("multiexcept", "multiinside"):
             return None
-        preps = [t for t in tokens[1:-1]]
-        if any(t.kind != "word" for t in preps) or tokens[-1].kind != "noun":
+        k = first + 1
+        if k >= len(tokens) or tokens[k].kind != "word":
             return None
-        for wn in range(2, len(self.words)):
-            if all(wn + i < len(self.words) and self.words[wn + i] in t.words for i, t in enumerate(preps)):
-                at = self._skip_descriptors(wn + len(preps))
-                if at >= len(self.words):
-                    return None
-                self.index, self.nouns, self.pattern = len(tokens) - 1, [], []
-                matches, length = self._search(at, "noun")
-                if len(matches) == 1:
-                    return matches[0]
-                return self._adjudicate(matches, "noun", at + length, dont_ask=True) if matches else None
-        return None
+        wn = next((w for w in range(1, len(words)) if words[w] in prepositions), len(words))
+        if wn >= len(words) - 1:  # no preposition before the last word: parse the line as it comes
+            return None
+        while k < len(tokens) and tokens[k].kind == "word":
+            if words[wn] in tokens[k].words:
+                k, wn = k + 1, min(wn + 1, len(words) - 1)
+                continue
+            wn = next((w for w in range(wn + 1, len(words)) if words[w] in prepositions), len(words))
+            if wn >= len(words):
+                raise _Fail(STUCK_PE)
+        if k >= len(tokens) or tokens[k].kind != "noun":
+            return None
+        at = self._skip_descriptors(wn)
+        self.index = k
+        matches, length = self._search(at, "noun") if at < len(words) else ([], 0)
+        if len(matches) < 2:
+            return matches[0] if matches else None
+        return self._adjudicate(matches, "noun", at + length, dont_ask=True)
 
     def _skip_descriptors(self, wn: int) -> int:
         while wn < len(self.words) and self.words[wn] in _DESCRIPTORS:
@@ -1215,7 +1258,7 @@ class _Reading:
             else:
                 if end < len(self.words) and last:
                     raise _Fail(CANTSEE_PE)
-                chosen = self._adjudicate(matches, context, end, indefinite=self._indefinite(start, wn))
+                chosen = self._adjudicate(matches, context, end, indefinite=self._indefinite(start, wn), start=wn)
                 if self.inferfrom < 0:
                     self.inferfrom = len(self.pattern)
         else:  # nothing typed: every thing in scope answers
@@ -1224,6 +1267,7 @@ class _Reading:
                 raise _Fail(CANTSEE_PE)
             if self.inferfrom < 0:
                 self.inferfrom = len(self.pattern)
+            self.inferred_object = True
         if context == "creature" and chosen != PLAYER:
             raise _Fail(ANIMA_PE)
         self.nouns.append(chosen)
@@ -1241,13 +1285,16 @@ class _Reading:
             return candidates, 0
         best: list[str] = []
         length = 0
+        word, naming = self.words[wn], self.parser.naming
         for thing_id in candidates:
             if thing_id == PLAYER:
                 n = 1 if self.typed[wn] in _ME else 0
             elif self.pronouns.get(self.typed[wn]) == thing_id:
                 n = 1
-            else:
+            elif thing_id in naming.get(word, ()):
                 n = _match(self.parser.thing(thing_id).phrases, self.words, wn)
+            else:
+                continue
             if n > length:
                 best, length = [thing_id], n
             elif n == length and n:
@@ -1272,7 +1319,7 @@ class _Reading:
 
     # Adjudicate, ScoreMatchL and ChooseObjects: which of several things the player means
     def _adjudicate(self, matches: list[str], context: str, end: int, no_words: bool = False,
-                    indefinite: bool = False, dont_ask: bool = False) -> str:  # fmt: skip
+                    indefinite: bool = False, dont_ask: bool = False, start: int = 0) -> str:  # fmt: skip
         good = [self._good(m, context) for m in matches]
         if good.count(True) == 1:
             return matches[good.index(True)]
@@ -1280,14 +1327,19 @@ class _Reading:
             return matches[0]
         scores = [1000 * g + self._score(m, end) for m, g in zip(matches, good, strict=True)]
         top = max(scores)
-        if scores.count(top) == 1 or indefinite or dont_ask:
+        if scores.count(top) == 1 or indefinite:
             return matches[scores.index(top)]
-        if no_words:
-            so_far = self._so_far()
-            raise _Answer(f"{'Whom' if context == 'creature' else 'What'} do you want to {so_far}?")
+        if dont_ask:
+            return matches[0]
+        if no_words:  # the answer goes at the end, after the prepositions the parser inferred
+            glue = self.pattern[self.inferfrom :] if self.inferfrom >= 0 else []
+            resume = None if self.inferred_object else (" ".join([*self.typed, *glue]), "")
+            question = f"{'Whom' if context == 'creature' else 'What'} do you want to {self._so_far()}?"
+            raise _Answer(question, resume)
         names = [self.parser.the(m) for m in matches]
         listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-        raise _Answer(f"Which do you mean, {listed}?")
+        resume = (" ".join(self.typed[:start]), " ".join(self.typed[start:]))  # the answer goes before the name
+        raise _Answer(f"Which do you mean, {listed}?", resume)
 
     def _good(self, thing_id: str, context: str) -> bool:
         parent = self.world.parent.get(thing_id, "")
