@@ -72,11 +72,13 @@ DIRECTIONS = {  # Inform's compass in the Standard Rules' order, with the words 
 _ME = frozenset({"me", "myself", "self"})
 _PRONOUNS = frozenset({"it", "him", "her", "them"})
 _ALL = frozenset({"all", "each", "every", "everythin", "both"})
-_DESCRIPTORS = {  # Language.i6t's descriptors: articles ("def", "indef"), possessives, light
-    "my": "own", "this": "own", "these": "own", "that": "own", "those": "own", "his": "own", "her": "own",
-    "their": "own", "its": "own", "the": "def", "a": "indef", "an": "indef", "some": "indef", "lit": "light",
-    "lighted": "light", "unlit": "light",
+_DESCRIPTORS = {  # Language.i6t's descriptors: what each asks of the thing (when several answer to the name)
+    "my": "held", "this": "held", "these": "held", "that": "here", "those": "here", "his": "him", "her": "her",
+    "their": "them", "its": "it", "the": "", "a": "", "an": "", "some": "", "lit": "lit", "lighted": "lit",
+    "unlit": "",
 }  # fmt: skip
+_NUMBERS = {w: i for i, w in enumerate("one two three four five six seven eight nine ten eleven twelve".split(), 1)}
+_IN_WORDS = ["none", *_NUMBERS]
 _VERB_NAMES = {"i": "take inventory", "inv": "take inventory", "inventory": "take inventory", "l": "look"}
 _VERB_NAMES |= {"x": "examine", "z": "wait"}  # LanguageVerb: how the parser names these verbs back
 _POSTURES = {"stand": "stand on", "sit": "sit down on", "lie": "lie down on"}  # "the player's command includes"
@@ -1135,10 +1137,10 @@ class _Reading:
         self.verb = self.words[0]
         lines = self.parser.grammar.get(self.verb)
         if lines is None:  # not a verb: a direction means going there
-            direction = next((d for d, ws in DIRECTIONS.items() if self.words[0] in ws), None)
-            if direction is None:
+            direction = next((d for d, t in _COMPASS.items() if self.words[0] in t.phrases[0] + t.phrases[1]), "")
+            if not direction:
                 raise _Answer(NOT_A_VERB)
-            if len(self.words) > 1:
+            if _match(_COMPASS[direction].phrases, self.words, 0) < len(self.words):  # ("north north" goes)
                 raise _Answer(f"I only understood you as far as wanting to (go) {self.typed[0]}.")
             return _Action("go", [direction])
         best = STUCK_PE
@@ -1206,9 +1208,7 @@ class _Reading:
         return self._adjudicate(matches, "noun", at + length, dont_ask=True)
 
     def _skip_descriptors(self, wn: int) -> int:
-        while wn < len(self.words) and self.words[wn] in _DESCRIPTORS:
-            wn += 1
-        return wn
+        return self._descriptors(wn)[0]
 
     def _token(self, token: _Token, wn: int) -> int:
         if token.kind == "word":
@@ -1241,10 +1241,17 @@ class _Reading:
             self.vague = f"I'm not sure what '{word}' refers to."
             raise _Fail(VAGUE_PE)
         start = wn
-        wn = self._skip_descriptors(wn)
+        wn, wanted = self._descriptors(wn)
         if wn < len(self.words) and self.words[wn] in _ALL:
             raise _Fail(MULTI_PE)
         matches, length = self._search(wn, context)
+        if wanted > 1 and wn < len(self.words):  # "take two keys"
+            if context not in _MULTI or not matches:
+                raise _Fail(MULTI_PE)
+            if len(matches) < wanted:
+                count = f"Only {_IN_WORDS[len(matches)]}" if matches else "None"
+                raise _Answer(f"{count} of those {'is' if len(matches) == 1 else 'are'} available.")
+            raise _Answer(MULTI_ACTION_REPLY)  # one action for each: the engine refuses the turn
         if not matches:
             if word in self.pronouns and wn == start:  # Inform's CantSee: the pronoun's thing is out of sight
                 self.vague = f"You can't see '{word}' ({self.parser.the(self.pronouns[word])}) at the moment."
@@ -1258,8 +1265,12 @@ class _Reading:
             else:
                 if end < len(self.words) and last:
                     raise _Fail(CANTSEE_PE)
-                chosen = self._adjudicate(matches, context, end, indefinite=self._indefinite(start, wn), start=wn)
-                if self.inferfrom < 0:
+                fitting = self._described(matches, start, wn)
+                if not fitting:  # no thing fits the descriptors: read as a name, they name nothing
+                    raise _Fail(CANTSEE_PE)
+                indefinite = self._indefinite(start, wn)
+                chosen = self._adjudicate(fitting, context, end, indefinite=indefinite, start=wn)
+                if self.inferfrom < 0 and not (indefinite and len(fitting) == 1):
                     self.inferfrom = len(self.pattern)
         else:  # nothing typed: every thing in scope answers
             chosen = self._adjudicate(matches, context, end, no_words=True, indefinite=self._indefinite(start, wn))
@@ -1274,9 +1285,40 @@ class _Reading:
         self.pattern.append(self.parser.the(chosen))
         return end
 
+    def _descriptors(self, wn: int) -> tuple[int, int]:
+        """Letter C: skip the descriptors ("the", "my", "two" ...); the word after them and how many things the
+        player asked for (0: not said)."""
+        wanted = 0
+        while wn < len(self.words):
+            word = self.words[wn]
+            if word in _DESCRIPTORS:
+                wn += 1
+            elif (word.isdigit() or word in _NUMBERS) and wn + 1 < len(self.words):
+                wanted = int(word) if word.isdigit() else _NUMBERS[word]
+                wn += 1
+            else:
+                break
+        return wn, wanted
+
     def _indefinite(self, start: int, wn: int) -> bool:
         """Whether a descriptor other than "the" came first: the parser then picks a thing without asking."""
-        return any(_DESCRIPTORS[w] != "def" for w in self.words[start:wn])
+        return any(w != "the" for w in self.words[start:wn])
+
+    def _described(self, matches: list[str], start: int, wn: int) -> list[str]:
+        """ScoreMatchL's threshold: the things that are what the descriptors say ("my": held, "that": here, "his":
+        the pronoun's, "lit": giving light, which nothing does here)."""
+        parent, fitting = self.world.parent, matches
+        for word in self.words[start:wn]:
+            need = _DESCRIPTORS.get(word, "")
+            if need == "held":
+                fitting = [m for m in fitting if parent.get(m) == PLAYER]
+            elif need == "here":
+                fitting = [m for m in fitting if parent.get(m) == self.world.location]
+            elif need == "lit":
+                fitting = []
+            elif need:
+                fitting = [m for m in fitting if need in self.pronouns and parent.get(m) == self.pronouns[need]]
+        return fitting
 
     def _search(self, wn: int, context: str) -> tuple[list[str], int]:
         """SearchScope with MakeMatch: the things the words at ``wn`` name best, and how many words they take."""
