@@ -150,6 +150,32 @@ def test_reply_turns() -> None:
     assert turn.lost == 0 and text.endswith("You scored 2 out of a possible 7, in 7 turns.")
 
 
+def test_inferred_nouns_of_typed_words() -> None:
+    """What the player typed decides whether the parser had to choose: "small" answers to the rucksack and the
+    fleece in it; "take ... from" weighs only what the bed holds, the fleece too, as it is in the rucksack."""
+    name = "starling100-v2/pack-suitcase-e9a4e13"
+    player, tell = Player(name), narrator(name)
+    for command in ["open tallboy", "take small fleece from tallboy", "insert small fleece into small rucksack"]:
+        player.play(command)
+    texts = []
+    for typed, command in [
+        ("take small from bed", "take small rucksack from wooden bunk bed"),
+        ("drop the small", "drop small rucksack"),
+        ("take small rucksack", "take small rucksack"),
+    ]:
+        snapshot = player.engine.snapshot()
+        turn, _ = player.play(command)
+        player.engine.restore(snapshot)
+        _, text = reference_turn(player.engine, typed)  # played as typed: the turn's facts are the same
+        assert tell.turn(replace(turn, command=typed)) == text
+        texts.append(text)
+    assert texts == [
+        "(the small rucksack from the wooden bunk bed)\nYou take the small rucksack from the wooden bunk bed.",
+        "(the small rucksack)\nYou drop the small rucksack on the ground.",
+        "You pick up the small rucksack from the ground.",
+    ]
+
+
 def test_words() -> None:
     assert [in_words(n) for n in (1, 2, 13, 20, 42, 100, 315)] == [
         "one",

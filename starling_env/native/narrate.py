@@ -118,7 +118,8 @@ class Inference:
 
     def note(self, command: str, entities: list[str], facts: Facts, inside: bool = False) -> str | None:
         """The parser's "(the X ...)" for the command, or None when every noun was unambiguous. ``inside``: the
-        grammar is "take [things inside] from [something]", which weighs only what the second noun holds."""
+        grammar is "take [things inside] from [something]", whose first noun is sought only among what the
+        second noun holds (and what that holds)."""
         if not any(self.rivals.get(e) for e in entities):
             return None
         words = [_word(w) for w in command.split()]
@@ -143,7 +144,7 @@ class Inference:
             if reach is None:
                 reach, holder = scope(facts)
             if inside and entity == entities[0]:
-                rivals = [r for r in rivals if holder.get(r, "").removeprefix("in ") == entities[1]]
+                rivals = [r for r in rivals if _within(r, entities[1], holder)]
             if any(r in reach for r in rivals):
                 first = i
                 break
@@ -194,6 +195,17 @@ def scope(facts: Facts) -> tuple[set[str], dict[str, str]]:
                 break
             place = where
     return seen, holder
+
+
+def _within(thing: str, outer: str, holder: dict[str, str]) -> bool:
+    """Whether ``outer`` holds ``thing``, directly or through what it holds."""
+    place = holder.get(thing)
+    while place is not None:
+        place = place.removeprefix("in ")
+        if place == outer:
+            return True
+        place = holder.get(place)
+    return False
 
 
 def _word(word: str) -> str:
