@@ -30,7 +30,7 @@ from textworld.generator.game import Game
 from ..builder.logic import compile_action, entity_table
 from ..envs.engine import MULTI_ACTION_REPLY, NO_OP_EVENTS
 from ..spec import GameSpec
-from .describe import Describer
+from .describe import Describer, inform_text
 from .types import Facts
 
 PLAYER = "P"
@@ -70,7 +70,8 @@ DIRECTIONS = {  # Inform's compass in the Standard Rules' order, with the words 
     "outside": ("outside", "out"),
 }
 _ME = frozenset({"me", "myself", "self"})
-_PRONOUNS = frozenset({"it", "him", "her", "them"})
+_SAID = ("it", "him", "her", "them")  # Language.i6t's pronouns
+_PRONOUNS = frozenset(_SAID)
 _ALL = frozenset({"all", "each", "every", "everythin", "both"})
 _DESCRIPTORS = {  # Language.i6t's descriptors: what each asks of the thing (when several answer to the name)
     "my": "held", "this": "held", "these": "held", "that": "here", "those": "here", "his": "him", "her": "her",
@@ -284,6 +285,27 @@ _OUT_OF_WORLD = {  # actions out of world: no turn passes
     "script_on": "",
     "script_off": "",
 }
+_BANNER = r"""                    ________  ________  __    __  ________
+                   |        \|        \|  \  |  \|        \
+                    \$$$$$$$$| $$$$$$$$| $$  | $$ \$$$$$$$$
+                      | $$   | $$__     \$$\/  $$   | $$
+                      | $$   | $$  \     >$$  $$    | $$
+                      | $$   | $$$$$    /  $$$$\    | $$
+                      | $$   | $$_____ |  $$ \$$\   | $$
+                      | $$   | $$     \| $$  | $$   | $$
+                       \$$    \$$$$$$$$ \$$   \$$    \$$
+              __       __   ______   _______   __        _______
+             |  \  _  |  \ /      \ |       \ |  \      |       \
+             | $$ / \ | $$|  $$$$$$\| $$$$$$$\| $$      | $$$$$$$\
+             | $$/  $\| $$| $$  | $$| $$__| $$| $$      | $$  | $$
+             | $$  $$$\ $$| $$  | $$| $$    $$| $$      | $$  | $$
+             | $$ $$\$$\$$| $$  | $$| $$$$$$$\| $$      | $$  | $$
+             | $$$$  \$$$$| $$__/ $$| $$  | $$| $$_____ | $$__/ $$
+             | $$$    \$$$ \$$    $$| $$  | $$| $$     \| $$    $$
+              \$$      \$$  \$$$$$$  \$$   \$$ \$$$$$$$$ \$$$$$$$"""  # TextWorld's banner (the version command)
+_VERSION = """Identification number: ////
+Standard interpreter 1.0 (1F) / Library serial number 080126
+Standard Rules version 3/120430 by Graham Nelson"""
 _HELP = """Available commands:
   look:                describe the current room
   goal:                print the goal of this game
@@ -603,13 +625,16 @@ class Parser:
         order: Sequence[str] = (),
         pronouns: Mapping[str, str] | None = None,
         resume: tuple[str, str] | None = None,
+        score: int = 0,
+        moves: int = 0,
     ) -> Parsed:
         """What the game makes of ``command`` in the state ``facts``, whose admissible commands are
         ``admissible``. ``order``: the things most recently moved first (see :class:`.describe.Describer`),
         which decides the order Inform lists things in when it asks which one the player means. ``pronouns``:
         what "it", "them", "him" and "her" mean now (entity ids), for an engine that follows them; without
         them, Inform's parser is not sure what they refer to. ``resume``: the last answer's (a question's), if
-        any: a command that does not start with a verb answers the question."""
+        any: a command that does not start with a verb answers the question. ``score`` and ``moves``: the
+        game's, for the "score" command."""
         if resume is not None and command.split() and not self._verb(command.split()[0].lower()):
             command = " ".join(part for part in (resume[0], command, resume[1]) if part)
         if command in admissible and self.ambiguous_words.isdisjoint(command.split()):
@@ -620,6 +645,9 @@ class Parser:
             action = _Reading(self, world, command, pronouns or {}).run()
         except _Answer as answer:
             return Parsed(None, answer.text, False, resume=answer.resume)
+        if action.name in _OUT_OF_WORLD:
+            text = self._out_of_world(action.name, pronouns or {}, score, moves)
+            return Parsed(None, _join(action.note, text), False)
         parsed = self._act(action, world, admissible, order)
         if command in admissible and parsed.command != command:  # a reading this model does not follow
             return Parsed(command, None, True)
@@ -662,8 +690,6 @@ class Parser:
     def _act(self, action: _Action, world: _World, admissible: Sequence[str], order: Sequence[str]) -> Parsed:
         """What comes of the action Inform's parser made of the command: the logic's command, or the reply."""
         name, nouns, note = action.name, action.nouns, action.note
-        if name in _OUT_OF_WORLD:
-            return Parsed(None, _join(note, _OUT_OF_WORLD[name]), False)
         outcome = self._check(name, nouns, world)
         if isinstance(outcome, str):
             return Parsed(None, _join(note, outcome), True)
@@ -674,6 +700,20 @@ class Parser:
         if self._untracked(name, nouns):  # the engine undoes a turn whose trace the logic cannot follow
             return Parsed(None, MULTI_ACTION_REPLY, False)
         return Parsed(None, _join(note, self._report(name, nouns, world, order)), True)
+
+    def _out_of_world(self, action: str, pronouns: Mapping[str, str], score: int, moves: int) -> str:
+        """The answer to an action out of world (the score, the pronouns, the version ...)."""
+        if action == "score":
+            turns = f"{moves + 1} turn{'s' if moves else ''}"
+            if self.game.max_score == float("inf"):
+                return f"You have so far scored {score} point{'s' if score != 1 else ''}, in {turns}."
+            return f"You have so far scored {score} out of a possible {int(self.game.max_score)}, in {turns}."
+        if action == "pronouns":
+            meanings = [f'"{p}" ' + (f"means {self.the(pronouns[p])}" if p in pronouns else "is unset") for p in _SAID]
+            return f"At the moment, {', '.join(meanings[:-1])} and {meanings[-1]}."
+        if action == "version":
+            return f"{_BANNER}\n\n{self.describer.objective}\n{_VERSION}"
+        return _OUT_OF_WORLD[action]
 
     def _command(self, action: str, nouns: list[str]) -> str | None:
         if action.startswith("c:"):
@@ -697,7 +737,7 @@ class Parser:
         if action in _FIXED_REPLIES:
             return _FIXED_REPLIES[action]
         if action == "goal":
-            return self.game.objective
+            return self.describer.objective
         if action == "help":
             return _HELP
         if action == "examine":
@@ -1005,7 +1045,7 @@ class Parser:
             if self._holds(condition, refs, world):
                 for ref, noun in refs.items():
                     message = message.replace(f"[{ref}]", self.the(noun))
-                return message.replace("[line break]", "\n")
+                return inform_text(message.replace("[line break]", "\n"))
         return action, nouns
 
     _CONDITION = re.compile(
