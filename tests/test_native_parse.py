@@ -192,7 +192,19 @@ def test_the_parser_answers_without_the_game() -> None:
     assert parser.parse("take billy", facts, admissible).command == "take billy can from old rucksack"
     assert parser.parse("get billy can", facts, admissible) == Parsed(None, MULTI_ACTION_REPLY, False)
     assert parser.parse("submerge billy in brook", facts, admissible).reply == "You need to hold it first."
-    assert dict_word("flashlightzzz") == "flashligh" and dict_word("o'clock") == "o'clock"
+    assert dict_word("flashlightzzz") == "flashligh" and dict_word("washing-up") == "washing-"
+    asked = parser.parse("take", facts, admissible)
+    assert (asked.reply, asked.takes_turn, asked.resume) == ("What do you want to take?", False, ("take", ""))
+    answered = parser.parse("the billy can", facts, admissible, resume=asked.resume)
+    assert answered.command == "take billy can from old rucksack"
+    assert parser.parse("look", facts, admissible, resume=asked.resume).command == "look"  # a new command
+    engine.step("take billy can from old rucksack")
+    facts, admissible = facts_of(engine.progression.state), engine.admissible_commands()
+    for command in ("score", "version", "nouns"):  # out of world: no turn
+        status = {"score": engine.score, "moves": engine.moves}
+        parsed = parser.parse(command, facts, admissible, pronouns={"it": "o_0"}, **status)
+        assert parsed.takes_turn is False and parsed.reply is not None
+        assert parsed.reply.split() == engine.step(command).split()
 
 
 def test_the_corpus_is_reproducible_and_fast_to_parse() -> None:
