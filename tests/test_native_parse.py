@@ -201,8 +201,8 @@ def test_the_parser_answers_without_the_game() -> None:
     engine.step("take billy can from old rucksack")
     facts, admissible = facts_of(engine.progression.state), engine.admissible_commands()
     for command in ("score", "version", "nouns"):  # out of world: no turn
-        status = {"score": engine.score, "moves": engine.moves}
-        parsed = parser.parse(command, facts, admissible, pronouns={"it": "o_0"}, **status)
+        score, moves = engine.score, engine.moves
+        parsed = parser.parse(command, facts, admissible, pronouns={"it": "o_0"}, score=score, moves=moves)
         assert parsed.takes_turn is False and parsed.reply is not None
         assert parsed.reply.split() == engine.step(command).split()
 
