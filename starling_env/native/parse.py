@@ -1268,9 +1268,12 @@ class _Reading:
             end = wn
             while end < len(self.words) and not (following and self.words[end] in following.words):
                 end += 1
-            if end == wn or (following is not None and end >= len(self.words)):
+            if end == wn:
                 raise _Fail(STUCK_PE)
-            self.pattern.append("that")
+            if self.line.action in ("ask", "answer", "tell"):  # a topic said to someone: a number, "that"
+                self.pattern.append("that")
+            elif following is not None and end >= len(self.words):
+                raise _Fail(STUCK_PE)  # no inferring when the preposition after the topic is missing
             return end
         return self._object(token.kind, wn)
 
