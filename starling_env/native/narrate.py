@@ -1,11 +1,13 @@
-"""What the Inform 7 build prints for one turn: the action's report, the world's every-turn texts, the score
-notification and the end of the game.
+"""What the Inform 7 build prints for one turn: the parser's inferred nouns, the action's report (or the
+parser's reply), the world's every-turn texts, the score notification and the end of the game.
 
 The words come from TextWorld's Inform 7 source (``world2inform7.py``: take/drop reports, score notification,
-obituary), the game's own rules (``builder/templates/game.twl.j2``: custom actions' Report, reactions' After,
-every-turn Report, losing rule) and Inform 7's Standard Rules for the rest. Everything is prepared per rule in
-``__init__``; a turn costs a dict lookup, a few set lookups and the formatting. Looks, examinations and
-inventories are the :class:`~.describe.Describer`'s.
+obituary, "does the player mean"), the game's own rules (``builder/templates/game.twl.j2``: custom actions'
+Report, reactions' After, every-turn Report, the losing rule after the every-turn stage, which ends the turn
+before the score notification and the turn count), Inform 7's Standard Rules and parser (6M62) for the rest.
+Everything is prepared per rule in ``__init__``; a turn costs a few dict lookups and the formatting. Looks,
+examinations, inventories and listings are the :class:`~.describe.Describer`'s, in the object-tree order the
+engine keeps (``Turn.order``).
 """
 
 from __future__ import annotations
@@ -220,18 +222,23 @@ class Narrator:
         self.names = {k: (v.name or k) for k, v in game.infos.items()}
         self.ticks = [i7_quotes(rule.text) for rule in spec.every_turn]
         self.losses = [i7_quotes(lose.text) for lose in spec.lose]
-        self.reactions = [i7_quotes(r.text) for r in spec.reactions]
-        # TextWorld's Inform 7 source: the maximum score counts every quest but optional ones worth nothing.
-        self.max_score = sum(q.reward for q in game.quests if not q.optional or q.reward > 0)
+        reactions = [i7_quotes(r.text) for r in spec.reactions]
+        # TextWorld's Inform 7 source: the maximum score counts every quest but optional ones worth nothing; a
+        # repeatable quest makes it unbounded (None).
+        counted = [q for q in game.quests if not q.optional or q.reward > 0]
+        self.max_score = None if any(q.repeatable for q in counted) else sum(q.reward for q in counted)
         self.reports: dict[str, Report] = {}
         self.nouns: dict[str, list[str]] = {}  # rule -> its variables in the command's order
         self.inside: set[str] = set()  # rules Inform parses as "take [things inside] from [something]"
+        self.reacting: dict[str, str] = {}  # a reaction's rule -> its text, said (After rule) before the report
         custom = {a.name: a for a in spec.actions}
         for rule, command in game.kb.inform7_commands.items():
             self.nouns[rule] = _SLOT.findall(command)
             if re.fullmatch(r"take \{\w+\} from \{\w+\}", command):
                 self.inside.add(rule)
-            base = rule.split("__r")[0]
+            base, _, reaction = rule.partition("__r")
+            if reaction and reactions[int(reaction)]:
+                self.reacting[rule] = reactions[int(reaction)]
             if base.startswith(TICK_RULE.format("")):
                 self.reports[rule] = lambda t: "Time passes."
             elif base.split("/")[0] in custom:
@@ -243,7 +250,7 @@ class Narrator:
     def _custom(self, success: str) -> Report:
         """A custom action's Report: its success text, ``{the slot}`` / ``{a slot}`` / ``{slot}`` filled in with
         the entity of the rule's variable ``s_<slot>``."""
-        pieces: list[tuple[str, str, str]] = []  # (text before, article, variable or entity)
+        pieces: list[tuple[str, str, str]] = []  # (text before, article, the slot's variable)
         last = 0
         for m in _PLACEHOLDER.finditer(success):
             pieces.append((success[last : m.start()], (m[1] or "").strip(), f"s_{m[2]}"))
@@ -300,12 +307,9 @@ class Narrator:
             if nouns:
                 entities = [turn.mapping[n] for n in nouns]
                 note = self.inference.note(turn.command, entities, turn.before, action in self.inside)
-            report = self.reports[action](turn)
-            if "__r" in action:  # a reaction: its After rule speaks before the action's Report
-                text = self.reactions[int(action.rsplit("__r", 1)[1])]
-                if text:
-                    parts.append(text)
-            parts.append(report)
+            if action in self.reacting:
+                parts.append(self.reacting[action])
+            parts.append(self.reports[action](turn))
         for index, _ in turn.ticks:
             if self.ticks[index]:
                 parts.append(self.ticks[index])
@@ -320,7 +324,10 @@ class Narrator:
             parts.append(centred("*** The End ***"))
         if turn.won or turn.lost is not None:
             turns = turn.moves + (turn.lost is None)  # a win ends the story after the turn count went up
-            plural = "s" if turns != 1 else ""
-            parts.append(f"You scored {turn.score} out of a possible {self.max_score}, in {turns} turn{plural}.")
+            in_turns = f"in {turns} turn{'s' if turns != 1 else ''}."
+            if self.max_score is None:
+                parts.append(f"You scored a total of {turn.score} point{'s' if turn.score != 1 else ''}, {in_turns}")
+            else:
+                parts.append(f"You scored {turn.score} out of a possible {self.max_score}, {in_turns}")
         text = "\n\n".join(parts)
         return text if note is None else f"{note}\n{text}"
