@@ -1235,8 +1235,10 @@ class _Reading:
             if words[wn] in tokens[k].words:
                 k, wn = k + 1, min(wn + 1, len(words) - 1)
                 continue
-            wn = next((w for w in range(wn + 1, len(words)) if words[w] in prepositions), len(words))
-            if wn >= len(words):
+            wn += 1  # another preposition: the search stops at the last word but one (I6's "wn >= num_words")
+            while wn < len(words) - 2 and words[wn] not in prepositions:
+                wn += 1
+            if wn >= len(words) or words[wn] not in prepositions:
                 raise _Fail(STUCK_PE)
         if k >= len(tokens) or tokens[k].kind != "noun":
             return None
