@@ -222,6 +222,8 @@ COMMANDS: dict[str, How] = {
             "hostile_commands",
             "offline_generation",
             "benchmark_stats",
+            "native_throughput",
+            "engine_diff",
         )
     },
     "python benchmarks/zmachine_admissible.py": How("as written", slow=True, needs=("data",)),
@@ -234,6 +236,7 @@ SNIPPETS: dict[str, How] = {
     'envs = make_vec("starling/boil-water-e4b0ab7-v1", num_envs=8)': AS_WRITTEN,
     'scratch.warm_start(Path("runs/drrn-api"))': shrunk(("steps=100", "steps=20"), creates="runs/drrn-api"),
     "record = run_episode(agent, env, seed=0)": AS_WRITTEN,
+    'env = gym.make("starling/boil-water-ee8b4ab-v2", engine="native")': AS_WRITTEN,
 }
 
 # JSON blocks, keyed by their first line.
