@@ -7,8 +7,8 @@ admissible commands, so one seed gives one walk), prints the steps/s, in this on
 - ``NativeEngine`` alone (step + admissible commands, no Gymnasium wrapper),
 their ratios (targets: native env >= 50,000 steps/s per core and >= 30x the Inform 7 env), the memory
 one more native env of an open game costs (target < 5 MB), and the time of ``get_state`` / ``set_state``
-(target < 5 us). The native memo (admissible commands and texts per state) starts empty: the figures
-include its misses. Last line: a JSON object of the figures.
+(target < 5 us). The native memo (admissible commands and texts per state) starts empty for each figure:
+they include its misses. Last line: a JSON object of the figures.
 
     python benchmarks/native_throughput.py [--games N] [--steps N] [--inform7-steps N]
 """
@@ -38,7 +38,13 @@ def sample_games(n: int) -> list[Path]:
     return games[::step][:n]
 
 
+def cold(game: Path) -> None:
+    """Empty the game's native memos (admissible commands and texts per state): each figure pays its misses."""
+    load_world(game).tables = None
+
+
 def env_rate(game: Path, engine: str, steps: int, seed: int) -> float:
+    cold(game)
     env = StarlingEnv(game, max_episode_steps=None, engine=engine)
     rng = random.Random(seed)
     _, info = env.reset(seed=seed)
@@ -53,6 +59,7 @@ def env_rate(game: Path, engine: str, steps: int, seed: int) -> float:
 
 
 def engine_rate(game: Path, steps: int, seed: int) -> float:
+    cold(game)
     engine = NativeEngine(game / "game.z8")
     rng = random.Random(seed)
     engine.reset()

@@ -28,7 +28,7 @@ from .parse import Parser
 from .types import Turn
 from .world import World, load_world
 
-MAX_MEMO = 200_000  # per game: admissible lists and texts kept (a memo that fills is emptied)
+MAX_MEMO = 50_000  # per game: admissible lists and texts kept (a memo that fills is emptied)
 
 
 @dataclass(frozen=True)
@@ -66,9 +66,6 @@ class _Tables:
         ]
 
 
-_tables: dict[int, _Tables] = {}
-
-
 class NativeEngine:
     """Plays one built game natively (see the module docstring); a drop-in for the reference Engine."""
 
@@ -82,10 +79,9 @@ class NativeEngine:
     ):
         self.z8 = Path(z8)
         world = load_world(self.z8)
-        tables = _tables.get(id(world))
-        if tables is None or tables.world is not world:
-            _tables.clear() if len(_tables) > 16 else None
-            tables = _tables[id(world)] = _Tables(world)
+        tables = getattr(world, "tables", None)  # the text side and memos live as long as the world's tables
+        if tables is None:
+            tables = world.tables = _Tables(world)
         self._t, self.world, self.game = tables, world, world.game
         self.track_quests = track_quests
         self.extras = tuple(extras)

@@ -24,7 +24,7 @@ from ..builder.logic import TICK_RULE
 from ..spec import GameSpec
 from .types import Fact, Facts
 
-MAX_WORLDS = 16  # games whose tables a process keeps (least recently opened dropped first)
+MAX_WORLDS = 32  # games whose tables a process keeps, about 10 MB each (least recently opened dropped first)
 _worlds: OrderedDict[str, World] = OrderedDict()
 
 
@@ -48,6 +48,7 @@ class World:
 
     def __init__(self, game: Game, spec: GameSpec):
         self.game, self.spec = game, spec
+        self.tables: object | None = None  # what the engines of this process add (see native.engine._Tables)
         self.inform7 = Inform7Game(game)
         kb = game.kb
         rules = list(kb.rules.values())
