@@ -95,6 +95,8 @@ class NativeEngine:
         self.policy: tuple | None = None
         self.extra_values: dict[str, str | None] = {}
         self._progression: Progression | None = None
+        self._judged: int | None = None  # the state the quests and losses were last judged in
+        self._last: tuple[int, tuple[list[str], dict[str, int]]] = (-1, ([], {}))  # the last admissible lookup
 
     @property
     def objective(self) -> str:
@@ -109,6 +111,7 @@ class NativeEngine:
         """Start over (the game has no chance: ``seed`` changes nothing); returns the opening text."""
         world = self.world
         self.state, self.met, self.order = world.initial, frozenset(), ()
+        self._judged = None
         self.score = self.moves = 0
         self.won = self.lost = False
         self.refused, self.acted = None, False
@@ -158,6 +161,7 @@ class NativeEngine:
         if (before ^ after_action) & world.holding:
             order = describer.reorder(order, decode(before), decode(after_action))
         ticks = []
+        lost_index = None
         if takes_turn:
             self.moves += 1
             for tick, candidates in world.ticks:
@@ -167,7 +171,11 @@ class NativeEngine:
                         ticks.append((tick, state))
                         applied.append((i, state))
                         break
-            self._score(state)
+            # The quests and losses are judged again only when a fact they read changed (or a quest repeats).
+            if self._judged is None or world.rejudge or (self._judged ^ state) & world.judged or self.lost:
+                self._judged = state
+                self._score(state)
+                lost_index = self._lost_index(state)
         self.state = state
         before_order, self.order = self.order, order
         previous = after_action
@@ -175,7 +183,6 @@ class NativeEngine:
             if (previous ^ bits) & world.holding:
                 self.order = describer.reorder(self.order, decode(previous), decode(bits))
             previous = bits
-        lost_index = self._lost_index(state) if takes_turn else None
         self.lost = lost_index is not None or self.lost
         self.won = takes_turn and not self.lost and bool(world.required) and world.required <= self.met
         if self.track_quests:
@@ -223,6 +230,8 @@ class NativeEngine:
         Memoised by the room and the state's facts that the room's actions read (things elsewhere do not count).
         """
         world, state, memo = self.world, self.state, self._t.admissible
+        if state == self._last[0]:  # asked again in the same state (the env's info after a step)
+            return self._last[1]
         room = world.room_of(state)
         key = state & (world.relevant[room] if room else -1)
         found = memo.get(key)
@@ -239,6 +248,7 @@ class NativeEngine:
             if len(memo) >= MAX_MEMO:
                 memo.clear()
             memo[key] = found
+        self._last = (state, found)
         return found
 
     def _score(self, state: int) -> None:

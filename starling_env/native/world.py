@@ -61,7 +61,8 @@ class World:
         self._props = dict(zip(self.facts, props, strict=True))
         self.bit: dict[Fact, int] = {f: 1 << i for i, f in enumerate(self.facts)}
         self._bytes = (len(self.facts) + 7) // 8
-        self._byte_facts: dict[int, tuple[Fact, ...]] = {}  # (byte position << 8 | byte value) -> its facts
+        self._byte_facts: dict[int, tuple[Fact, ...]] = {}
+        self._decoded: dict[int, Facts] = {}  # (byte position << 8 | byte value) -> its facts
         self.initial = self.mask(fact_of(p) for p in initial)
 
         # The actions, in TextWorld's canonical order (sorted by text, as the reference engine keeps them).
@@ -114,6 +115,10 @@ class World:
         self.required = frozenset(i for i, g in enumerate(self.goals) if not g.optional)
         losses = game.metadata.get("starling", {}).get("lose", [])
         self.losses = [self.mask((p["name"], *(a["name"] for a in p["arguments"])) for p in props) for props in losses]
+        self.judged = 0  # the facts the quests and losses read
+        for mask in (*(m for g in self.goals for m in (*g.masks, *g.fail_masks)), *self.losses):
+            self.judged |= mask
+        self.rejudge = any(g.repeatable for g in self.goals)  # a repeatable quest scores every turn it holds
         self.max_score = int(game.max_score)
         self.objective = game.objective
         self.walkthrough: list[str] = list(game.metadata.get("walkthrough") or spec.walkthrough)
@@ -156,7 +161,15 @@ class World:
         return self._props[fact]
 
     def decode(self, state: int) -> Facts:
-        """The facts of a state (byte by byte, through a table of each byte's facts)."""
+        """The facts of a state (memoised; byte by byte, through a table of each byte's facts)."""
+        found = self._decoded.get(state)
+        if found is None:
+            if len(self._decoded) >= 20_000:
+                self._decoded.clear()
+            found = self._decoded[state] = self._decode(state)
+        return found
+
+    def _decode(self, state: int) -> Facts:
         facts: list[Fact] = []
         table = self._byte_facts
         for position, value in enumerate(state.to_bytes(self._bytes, "little")):
