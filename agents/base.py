@@ -12,7 +12,7 @@ from typing import Any
 import gymnasium as gym
 
 from starling_env.envs.text_env import step_limit
-from starling_env.envs.vector import StarlingVectorEnv
+from starling_env.envs.vector import StarlingVectorEnv, available_cpus
 from starling_env.records import EpisodeRecord, Step
 
 NOOPS = ("look", "inventory", "examine ")  # commands that change nothing; learners may leave them out
@@ -29,6 +29,17 @@ def vector_env(make_env: Callable[[], gym.Env], n: int) -> gym.vector.VectorEnv:
     if n == 1:
         return gym.vector.SyncVectorEnv([make_env], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     return StarlingVectorEnv([make_env] * n, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+
+
+def learner_threads(requested: int, envs: int) -> int:
+    """Torch threads for a learner that steps ``envs`` envs: ``requested``, or when it is 0 the CPUs this process
+    may use shared with its env worker processes (one per env, at most one per CPU, when ``envs > 1``), so that
+    the learner's threads and the workers never ask for more cores than there are."""
+    if requested > 0:
+        return requested
+    cpus = len(available_cpus())
+    workers = min(envs, cpus) if envs > 1 else 0
+    return max(1, cpus // (1 + workers))
 
 
 def info_row(infos: dict, i: int) -> dict[str, Any]:
@@ -128,7 +139,8 @@ def run_episode(agent: Agent, env: gym.Env, seed: int | None = None) -> EpisodeR
         transcript.append(Step(command=command, observation=obs, reward=float(reward)))
         steps += 1
         done = terminated or truncated
-    card = env.unwrapped.card  # env id, game id, skills, difficulty, split of the game just played
+    # env id, game id, skills, difficulty, split of the game just played
+    card = env.unwrapped.card  # type: ignore[attr-defined]
     max_score = float(info["max_score"])
     return EpisodeRecord(
         agent=agent.name,
