@@ -42,6 +42,7 @@ class NativeSnapshot:
     won: bool
     lost: bool
     order: tuple[str, ...]
+    resume: tuple[str, str] | None
     policy: tuple | None
     extras: tuple[tuple[str, str | None], ...]
 
@@ -97,6 +98,7 @@ class NativeEngine:
         self._progression: Progression | None = None
         self._judged: int | None = None  # the state the quests and losses were last judged in
         self._last: tuple[int, tuple[list[str], dict[str, int]]] = (-1, ([], {}))  # the last admissible lookup
+        self.resume: tuple[str, str] | None = None  # the parser's open question ("Which do you mean, ...?")
 
     @property
     def objective(self) -> str:
@@ -110,7 +112,7 @@ class NativeEngine:
     def reset(self, seed: int | None = None) -> str:
         """Start over (the game has no chance: ``seed`` changes nothing); returns the opening text."""
         world = self.world
-        self.state, self.met, self.order = world.initial, frozenset(), ()
+        self.state, self.met, self.order, self.resume = world.initial, frozenset(), (), None
         self._judged = None
         self.score = self.moves = 0
         self.won = self.lost = False
@@ -136,11 +138,16 @@ class NativeEngine:
                 return BLOCKED_REPLY
             typed = command.lower()
             index = actions.get(typed)
+        resume, self.resume = self.resume, None  # a question of the game is answered by the next command or dropped
         if index is None:
-            if single_action(command, t.odd_names) is None:
+            clause = single_action(command, t.odd_names)
+            if clause is None:
                 self.refused = "multi-action"
                 return MULTI_ACTION_REPLY
-            parsed = t.parser.parse(typed, world.decode(self.state), commands)
+            parsed = t.parser.parse(
+                clause.lower(), world.decode(self.state), commands, self.order, None, resume, self.score, self.moves
+            )
+            self.resume = parsed.resume
             if parsed.command is not None and parsed.command in actions:
                 index = actions[parsed.command]
             else:
@@ -319,6 +326,7 @@ class NativeEngine:
             self.won,
             self.lost,
             self.order,
+            self.resume,
             self.policy,
             tuple(self.extra_values.items()),
         )
@@ -326,6 +334,7 @@ class NativeEngine:
     def restore(self, snap: NativeSnapshot) -> None:
         self.state, self.met, self.score, self.moves = snap.state, snap.met, snap.score, snap.moves
         self.won, self.lost, self.order, self.policy = snap.won, snap.lost, snap.order, snap.policy
+        self.resume = snap.resume
         self.extra_values = dict(snap.extras)
 
     def close(self) -> None:
