@@ -79,7 +79,14 @@ def share(steps: int, fraction: float) -> int:
 
 
 def resolve_device(name: str) -> torch.device:
-    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else ("cpu" if name == "auto" else name))
+    """``auto``: CUDA when available, else the CPU; a CUDA device gets its index (``cuda`` -> ``cuda:0``), as its
+    tensors' ``device`` has."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(name)
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
+    return device
 
 
 def prefix_tree(tokens: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int], np.ndarray]:
