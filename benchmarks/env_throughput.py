@@ -53,8 +53,8 @@ def raw_textworld(z8: Path, steps: int, seed: int) -> float:
     return steps / (time.perf_counter() - started)
 
 
-def starling(game: Path, steps: int, seed: int) -> float:
-    env = StarlingEnv(game, max_episode_steps=None)
+def starling(game: Path, steps: int, seed: int, engine: str = "inform7") -> float:
+    env = StarlingEnv(game, max_episode_steps=None, engine=engine)
     rng = random.Random(seed)
     _, info = env.reset(seed=seed)
     started = time.perf_counter()

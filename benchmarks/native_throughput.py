@@ -24,6 +24,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from env_throughput import starling  # this folder is on sys.path when a script of it runs
+
 from starling_env.collection import shipped_collections
 from starling_env.envs import StarlingEnv
 from starling_env.native import world
@@ -45,17 +47,7 @@ def cold(game: Path) -> None:
 
 def env_rate(game: Path, engine: str, steps: int, seed: int) -> float:
     cold(game)
-    env = StarlingEnv(game, max_episode_steps=None, engine=engine)
-    rng = random.Random(seed)
-    _, info = env.reset(seed=seed)
-    started = time.perf_counter()
-    for _ in range(steps):
-        _, _, terminated, truncated, info = env.step(rng.choice(info["admissible_commands"]))
-        if terminated or truncated:
-            _, info = env.reset(seed=seed)
-    rate = steps / (time.perf_counter() - started)
-    env.close()
-    return rate
+    return starling(game, steps, seed, engine)
 
 
 def engine_rate(game: Path, steps: int, seed: int) -> float:

@@ -506,7 +506,7 @@ def train(
 
     def make_env() -> gym.Env:
         if env:
-            kwargs = {"engine": engine} if engine != "inform7" else {}  # other envs than STARLING's take none
+            kwargs: dict[str, Any] = {"engine": engine} if engine != "inform7" else {}  # other envs take none
             return gym.make(env, extra_info=list(cls.extra_info), max_episode_steps=max_steps, **kwargs)
         return gym.make(
             "starling/Suite-v0",

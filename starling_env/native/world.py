@@ -286,21 +286,19 @@ def _join(pres, first, seeds, bound, used, by_name, by_arg, fits):  # noqa: ANN0
             if ph in mapping:
                 candidates = by_arg.get((name, position, mapping[ph]), ())
                 break
+        yield from each(params, candidates, others)
+
+    def each(params, candidates, todo):  # noqa: ANN001, ANN202
+        """Bind ``params`` to each of ``candidates`` in turn and join the preconditions left."""
         for args in list(candidates):
             added = bind(params, args)
             if added is not None:
-                yield from rest(others)
+                yield from rest(todo)
                 for a in added:
                     taken.discard(mapping.pop(a))
 
     name, params = pres[first]
-    todo = pres[:first] + pres[first + 1 :]
-    for args in list(seeds):
-        added = bind(params, args)
-        if added is not None:
-            yield from rest(todo)
-            for a in added:
-                taken.discard(mapping.pop(a))
+    yield from each(params, seeds, pres[:first] + pres[first + 1 :])
 
 
 def load_world(game_dir: str | Path) -> World:
