@@ -139,3 +139,11 @@ def test_verify_engine_diff_prints_the_rates_and_passes():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "text" in result.stdout and "equal at" in result.stdout
+
+
+def test_free_text_gets_the_game_s_own_answers():
+    """Synonyms, typos, absent things, unknown verbs, impossible actions, answers to the game's questions: the
+    native engine answers as the Inform 7 build does (same text, facts and score), from states along random walks."""
+    report = engine_diff(SAMPLE[2], walks=2, walk_length=30, corpus_every=10, corpus_size=40)
+    assert report.corpus_steps >= 100
+    assert report.corpus_equal >= 0.97 * report.corpus_steps, [d for d in report.differences if d.walk == "corpus"][:5]
