@@ -4,12 +4,13 @@ the checkout's ``starling_env/`` that a ``python -m`` child would find first on 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from starling_env.collection import load_manifest
-from tests.conftest import UserInstall
+from tests.conftest import ROOT, UserInstall
 
 
 def starling(install: UserInstall, cwd: Path, *args: str) -> str:
@@ -46,3 +47,12 @@ def test_evaluate_in_worker_processes_inside_a_checkout(user_install: UserInstal
 def test_evaluate_from_a_fresh_folder(user_install: UserInstall, tmp_path: Path) -> None:
     output = starling(user_install, tmp_path, "evaluate", "--agent", "random", *BOIL, "--episodes", "1")
     assert "overall" in output and (tmp_path / "runs" / "eval").is_dir()
+
+
+def test_every_package_of_the_source_is_installed() -> None:
+    """A new sub-package missing from pyproject's package list imports in a checkout but not in a user install."""
+    block = re.search(r"^packages = \[(.*?)\]", (ROOT / "pyproject.toml").read_text(), re.M | re.S)
+    assert block, "pyproject.toml lists its packages under [tool.setuptools]"
+    listed = set(re.findall(r'"([\w.]+)"', block[1]))
+    found = {".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "starling_env").rglob("__init__.py")}
+    assert found - listed == set()
