@@ -10,6 +10,8 @@ process (a game parsed by an earlier run would load faster), with ``--threads`` 
 set them: torch's default, all cores, collapses when other processes share them; here it gets what version 2
 gets). Last line: a JSON object of the figures.
 
+The fast learner also runs once with 1 worker on the other engine (``native`` when ``--engine`` is ``inform7``).
+
     python benchmarks/train_throughput.py [--steps 800] [--threads 1] [--engine inform7]
 """
 
@@ -123,10 +125,12 @@ def run(module: ModuleType, device: str, workers: int, steps: int, threads: int,
     }
 
 
-def in_a_fresh_process(version: str, device: str, workers: int, args: argparse.Namespace) -> dict[str, float]:
+def in_a_fresh_process(
+    version: str, device: str, workers: int, args: argparse.Namespace, engine: str | None = None
+) -> dict[str, float]:
     """``run`` in its own Python process, so that no run finds what an earlier one left in memory (parsed games)."""
     command = [sys.executable, __file__, "--run", f"{version}:{device}:{workers}"]
-    command += ["--steps", str(args.steps), "--threads", str(args.threads), "--engine", args.engine]
+    command += ["--steps", str(args.steps), "--threads", str(args.threads), "--engine", engine or args.engine]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr}")
@@ -162,6 +166,9 @@ def main() -> None:
             name = f"{device}_{workers}_workers"
             figures[name] = in_a_fresh_process("v2", device, workers, args)
             show(f"v2 {device} {workers} worker(s)", figures[name])
+    other = "native" if args.engine == "inform7" else "inform7"  # the other engine, for comparison
+    figures[f"cpu_1_workers_{other}"] = in_a_fresh_process("v2", "cpu", 1, args, other)
+    show(f"v2 cpu 1 worker, {other}", figures[f"cpu_1_workers_{other}"])
     new = figures["cpu_1_workers"]
     assert new["updates"] == old["updates"], "the same gradient updates per env step"
     figures["speedup"] = {
