@@ -14,7 +14,7 @@ from gymnasium.utils.env_checker import check_env
 import starling_env  # noqa: F401  (registers the ids)
 from starling_env.collection import load_manifest, shipped_collection, shipped_collections
 from starling_env.envs import StarlingEnv, make_vec
-from starling_env.native.diff import FIELDS, describe_diff, engine_diff
+from starling_env.native.diff import describe_diff, engine_diff
 from starling_env.native.engine import NativeEngine
 
 from .conftest import CLI
@@ -44,10 +44,10 @@ def test_the_native_engine_equals_the_inform7_build_at_every_step(game):
 @pytest.mark.slow
 @pytest.mark.parametrize("game", ALL_GAMES, ids=lambda g: f"{g.parent.name}/{g.name}")
 def test_every_shipped_game_plays_the_same_in_both_engines(game):
+    """Walkthrough + 4 random walks of 50 steps: every field equal at every step (results/engine-diff: 44,169 of
+    44,169 steps over the 200 games)."""
     report = engine_diff(game, walks=4, walk_length=50, corpus_every=0)
-    logic = [f for f in FIELDS if f != "text"]
-    assert all(report.equal[f] == report.steps for f in logic), describe_diff(report)
-    assert report.equal["text"] >= 0.95 * report.steps, describe_diff(report)
+    assert report.passed, describe_diff(report)
 
 
 def test_the_check_catches_a_wrong_word(monkeypatch):
