@@ -109,7 +109,7 @@ def engine_diff(
                 if reference.won or reference.lost:
                     break
                 if commands is None and corpus_every and step % corpus_every == 0:
-                    _corpus(report, reference, native, rng, corpus_size, walk, step)
+                    _corpus(report, reference, native, rng, corpus_size, step)
                 admissible = sorted(reference.admissible_commands())
                 command = commands[step - 1] if commands is not None else rng.choice(admissible)
                 ref = _observe(reference, reference.step(command))
@@ -141,7 +141,6 @@ def _corpus(
             report.differences += [Difference("corpus", step, command, f, ref[f], nat[f]) for f in bad]
         reference.restore(saved_ref)
         native.restore(saved_nat)
-    del walk
 
 
 def describe_diff(report: GameDiff, limit: int = 3) -> str:
