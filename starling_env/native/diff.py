@@ -124,7 +124,7 @@ def engine_diff(
 
 
 def _corpus(
-    report: GameDiff, reference: Engine, native: NativeEngine, rng: random.Random, size: int, walk: str, step: int
+    report: GameDiff, reference: Engine, native: NativeEngine, rng: random.Random, size: int, step: int
 ) -> None:
     """Free-text commands from this state in both engines (undone); disagreements are recorded, not counted."""
     world = native.world
