@@ -37,8 +37,17 @@ def reference_turn(engine: Engine, command: str) -> tuple[Turn, str]:
     score_before, moves_before = engine.score, engine.moves
     text = engine.step(command)
     if engine.refused:  # the command never reached the game
-        return Turn(command, None, {}, before, before, score_before=score_before, score=engine.score,
-                    moves=engine.moves, reply=text), text
+        return Turn(
+            command,
+            None,
+            {},
+            before,
+            before,
+            score_before=score_before,
+            score=engine.score,
+            moves=engine.moves,
+            reply=text,
+        ), text
     if action is not None and not action.name.startswith(TICK_RULE.format("")):
         state.apply(action)
     after_action = facts_of(state)
