@@ -23,12 +23,12 @@ from rich.progress import track
 
 from starling_env.collection import load_manifest, shipped_collections
 from starling_env.files import write_atomic
-from starling_env.native.diff import FIELDS, GameDiff, engine_diff
+from starling_env.native.diff import FIELDS, engine_diff
 
 
 def check(game: Path, walks: int, walk_length: int) -> dict:
     report = engine_diff(game, walks=walks, walk_length=walk_length)
-    return {"suite": game.parent.name, **report.to_dict()}
+    return {"suite": game.parent.name, "passed": report.passed, **report.to_dict()}
 
 
 def main() -> None:
@@ -51,7 +51,7 @@ def main() -> None:
     for name in FIELDS:
         print(f"{name:<11} equal at {equal[name]}/{steps} steps ({equal[name] / steps:.3%})")
     print(f"free text   equal at {corpus_equal}/{corpus} commands ({corpus_equal / max(corpus, 1):.1%}), reported only")
-    failing = [r["game"] for r in reports if not GameDiff(**{k: v for k, v in r.items() if k != "suite"}).passed]
+    failing = [r["game"] for r in reports if not r["passed"]]
     print(f"games with a difference at a step of admissible commands: {len(failing)} of {len(reports)}")
     args.out.mkdir(parents=True, exist_ok=True)
     figures = {

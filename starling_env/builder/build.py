@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,14 +212,17 @@ class Replay:
     lost_at: tuple[int, int] | None = None  # (step, lose condition) where the game is lost
 
 
-def end_of_turn(state: State, kb: KnowledgeBase) -> None:
-    """Apply the spec's every-turn rules to ``state`` in order, as the game does at the end of each turn."""
+def end_of_turn(state: State, kb: KnowledgeBase, fired: Callable[[int], None] | None = None) -> None:
+    """Apply the spec's every-turn rules to ``state`` in order, as the game does at the end of each turn;
+    ``fired(i)`` is called after every_turn[i] applies."""
     for index in itertools.count():
         rule = kb.logic.rules.get(TICK_RULE.format(index))
         if rule is None:
             return
         for action in state.all_applicable_actions([rule], kb.types.constants_mapping):
             state.apply(action)
+            if fired is not None:
+                fired(index)
             break
 
 

@@ -131,8 +131,11 @@ class StarlingEnv(TextGameEnv):
     def set_state(self, state: tuple) -> None:
         """Return to a snapshot taken by :meth:`get_state` on this env (any number of times)."""
         snap, self._steps, self._done, self._policy_length, transcript = state
-        if not isinstance(snap, Snapshot) and type(snap).__name__ != "NativeSnapshot":
-            raise TypeError("set_state expects a value returned by get_state()")
+        if not isinstance(snap, Snapshot):
+            from ..native.engine import NativeSnapshot  # imported when needed: import starling_env stays fast
+
+            if not isinstance(snap, NativeSnapshot):
+                raise TypeError("set_state expects a value returned by get_state()")
         if not self.transcript:  # a fresh env: start the interpreter before restoring into it
             self.engine.reset()
         self.engine.restore(snap)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..builder.logic import TICK_RULE
 from ..envs.engine import (
     BLOCKED_REPLY,
     MULTI_ACTION_REPLY,
@@ -159,7 +160,7 @@ class NativeEngine:
         state, applied = before, []
         if index is not None:
             self.acted = True
-            if not world.names[index].startswith("tick__"):
+            if not world.names[index].startswith(TICK_RULE.format("")):  # "wait": only time passes
                 state = (state & ~world.delete[index]) | world.add[index]
                 applied.append((index, state))
         after_action = state

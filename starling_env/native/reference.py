@@ -9,20 +9,17 @@ without the native engine, and how the differential check names what the referen
 
 from __future__ import annotations
 
-from ..builder.build import best_action
+from ..builder.build import best_action, end_of_turn
 from ..builder.logic import TICK_RULE
 from ..envs.engine import Engine, clean_command
-from .types import Turn, facts_of
+from .types import Facts, Turn, facts_of
+from .world import lose_conditions
 
 
 def lose_index(engine: Engine) -> int | None:
     """The first of the spec's lose conditions that holds in the engine's logic state (None if none)."""
-    losses = engine.game.metadata.get("starling", {}).get("lose", [])
     facts = facts_of(engine.progression.state)
-    for i, props in enumerate(losses):
-        if all((p["name"], *(a["name"] for a in p["arguments"])) in facts for p in props):
-            return i
-    return None
+    return next((i for i, when in enumerate(lose_conditions(engine.game)) if facts.issuperset(when)), None)
 
 
 def reference_turn(engine: Engine, command: str) -> tuple[Turn, str]:
@@ -51,17 +48,9 @@ def reference_turn(engine: Engine, command: str) -> tuple[Turn, str]:
     if action is not None and not action.name.startswith(TICK_RULE.format("")):
         state.apply(action)
     after_action = facts_of(state)
-    ticks = []
+    ticks: list[tuple[int, Facts]] = []
     if engine.moves > moves_before:  # a turn passed: the world's every-turn rules ran, in order
-        kb = engine.game.kb
-        for index in range(len(kb.logic.rules)):
-            rule = kb.logic.rules.get(TICK_RULE.format(index))
-            if rule is None:
-                break
-            for tick in state.all_applicable_actions([rule], kb.types.constants_mapping):
-                state.apply(tick)
-                ticks.append((index, facts_of(state)))
-                break
+        end_of_turn(state, engine.game.kb, lambda index: ticks.append((index, facts_of(state))))
     mapping = {} if action is None else {p.name: v.name for p, v in action.mapping.items()}
     turn = Turn(
         command=command,

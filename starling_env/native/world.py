@@ -32,6 +32,12 @@ def fact_of(prop: Proposition) -> Fact:
     return (prop.name, *(a.name for a in prop.arguments))
 
 
+def lose_conditions(game: Game) -> list[list[Fact]]:
+    """The spec's lose conditions as the build records them (facts that all hold when the game is lost)."""
+    losses = game.metadata.get("starling", {}).get("lose", [])
+    return [[(p["name"], *(a["name"] for a in p["arguments"])) for p in props] for props in losses]
+
+
 @dataclass(frozen=True)
 class Goal:
     """A quest of the game: met when any of its conditions holds at the end of a turn (``mask`` bits set)."""
@@ -113,8 +119,7 @@ class World:
             for q in game.quests
         ]
         self.required = frozenset(i for i, g in enumerate(self.goals) if not g.optional)
-        losses = game.metadata.get("starling", {}).get("lose", [])
-        self.losses = [self.mask((p["name"], *(a["name"] for a in p["arguments"])) for p in props) for props in losses]
+        self.losses = [self.mask(when) for when in lose_conditions(game)]
         self.judged = 0  # the facts the quests and losses read
         for mask in (*(m for g in self.goals for m in (*g.masks, *g.fail_masks)), *self.losses):
             self.judged |= mask
