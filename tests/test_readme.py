@@ -107,6 +107,13 @@ COMMANDS: dict[str, How] = {
         stdin=PLAYED,
         before=("starling build {checkout}/game_seeds/make_tea/example.json",),
     ),
+    # a session that gives the first game up and ends at the second (end of input); then the report with it
+    "starling play --sample runs/human/alice --games 3": How(
+        "input", stdin=PLAYED, creates="runs/human/alice/episodes.jsonl"
+    ),
+    "starling report runs/human/alice results/eval-v2/random results/eval-v2/heuristic --out runs/report-human": How(
+        "as written", creates="runs/report-human/human.json"
+    ),
     # -- writing a game
     "starling validate game_seeds/make_tea/example.json": AS_WRITTEN,
     "starling build game_seeds/make_tea/example.json --out games": How("as written", creates="games/manifest.json"),

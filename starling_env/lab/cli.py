@@ -447,7 +447,9 @@ def card(
 
 @app.command()
 def play(
-    game: Annotated[str, typer.Argument(help="game id (in --collection or the shipped benchmark) or game folder")],
+    game: Annotated[
+        str | None, typer.Argument(help="game id (in --collection or the shipped benchmark) or game folder")
+    ] = None,
     collection: Annotated[list[Path] | None, typer.Option(help="collection folder(s) to look ids up in")] = None,
     record: Annotated[
         Path | None, typer.Option(help="append the episode (an EpisodeRecord, agent 'human') to this JSONL file")
@@ -456,12 +458,37 @@ def play(
     max_steps: Annotated[
         int, typer.Option(help="commands before the episode is truncated (0: no limit)")
     ] = DEFAULT_MAX_STEPS,
+    sample: Annotated[
+        Path | None,
+        typer.Option(
+            help="human baseline: instead of GAME, play the next unrecorded games of the fixed human sample "
+            "(docs/human-baseline.md) into this recordings folder; rerun for the next session"
+        ),
+    ] = None,
+    games: Annotated[int | None, typer.Option(help="with --sample: at most this many games this session")] = None,
 ) -> None:
     """Play a game yourself at the terminal (type 'help' in the game); optionally record the episode."""
     from .play import play as play_game
+    from .play import play_sample
 
     if max_steps < 0:
         err.print("--max-steps must be 0 (no limit) or more")
+        raise typer.Exit(2)
+    if sample is not None:
+        if game is not None or record is not None or seed is not None or collection:
+            err.print(
+                "--sample plays the human sample's games with seed 0 into its folder: give no GAME, --record, "
+                "--seed or --collection with it"
+            )
+            raise typer.Exit(2)
+        try:
+            play_sample(sample, games=games, max_steps=max_steps)
+        except ValueError as exc:
+            err.print(escape(str(exc)))
+            raise typer.Exit(2) from None
+        return
+    if game is None or games is not None:
+        err.print("give a GAME to play, or --sample DIR for the human baseline (--games goes with --sample)")
         raise typer.Exit(2)
     try:
         folder = find_game(game, collection or shipped_collections()[::-1])
@@ -694,7 +721,7 @@ def report(
     out: Annotated[Path, typer.Option(help="where report.md/.csv/.json and the PNG plots go")] = Path("runs/report"),
 ) -> None:
     """Compare evaluation runs: a table here, and Markdown, CSV, JSON and PNG plots in OUT."""
-    from .report import comparison, load_run, write_report
+    from .report import comparison, human_games, load_run, write_report
 
     try:
         loaded = [load_run(folder) for folder in runs]
@@ -715,6 +742,16 @@ def report(
             str(r["episodes"]),
         )
     console.print(table)
+    humans = human_games(loaded)
+    if humans is not None:  # the human baseline: per game humans played, score (episodes) of every run
+        names = list(humans["means"])
+        games = Table(title=f"on the {_count(len(humans['games']), 'game')} humans played: score (episodes)")
+        for column in ("game", "difficulty", *names):
+            games.add_column(column)
+        for g in humans["games"]:
+            cells = ["-" if (c := g["runs"][n]) is None else f"{c['score']:.2f} ({c['episodes']})" for n in names]
+            games.add_row(g["game"], g["difficulty"] or "-", *cells)
+        console.print(games)
     for path in write_report(loaded, out):
         console.print(f"wrote {path}")
 

@@ -4,20 +4,30 @@
 ``score``, ``quit``/``exit``) are answered here and never reach the game; everything else is a
 game command. Line editing, history and tab completion of the admissible commands come from the
 stdlib ``readline`` when stdin is a terminal; piped input works the same without it.
+
+The human baseline: ``starling play --sample DIR`` calls :func:`play_sample`, which plays the next games of the
+fixed :func:`human_sample` into the recordings folder ``DIR`` (one run folder, read by ``starling report``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from starling_agents import Agent, StopEpisode, run_episode
 from starling_agents.base import canonical
 
+from .. import __version__
+from ..collection import ManifestEntry, load_manifest, shipped_collection
 from ..envs.game_env import StarlingEnv
-from ..records import EpisodeRecord, append_records
+from ..envs.text_env import DEFAULT_MAX_STEPS
+from ..files import write_atomic
+from ..records import EpisodeRecord, append_records, read_records
 
 META_COMMANDS = {
     "help": "how to play, these meta commands and the objective",
@@ -115,7 +125,16 @@ def play(
     print_fn: Callable[..., None] = print,
 ) -> EpisodeRecord:
     """Play one episode of the game in ``game_dir`` interactively; return (and optionally append) its record."""
-    human = HumanAgent(input_fn, print_fn)
+    result = _episode(HumanAgent(input_fn, print_fn), game_dir, seed, max_steps)
+    if record is not None:
+        append_records(Path(record), [result])
+        print_fn(f"Recorded this episode to {record}")
+    return result
+
+
+def _episode(human: HumanAgent, game_dir: Path, seed: int | None, max_steps: int | None) -> EpisodeRecord:
+    """One episode of ``human`` on the game in ``game_dir``, with the closing summary printed."""
+    print_fn = human.print_fn
     env = StarlingEnv(Path(game_dir), max_episode_steps=max_steps, extra_info=list(human.extra_info))
     try:
         result = run_episode(human, env, seed=seed)
@@ -131,10 +150,137 @@ def play(
     else:
         reason = human.stop_reason or ("lost" if lost else f"step limit ({max_steps}) reached")
         print_fn(f"\nGame over ({reason}): final score {result.score:g}/{result.max_score:g} in {tally}; not won.")
-    if record is not None:
-        append_records(Path(record), [result])
-        print_fn(f"Recorded this episode to {record}")
     return result
+
+
+# -- the human baseline: a fixed sample of the benchmark, played session by session into a recordings folder
+
+SAMPLE_VERSION = 1  # bump (and re-list docs/human-baseline.md) whenever the rule or the benchmark below changes
+SAMPLE_BENCHMARK = 2  # the shipped benchmark version the sample is drawn from (STARLING-100 v2)
+SAMPLE_PER_STRATUM = 2  # games per (split, difficulty) stratum
+SAMPLE_SEED = 0  # every game is played with reset seed 0, evaluate's first seed
+STOPPED = ("end of input", "interrupted")  # how a player ends a session: the game is not recorded
+TIER_ORDER = {"easy": 0, "medium": 1, "hard": 2}
+
+
+@dataclass(frozen=True)
+class HumanSample:
+    """The games a human plays for the baseline, in the order they are asked."""
+
+    version: int
+    suite: str
+    suite_version: int
+    collection: Path
+    games: list[ManifestEntry]
+
+    def header(self, max_steps: int) -> dict[str, Any]:
+        """The recordings folder's header.json: the same keys as an evaluation run's, plus the sample."""
+        return {
+            "starling_version": __version__,
+            "suite": self.suite,
+            "suite_version": self.suite_version,
+            "agent": "human",
+            "env_ids": [load_manifest(self.collection).env_id(g.id) for g in self.games],
+            "episodes": 1,
+            "seed": SAMPLE_SEED,
+            "max_steps": max_steps,
+            "human_sample": {"version": self.version, "per_stratum": SAMPLE_PER_STRATUM},
+        }
+
+
+def _rank(game_id: str) -> str:
+    """A game's place in its stratum: a hash of the sample version and its id (fixed, unrelated to its skills)."""
+    return hashlib.sha256(f"human-sample-v{SAMPLE_VERSION}/{game_id}".encode()).hexdigest()
+
+
+def human_sample(collection: Path | None = None) -> HumanSample:
+    """The human-baseline sample: in each (split, difficulty) stratum of the benchmark, the ``SAMPLE_PER_STRATUM``
+    games of lowest :func:`_rank`. Asked in rounds (every stratum's first game, then every stratum's second),
+    easy before medium before hard and test, test-compose, train within a round, so a partial set is balanced."""
+    folder = collection or shipped_collection(SAMPLE_BENCHMARK)
+    manifest = load_manifest(folder)
+    strata: dict[tuple[str, str], list[ManifestEntry]] = {}
+    for game in manifest.games:
+        strata.setdefault((game.split, game.difficulty), []).append(game)
+    placed = [
+        (i, TIER_ORDER.get(difficulty, 3), split, game)
+        for (split, difficulty), games in strata.items()
+        for i, game in enumerate(sorted(games, key=lambda g: _rank(g.id))[:SAMPLE_PER_STRATUM])
+    ]
+    games = [game for *_, game in sorted(placed, key=lambda p: p[:3])]
+    return HumanSample(SAMPLE_VERSION, manifest.suite, manifest.version, folder, games)
+
+
+def sample_markdown(sample: HumanSample) -> str:
+    """The sample as the Markdown table of docs/human-baseline.md (a test keeps the two equal)."""
+    lines = [
+        f"Human sample v{sample.version} of {sample.suite} v{sample.suite_version}: {len(sample.games)} games, "
+        f"{SAMPLE_PER_STRATUM} per (split, difficulty) stratum, in the order they are asked.",
+        "",
+        "| # | game | split | difficulty | skills | walkthrough | max score |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for i, g in enumerate(sample.games, 1):
+        lines.append(
+            f"| {i} | `{g.id}` | {g.split} | {g.difficulty} | {', '.join(g.skills)} | {g.walkthrough_length} | "
+            f"{g.max_score} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def play_sample(
+    folder: Path,
+    *,
+    games: int | None = None,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    collection: Path | None = None,
+    input_fn: Callable[[str], str] = input,
+    print_fn: Callable[..., None] = print,
+) -> list[EpisodeRecord]:
+    """One session of the human baseline: play (at most ``games`` of) the sample's games that ``folder`` has no
+    record of yet, appending each finished episode to ``folder/episodes.jsonl``; return the new records.
+
+    ``quit`` gives a game up (recorded, not asked again); end of input (Ctrl-D) or Ctrl-C ends the session
+    without recording the game being played, which comes first next session.
+    """
+    if games is not None and games < 1:
+        raise ValueError(f"games must be 1 or more, not {games}")
+    sample = human_sample(collection)
+    header, header_path, episodes = sample.header(max_steps), folder / "header.json", folder / "episodes.jsonl"
+    if header_path.exists():
+        existing = json.loads(header_path.read_text())
+        keys = ("agent", "suite", "suite_version", "env_ids", "seed", "max_steps", "human_sample")
+        if any(existing.get(k) != header[k] for k in keys):
+            raise ValueError(
+                f"{folder} holds recordings of another sample or settings (see its header.json); use another folder"
+            )
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(header_path, json.dumps(header, indent=2) + "\n")
+    done = {r.game_id for r in read_records(episodes)} if episodes.exists() else set()
+    todo = [g for g in sample.games if g.id not in done][:games]
+    total = len(sample.games)
+    if not todo:
+        print_fn(f"All {total} games of the human sample are recorded in {folder}.")
+        return []
+    print_fn(
+        f"Human baseline, sample v{sample.version}: {len(done)} of {total} games recorded in {folder}; "
+        f"{len(todo)} to play now. 'quit' gives a game up; Ctrl-D ends the session (that game comes back next time)."
+    )
+    new: list[EpisodeRecord] = []
+    for number, entry in enumerate(todo, len(done) + 1):
+        print_fn(f"\n=== Game {number} of {total}: {entry.title} ({entry.difficulty}) ===")
+        human = HumanAgent(input_fn, print_fn)
+        record = _episode(human, sample.collection / entry.id, SAMPLE_SEED, max_steps or None)
+        if human.stop_reason in STOPPED:
+            print_fn("Session ended; this game was not recorded and comes first next session.")
+            break
+        stats = {**record.agent_stats, "human_sample_version": float(sample.version)}
+        record = record.model_copy(update={"agent_stats": stats})
+        append_records(episodes, [record])
+        new.append(record)
+        print_fn(f"Recorded to {episodes} ({len(done) + len(new)} of {total} games done).")
+    return new
 
 
 def _commands(result: EpisodeRecord) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -13,24 +14,87 @@ from ..records import EpisodeRecord, read_records
 from .stats import summarize, walkthrough_lengths
 
 TIERS = ("easy", "medium", "hard")
+HUMAN = "human"  # the agent name of human play (starling play)
 
 
 def load_run(folder: Path) -> tuple[dict[str, Any], list[EpisodeRecord]]:
-    """A run folder's header and records (a folder of human play records may have no header)."""
+    """A run folder's header and records (a folder of human play records may have no header); a folder of human
+    recordings (``starling play --sample``) names its player after the folder."""
     header_path = folder / "header.json"
     files = [folder / "episodes.jsonl"] if header_path.exists() else sorted(folder.glob("*.jsonl"))
     records = [r for f in files if f.exists() for r in read_records(f)]
     if not records:
         raise ValueError(f"{folder} holds no episode records")
     header = json.loads(header_path.read_text()) if header_path.exists() else {"agent": records[0].agent}
+    if header["agent"] == HUMAN:
+        header.setdefault("player", Path(folder).resolve().name)
     return header, records
 
 
 def label(header: dict[str, Any]) -> str:
-    """The agent's name, with its checkpoint's folder when that says more."""
+    """The agent's name, with its checkpoint's folder (or a human's recordings folder) when that says more."""
     training = _training_folder(header)
-    folder = training.name if training else None
+    folder = training.name if training else header.get("player")
     return header["agent"] + (f" ({folder})" if folder and folder != header["agent"] else "")
+
+
+def human_games(runs: list[tuple[dict, list[EpisodeRecord]]]) -> dict[str, Any] | None:
+    """The human baseline, per game: on every game a human run played, each run's mean normalised score and its
+    episodes there; and per run, the mean over those games it has a score on, beside the humans' on the same
+    games (each game weighs one). None when no run is a human's."""
+    labels = [label(h) for h, _ in runs]
+    per_game = [summarize(records)["game"] for _, records in runs]
+    humans = [i for i, (h, _) in enumerate(runs) if h["agent"] == HUMAN]
+    if not humans:
+        return None
+    about = {r.game_id: r for _, records in runs for r in records}
+    played = sorted({g for i in humans for g in per_game[i]}, key=lambda g: (about[g].split or "", g))
+    pooled = summarize(r for i in humans for r in runs[i][1] if r.game_id in played)["game"]
+    games = [
+        {
+            "game": g,
+            "split": about[g].split,
+            "difficulty": about[g].difficulty,
+            "runs": {
+                name: {k: scores[g][k] for k in ("score", "episodes")} if g in scores else None
+                for name, scores in zip(labels, per_game, strict=True)
+            },
+        }
+        for g in played
+    ]
+    means = {}
+    for name, scores in zip(labels, per_game, strict=True):
+        shared = [g for g in played if g in scores]
+        means[name] = {
+            "games": len(shared),
+            "score": statistics.fmean(scores[g]["score"] for g in shared) if shared else None,
+            "humans": statistics.fmean(pooled[g]["score"] for g in shared) if shared else None,
+        }
+    return {"human_runs": [labels[i] for i in humans], "games": games, "means": means}
+
+
+def human_markdown(table: dict[str, Any]) -> str:
+    """The per-game human comparison as Markdown: score (episodes) per run and game, then the means."""
+    names = list(table["means"])
+    lines = [
+        "| game | split | difficulty | " + " | ".join(names) + " |",
+        "|---|---|---|" + "---|" * len(names),
+    ]
+    for g in table["games"]:
+        cells = ["-" if (c := g["runs"][n]) is None else f"{c['score']:.2f} (n={c['episodes']})" for n in names]
+        lines.append(f"| {g['game']} | {g['split'] or '-'} | {g['difficulty'] or '-'} | " + " | ".join(cells) + " |")
+    means = [table["means"][n] for n in names]
+    lines.append(
+        "| mean per game (games) | | | "
+        + " | ".join("-" if m["score"] is None else f"{m['score']:.2f} ({m['games']})" for m in means)
+        + " |"
+    )
+    lines.append(
+        "| humans on the same games | | | "
+        + " | ".join("-" if m["humans"] is None else f"{m['humans']:.2f} ({m['games']})" for m in means)
+        + " |"
+    )
+    return "\n".join(lines) + "\n"
 
 
 def comparison(runs: list[tuple[dict, list[EpisodeRecord]]]) -> list[dict[str, Any]]:
@@ -80,10 +144,22 @@ def write_report(runs: list[tuple[dict, list[EpisodeRecord]]], out: Path) -> lis
     writer = csv.DictWriter(buffer, fieldnames=list(flat[0]))
     writer.writeheader()
     writer.writerows(flat)
-    write_atomic(out / "report.md", "# Evaluation\n\n" + markdown(rows))
+    text = "# Evaluation\n\n" + markdown(rows)
+    written = [out / "report.md", out / "report.csv", out / "report.json"]
+    humans = human_games(runs)
+    if humans is not None:
+        text += (
+            f"\n## Human baseline, per game\n\nOn the {len(humans['games'])} game(s) played by "
+            f"{', '.join(humans['human_runs'])}: mean normalised score (n = episodes) of each run on each game; "
+            "the last rows average over the games a run has a score on (each game weighs one), and the humans' "
+            "mean on those same games.\n\n" + human_markdown(humans)
+        )
+        write_atomic(out / "human.json", json.dumps(humans, indent=2) + "\n")
+        written.append(out / "human.json")
+    write_atomic(out / "report.md", text)
     write_atomic(out / "report.csv", buffer.getvalue())
     write_atomic(out / "report.json", json.dumps(rows, indent=2) + "\n")
-    return [out / "report.md", out / "report.csv", out / "report.json", *plots(runs, rows, out)]
+    return [*written, *plots(runs, rows, out)]
 
 
 def plots(runs: list[tuple[dict, list[EpisodeRecord]]], rows: list[dict[str, Any]], out: Path) -> list[Path]:
