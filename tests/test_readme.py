@@ -143,6 +143,12 @@ COMMANDS: dict[str, How] = {
         (" --base-url http://localhost:11434/v1", LLM_BUDGET)
     ),
     "tensorboard --logdir runs/drrn/tensorboard": skip("starts a server that runs until stopped"),
+    "starling export walkthroughs --out runs/export/walkthroughs": shrunk(
+        ("--out", "--game water-plants-ed3507c --out"), creates="runs/export/walkthroughs/README.md", full_in_slow=True
+    ),
+    "starling export records results/eval-v2/random results/eval-v2/heuristic --out runs/export/eval-v2": How(
+        "as written", creates="runs/export/eval-v2/data/random-00000-of-00001.parquet"
+    ),
     # -- target environments
     "starling evaluate --agent walkthrough --env starling/TWC-hard-v0 --episodes 3": How("as written", needs=("data",)),
     "starling evaluate --agent random --env starling/ScienceWorld-v0 --episodes 2 --max-steps 20": How(

@@ -813,6 +813,80 @@ def transfer(
         raise typer.Exit(2) from None
 
 
+export_app = typer.Typer(
+    help="Episodes as a Hugging Face datasets dataset (Arrow + Parquet + card, chat layout); needs the datasets extra.",
+    no_args_is_help=True,
+)
+app.add_typer(export_app, name="export")
+ExportOutOpt = Annotated[Path, typer.Option(help="the dataset folder (replaced whole when it exists)")]
+ExportEngineOpt = Annotated[
+    str, typer.Option(help="what plays the STARLING games again: native (fast) | inform7 (the story file)")
+]
+
+
+def _need_datasets() -> None:
+    """The export commands need the optional `datasets` library: say how to get it before any work."""
+    try:
+        import datasets
+    except ImportError:
+        err.print("starling export needs Hugging Face datasets: pip install 'starling-env[datasets]'")
+        raise typer.Exit(2) from None
+    datasets.disable_progress_bars()
+
+
+def _export(command: str, out: Path, rows: Any) -> None:
+    """Write the dataset and say where; shared by the export commands."""
+    from .export import write_dataset
+
+    files = write_dataset(rows, out, command)
+    counts = ", ".join(f"{name} {len(r)}" for name, r in sorted(rows.items()))
+    size = sum(f.stat().st_size for f in files) / 1e6
+    console.print(f"exported {counts} episodes to {out}/ ({len(files)} files, {size:.1f} MB); card: {out}/README.md")
+
+
+@export_app.command("walkthroughs")
+def export_walkthroughs(
+    out: ExportOutOpt = Path("runs/export/walkthroughs"),
+    benchmark: Annotated[
+        int | None, typer.Option(help="version of the shipped benchmark (default: the newest)")
+    ] = None,
+    split: Annotated[str | None, typer.Option(help="only this split's games")] = None,
+    game: Annotated[list[str] | None, typer.Option(help="only these game ids (repeatable)")] = None,
+    engine: ExportEngineOpt = "native",
+) -> None:
+    """Expert demonstrations: every game's walkthrough played through the real env (one episode per game)."""
+    from .export import walkthrough_episodes
+
+    _need_datasets()
+    try:
+        rows = walkthrough_episodes(benchmark, split, game, engine)
+        _export(f"starling export walkthroughs{f' --benchmark {benchmark}' if benchmark else ''}", out, rows)
+    except (ValueError, FileNotFoundError) as exc:
+        err.print(escape(str(exc)), highlight=False)
+        raise typer.Exit(2) from None
+
+
+@export_app.command("records")
+def export_records(
+    runs: Annotated[list[Path], typer.Argument(help="run folders (starling evaluate --out, starling play --sample)")],
+    out: ExportOutOpt = Path("runs/export/records"),
+    replay: Annotated[
+        bool, typer.Option(help="play each record's commands again to add the admissible commands of every turn")
+    ] = False,
+    engine: ExportEngineOpt = "native",
+) -> None:
+    """Evaluation or play records, one dataset split per run folder."""
+    from .export import run_episodes
+
+    _need_datasets()
+    try:
+        rows = run_episodes(runs, replay=replay, engine=engine)
+        _export("starling export records " + " ".join(str(r) for r in runs), out, rows)
+    except (ValueError, FileNotFoundError) as exc:
+        err.print(escape(str(exc)), highlight=False)
+        raise typer.Exit(2) from None
+
+
 data_app = typer.Typer(help="Third-party game data (TWC, Zork I): where it is, and preparing it.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
