@@ -94,7 +94,7 @@ def test_aggregates_match_a_hand_computed_example():
     summary = summarize(records, {"a": 5, "b": 10})
     overall = summary["overall"]["all"]
     assert overall["score"] == pytest.approx(0.5) and overall["win_rate"] == pytest.approx(1 / 3, abs=1e-3)
-    assert overall["ci95"] == pytest.approx(1.96 * 0.5 / 3**0.5, abs=1e-4)  # stdev of (1, .5, 0) is .5
+    assert overall["ci95"] == pytest.approx(4.3027 * 0.5 / 3**0.5, abs=1e-4)  # t(.975, 2); stdev of (1, .5, 0) is .5
     assert overall["steps"] == pytest.approx(35 / 3, abs=0.01)
     assert overall["steps_vs_walkthrough"] == pytest.approx((1 + 2 + 2) / 3, abs=0.001)
     assert summary["game"]["a"]["score"] == pytest.approx(0.75) and summary["skill"]["make_tea"]["score"] == 0

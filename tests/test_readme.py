@@ -189,6 +189,12 @@ COMMANDS: dict[str, How] = {
     "--out results/eval/ppo": AS_WRITTEN,
     "starling report results/eval/random results/eval/walkthrough results/eval/drrn results/eval/ppo --out "
     "results/report": How("as written", creates="results/report/report.md"),
+    # -- generalisation (a minute even shrunk; the full budget is about 80 min)
+    "starling generalisation --out runs/generalisation --seeds 5 --steps 10000": shrunk(
+        ("--seeds 5 --steps 10000", "--seeds 2 --steps 30 --games 1 --max-steps 5"),
+        slow=True,
+        creates="runs/generalisation/generalisation.md",
+    ),
     # -- transfer (minutes even shrunk; the full budget is the README's 36 min)
     "starling transfer --target starling/TWC-easy-v0 --target starling/TWC-medium-v0 --target starling/TWC-hard-v0 "
     "--pretrain-steps 3000 --steps 2000 --seeds 2 --episodes 20 --max-steps 50 --out runs/transfer": shrunk(

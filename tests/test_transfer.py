@@ -24,6 +24,8 @@ from starling_env.lab.transfer import (
     TransferError,
     Unit,
     collect,
+    eval_kwargs,
+    evaluation_games,
     parse_targets,
     run_transfer,
     target_unit,
@@ -63,6 +65,7 @@ def test_targets_sort_by_name_and_twc_level():
         ([SW], json.dumps({SW: {"task": "boil"}, "task": "melt"}), "mixes target ids"),
         ([SW], json.dumps({SW: "boil"}), "must be an object"),
         ([SW], json.dumps({"split": "dev"}), "may not set ['split']"),
+        ([SW], json.dumps({"game_by_seed": False}), "may not set ['game_by_seed']"),
     ],
 )
 def test_bad_targets_are_clear_errors(ids, kwargs, message):
@@ -195,13 +198,30 @@ def test_table_aggregates_over_seeds(fake_run):
     gains = {g["slug"]: g for g in results["gains"]}
     gain, gain_ci = mean_ci([0.75 - 0.25, 1.0 - 0.5])
     assert gains["TWC-easy-v0"]["gain"] == round(gain, 4) and gains["TWC-easy-v0"]["ci95"] == round(gain_ci, 4)
-    assert gains["ScienceWorld-v0-task-boil"] == {
+    boil_gain = gains["ScienceWorld-v0-task-boil"]
+    assert {k: boil_gain[k] for k in ("slug", "target", "seeds", "gain", "ci95", "t", "p_value")} == {
         "slug": "ScienceWorld-v0-task-boil",
         "target": SW,
         "seeds": 1,
         "gain": 0.05,
         "ci95": None,
+        "t": None,
+        "p_value": None,
     }
+    # per game (episode k of the fake units played game k): paired by seed
+    easy_gain = gains["TWC-easy-v0"]
+    assert [(g["game"], g["pretrained"], g["scratch"], g["gain"], g["seeds"]) for g in easy_gain["per_game"]] == [
+        ("game0", 1.0, 0.5, 0.5, 2),
+        ("game1", 0.75, 0.25, 0.5, 2),
+    ]
+    assert easy_gain["t"] == [round(gain - gain_ci, 4), round(gain + gain_ci, 4)]
+    # P(pretrained > scratch) per game, over the 4 (pre seed, scratch seed) pairs, ties half:
+    # game0 pre (1, 1) vs scratch (0, 1): 2 wins, 2 ties = .75; game1 (.5, 1) vs (.5, 0): 3 wins, 1 tie = .875
+    assert easy_gain["p_improvement"]["value"] == (0.75 + 0.875) / 2 and easy_gain["p_improvement"]["games"] == 2
+    assert (easy["games"], easy["iqm"]) == (
+        2,
+        1.0,
+    )  # the middle two of (.5, 1, 1, 1) and easy["iqm_bootstrap"] is not None
     assert results["curves"]["TWC-easy-v0"]["pretrained"] == [(50, 0.3), (100, 0.7)]  # mean over seeds per step
     assert results["curves"]["TWC-easy-v0"]["scratch"] == [(50, 0.1), (100, 0.2)]
 
@@ -219,6 +239,7 @@ def test_results_files(fake_run):
     md = (out / "transfer.md").read_text()
     assert "| TWC-easy-v0 | pretrained | 0.875 |" in md and "n/a (1 seed)" in md
     assert "![learning_curves-TWC-easy-v0](learning_curves-TWC-easy-v0.png)" in md
+    assert "intervals are over seeds, never over episodes" in md and "| game0 | 1.000 | 0.500 | +0.500 |" in md
     assert json.loads((out / "transfer.json").read_text())["rows"][0]["slug"] == "ScienceWorld-v0-task-boil"
 
 
@@ -285,13 +306,44 @@ def test_cli_error_without_the_target_data(tmp_path, monkeypatch):
     assert not (tmp_path / "run" / "pretrain").exists()
 
 
-# -- end to end --------------------------------------------------------------------------------------
+# -- evaluation covers every test game ---------------------------------------------------------------
 @pytest.fixture(scope="module")
 def twc() -> Path:
     try:
         return data_dir("twc")
     except FileNotFoundError as exc:
         pytest.skip(f"third-party game data is not installed: {exc}")
+
+
+def test_evaluation_plays_every_test_game_of_a_suite_target(twc):
+    import gymnasium as gym
+
+    target = Target(TWC_EASY)
+    games = evaluation_games(target)
+    assert len(games) > 1 and games == sorted(games)
+    kwargs = eval_kwargs(target, games)
+    assert kwargs == {"split": "test", "game_by_seed": True}
+    env = gym.make(TWC_EASY, **kwargs)
+    try:
+        played = [env.reset(seed=s)[1]["game_id"] for s in range(2 * len(games))]
+    finally:
+        env.close()
+    assert played == games + games  # seed s plays game s mod n: K rounds cover each game K times
+
+
+def test_a_one_game_target_is_one_game(twc):
+    game = evaluation_games(Target(TWC_EASY))[0]
+    target = Target(TWC_EASY, {"game": game})
+    assert evaluation_games(target) == [game]
+    assert eval_kwargs(target, [game]) == {"game": game, "split": "test"}  # nothing to cycle
+
+
+def test_a_unit_records_that_it_covers_every_game(tmp_path):
+    config = TransferConfig(targets=(Target(TWC_EASY),), steps=100)
+    assert target_unit(tmp_path, config.targets[0], 0, "scratch", config).spec["eval_games"] == "every"
+
+
+# -- end to end --------------------------------------------------------------------------------------
 
 
 @pytest.mark.slow
@@ -316,6 +368,7 @@ def test_transfer_end_to_end_and_rerun_is_a_no_op(twc, tmp_path):
     ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
+    games = evaluation_games(Target(TWC_EASY))
     for path in [
         "pretrain/seed0/checkpoint.pt",
         "pretrain/seed0/learning_curve.csv",
@@ -338,14 +391,16 @@ def test_transfer_end_to_end_and_rerun_is_a_no_op(twc, tmp_path):
         ]:
             assert (unit / path).is_file(), f"{arm}/{path}"
         header = json.loads((unit / "eval" / "header.json").read_text())
-        assert header["env_kwargs"] == {"split": "test"} and header["episodes"] == 1
-        record = EpisodeRecord.model_validate_json((unit / "eval" / "episodes.jsonl").read_text().splitlines()[0])
-        assert record.env_id == TWC_EASY and record.split == "test"
+        assert header["env_kwargs"] == {"split": "test", "game_by_seed": True} and header["episodes"] == len(games)
+        lines = (unit / "eval" / "episodes.jsonl").read_text().splitlines()
+        records = [EpisodeRecord.model_validate_json(line) for line in lines]
+        assert all(r.env_id == TWC_EASY and r.split == "test" for r in records)
+        assert sorted(r.game_id for r in records) == games  # every test game once
         assert json.loads((unit / "train" / "done.json").read_text())["env_steps"] == 100
     results = json.loads((out / "transfer.json").read_text())
     assert [(r["slug"], r["arm"], r["seeds"], r["episodes"]) for r in results["rows"]] == [
-        ("TWC-easy-v0", "pretrained", 1, 1),
-        ("TWC-easy-v0", "scratch", 1, 1),
+        ("TWC-easy-v0", "pretrained", 1, len(games)),
+        ("TWC-easy-v0", "scratch", 1, len(games)),
     ]
     assert "TWC-easy-v0" in result.output and "gain" in result.output
 

@@ -768,7 +768,9 @@ def transfer(
         int, typer.Option(help="training env steps on each target's train split, per seed and arm")
     ] = 2000,
     seeds: Annotated[int, typer.Option(help="seeds 0..K-1, each with its own pre-training")] = 1,
-    episodes: Annotated[int, typer.Option(help="greedy evaluation episodes on each target's test split")] = 5,
+    episodes: Annotated[
+        int, typer.Option(help="greedy evaluation episodes per game of each target's test split (every game)")
+    ] = 1,
     max_steps: Annotated[
         int, typer.Option(help="episode step limit (pre-training, training and evaluation)")
     ] = DEFAULT_MAX_STEPS,
@@ -885,6 +887,56 @@ def export_records(
     except (ValueError, FileNotFoundError) as exc:
         err.print(escape(str(exc)), highlight=False)
         raise typer.Exit(2) from None
+
+
+@app.command()
+def generalisation(
+    out: Annotated[Path, typer.Option(help="experiment folder; rerun to resume (finished seeds are skipped)")],
+    agent: Annotated[str, typer.Option(help="the learner: drrn | ppo | llm-rl | module:Class")] = "drrn",
+    steps: Annotated[int, typer.Option(help="training env steps on the benchmark's train split, per seed")] = 20_000,
+    seeds: Annotated[int, typer.Option(help="seeds 0..K-1, each trained and evaluated on its own")] = 5,
+    episodes: Annotated[int, typer.Option(help="greedy episodes per game of each evaluated split")] = 1,
+    games: Annotated[
+        int | None, typer.Option(help="evaluate only the first N games of each split (a quick check)")
+    ] = None,
+    benchmark: Annotated[
+        int | None, typer.Option(help="version of the shipped benchmark (default: the newest)")
+    ] = None,
+    max_steps: Annotated[int, typer.Option(help="episode step limit (training and evaluation)")] = DEFAULT_MAX_STEPS,
+    workers: Annotated[int, typer.Option(help="evaluation processes")] = 1,
+    envs: Annotated[int, typer.Option(help="parallel training environments")] = 1,
+    device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
+    option: LearnerOptionsOpt = None,
+    engine: EngineOpt = "native",
+) -> None:
+    """Train on the benchmark's train split, score greedily on train, test and test-compose: the generalisation gap."""
+    from rich.progress import Progress
+
+    from .generalisation import GeneralisationConfig, run_generalisation
+    from .transfer.render import progress_columns, rich_progress
+
+    try:
+        config = GeneralisationConfig(
+            agent=agent,
+            steps=steps,
+            seeds=seeds,
+            episodes=episodes,
+            games=games,
+            max_steps=max_steps,
+            workers=workers,
+            envs=envs,
+            device=device,
+            agent_options=dict(_option(o) for o in option or []),
+            engine=engine,
+            benchmark=benchmark,
+        )
+        with Progress(*progress_columns(), console=console) as progress:
+            run_generalisation(config, out, rich_progress(progress))
+    except (ValueError, FileNotFoundError) as exc:  # GeneralisationError is a ValueError
+        err.print(escape(str(exc)))
+        raise typer.Exit(2) from None
+    console.print((out / "generalisation.md").read_text(), markup=False, highlight=False)
+    console.print(f"wrote {out}/generalisation.json, {out}/generalisation.md and {out}/per_game.csv")
 
 
 data_app = typer.Typer(help="Third-party game data (TWC, Zork I): where it is, and preparing it.", no_args_is_help=True)

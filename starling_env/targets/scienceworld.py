@@ -216,6 +216,8 @@ class ScienceWorldEnv(TextGameEnv):
         split: the variations ``reset`` draws from: "train", "dev", "test" (ScienceWorld's splits) or "all".
         variation: play this variation (an index below the task's variation count) on every reset instead of
             drawing one; ``reset(options={"variation": k})`` does the same for one episode.
+        game_by_seed: ``reset(seed=s)`` plays variation ``s mod n`` of the split's ``n`` variations (sorted)
+            instead of drawing one: seeds 0..n-1 play every variation of the split once (``game_ids`` lists them).
         simplification: ScienceWorld's simplification string, comma-separated names from ``SIMPLIFICATIONS``;
             default "easy", the preset ScienceWorld's README runs its example agent with, which ScienceWorld
             expands to teleportAction, openDoors, selfWateringFlowerPots and (except on the electrical tasks)
@@ -266,6 +268,7 @@ class ScienceWorldEnv(TextGameEnv):
         admissible: bool = True,
         render_mode: str | None = None,
         deterministic: bool = True,
+        game_by_seed: bool = False,
     ):
         self._configure(extra_info, max_episode_steps, render_mode, admissible)
         if split not in SPLITS:
@@ -286,6 +289,7 @@ class ScienceWorldEnv(TextGameEnv):
         self.fixed_variation = None if variation is None else int(variation)
         self.simplification = ",".join(parts)
         self.deterministic = deterministic
+        self.game_by_seed = game_by_seed
 
         self._sw: Any = None  # scienceworld.ScienceWorldEnv: started on the first reset, reused after
         self._random: _SimulatorRandom | None = None
@@ -366,7 +370,10 @@ class ScienceWorldEnv(TextGameEnv):
         options = options or {}
         self._server()
         variation = options.get("variation", self.fixed_variation)
-        if variation is None:
+        if variation is None and self.game_by_seed and seed is not None:
+            pool = sorted(self._variations[self.split])
+            variation = int(pool[seed % len(pool)])
+        elif variation is None:
             pool = self._variations[self.split]
             variation = int(pool[int(self.np_random.integers(len(pool)))])
         look = self._load(int(variation))
@@ -411,6 +418,14 @@ class ScienceWorldEnv(TextGameEnv):
     @property
     def game_id(self) -> str:
         return self.task if self.variation is None else f"{self.task}-{self.variation}"
+
+    @property
+    def game_ids(self) -> list[str]:
+        """The games ``reset`` chooses from: the split's variations, sorted (starts the simulator)."""
+        if self.fixed_variation is not None:
+            return [f"{self.task}-{self.fixed_variation}"]
+        self._server()
+        return [f"{self.task}-{v}" for v in sorted(self._variations[self.split])]
 
     @property
     def card(self) -> dict[str, Any]:

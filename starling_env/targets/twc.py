@@ -8,8 +8,10 @@ per game by a greedy solver over ``metadata.goal_locations`` (the right places o
 objects) and the admissible commands, and cached per process.
 
 Make kwargs: ``level`` (easy / medium / hard), ``split`` (train / valid / test or a list, default test),
-``game`` (one game by file stem or a unique part of it), ``data_dir`` (the ``twc`` folder; default:
-:func:`starling_env.targets.data_dir`), plus :class:`~starling_env.envs.game_env.StarlingEnv` kwargs.
+``game`` (one game by file stem or a unique part of it), ``game_by_seed`` (``reset(seed=s)`` plays game
+``s mod n`` of the sorted games instead of drawing one: seeds 0..n-1 play every game once), ``data_dir``
+(the ``twc`` folder; default: :func:`starling_env.targets.data_dir`), plus
+:class:`~starling_env.envs.game_env.StarlingEnv` kwargs.
 """
 
 from __future__ import annotations
@@ -159,7 +161,8 @@ class TWCGameEnv(StarlingEnv):
 class TWCEnv(StarlingSuiteEnv):
     """The TWC games of one level and split behind one id; each reset draws one (``info["game_id"]``).
 
-    ``reset(seed=s)`` fixes the sequence of games; ``reset(options={"game": stem})`` picks one.
+    ``reset(seed=s)`` fixes the sequence of games (with ``game_by_seed``: plays game ``s mod n`` of
+    ``game_ids``); ``reset(options={"game": stem})`` picks one.
     """
 
     def __init__(
@@ -168,6 +171,7 @@ class TWCEnv(StarlingSuiteEnv):
         split: str | list[str] = "test",
         game: str | None = None,
         data_dir: str | Path | None = None,
+        game_by_seed: bool = False,
         **env_kwargs: Any,
     ):
         if level not in TWC_LEVELS:
@@ -176,7 +180,7 @@ class TWCEnv(StarlingSuiteEnv):
         if not splits or set(splits) - set(TWC_SPLITS):
             raise ValueError(f"split must be one of {list(TWC_SPLITS)} (or a list of them), not {split!r}")
         root = find_data("twc", data_dir)
-        self.level, self.split = level, split
+        self.level, self.split, self.game_by_seed = level, split, game_by_seed
         self.files: dict[str, Path] = {}
         self.splits: dict[str, str] = {}  # game id -> its split
         for name in splits:
@@ -196,6 +200,11 @@ class TWCEnv(StarlingSuiteEnv):
                     f"game {game!r} names {len(game_ids)} TWC {level} games; choose one of {sorted(self.files)}"
                 )
         self._start(game_ids, env_kwargs)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict]:
+        if self.game_by_seed and seed is not None and not (options or {}).get("game"):
+            options = {**(options or {}), "game": self.game_ids[seed % len(self.game_ids)]}
+        return super().reset(seed=seed, options=options)
 
     def _make_game(self, game_id: str) -> TWCGameEnv:
         return TWCGameEnv(self.files[game_id], level=self.level, split=self.splits[game_id], **self.env_kwargs)

@@ -19,10 +19,12 @@ Every unit is resumable: a finished unit has a ``done.json`` (written atomically
 rerun; a unit's ``spec.json`` (its settings, written first) must match on rerun; an interrupted training
 resumes from its checkpoint (``Learner.train`` resumes itself); the harness resumes an interrupted evaluation.
 
-The results table covers every finished unit under ``DIR``: per target and arm, the normalised test
-score averaged over seeds (each seed's score is the mean over its evaluation episodes) with a 95%
-confidence interval over seeds, the win rate and the mean episode steps, plus the paired gain
-(pretrained - scratch, per seed). Written to ``DIR/transfer.json`` and ``DIR/transfer.md`` with one
+The evaluation covers every game of the target's test split ``--episodes`` times (TWC's games, ScienceWorld's
+variations: :func:`.config.evaluation_games`), not random draws. The results table covers every finished unit under
+``DIR``: per target and arm, the normalised test score averaged over seeds (each seed's score is the mean over
+its evaluation episodes) with a 95% t interval over seeds, the IQM with a stratified bootstrap interval, the win
+rate and the mean episode steps, plus the paired gain (pretrained - scratch, per seed and per game) and the
+probability of improvement (see :mod:`.results`). Written to ``DIR/transfer.json`` and ``DIR/transfer.md`` with one
 learning-curve plot per target (``DIR/learning_curves-<target>.png``: the training curve's mean score,
 averaged over seeds, for both arms).
 
@@ -32,7 +34,16 @@ orchestration), :mod:`.results` (the statistics) and :mod:`.render` (tables, plo
 
 from __future__ import annotations
 
-from .config import ARMS, Target, TransferConfig, TransferError, check_targets, parse_targets
+from .config import (
+    ARMS,
+    Target,
+    TransferConfig,
+    TransferError,
+    check_targets,
+    eval_kwargs,
+    evaluation_games,
+    parse_targets,
+)
 from .render import main, markdown, rich_table, write_results
 from .results import aggregate, collect, mean_curves, unit_results
 from .run import UnitProgress, run_transfer, train_stage
@@ -48,6 +59,7 @@ __all__ = [
     "aggregate",
     "check_targets",
     "collect",
+    "eval_kwargs",
     "main",
     "markdown",
     "mean_curves",
@@ -56,6 +68,7 @@ __all__ = [
     "rich_table",
     "run_transfer",
     "target_unit",
+    "evaluation_games",
     "train_stage",
     "unit_results",
     "write_results",

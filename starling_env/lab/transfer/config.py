@@ -42,7 +42,7 @@ class TransferConfig:
     pretrain_steps: int = 3000
     steps: int = 2000
     seeds: int = 1  # seeds 0 .. seeds-1
-    episodes: int = 5  # greedy test episodes per (target, seed, arm); episode k uses seed k on every unit
+    episodes: int = 1  # greedy test episodes per game of a target's test split, per (seed, arm): see evaluation_games
     max_steps: int = DEFAULT_MAX_STEPS  # episode step limit in pre-training, target training and evaluation
     workers: int = 1  # evaluation processes
     envs: int = 1  # parallel training envs
@@ -82,7 +82,7 @@ def parse_targets(env_ids: list[str], kwargs_json: str | None = None) -> tuple[T
         kwargs = (given.get(env_id) or {}) if keyed else dict(given)
         if not isinstance(kwargs, dict):
             raise TransferError(f"--target-kwargs for {env_id} must be an object, not {kwargs!r}")
-        reserved = sorted({"split", "extra_info", "max_episode_steps"} & set(kwargs))
+        reserved = sorted({"split", "extra_info", "max_episode_steps", "game_by_seed"} & set(kwargs))
         if reserved:
             raise TransferError(
                 f"--target-kwargs may not set {reserved}: transfer trains on the target's "
@@ -115,3 +115,27 @@ def check_targets(targets: tuple[Target, ...], extra_info: list[str]) -> None:
                     f"cannot make target {target.env_id} with {target.make_kwargs(split)}: {exc}"
                 ) from exc
             env.close()
+
+
+def evaluation_games(target: Target) -> list[str]:
+    """The games of ``target``'s test split that its evaluation covers, each ``episodes`` times.
+
+    A target env holding several games (TWC's suites, ScienceWorld's variations) lists them in ``game_ids`` and
+    takes ``game_by_seed``: episode seed ``s`` then plays game ``s mod n``, so seeds 0..n*K-1 play each game K
+    times instead of drawing games at random. Any other env (a Z-machine game) is one game.
+    """
+    import gymnasium as gym
+
+    import starling_env  # noqa: F401  (registers the ids)
+
+    env = gym.make(target.env_id, **target.make_kwargs(TEST_SPLIT))
+    try:
+        games = list(getattr(env.unwrapped, "game_ids", None) or [])
+    finally:
+        env.close()
+    return games or [target.slug]
+
+
+def eval_kwargs(target: Target, games: list[str]) -> dict[str, Any]:
+    """The make kwargs of ``target``'s evaluation env: its test split, one game per seed when it holds several."""
+    return {**target.make_kwargs(TEST_SPLIT), **({"game_by_seed": True} if len(games) > 1 else {})}

@@ -4,10 +4,12 @@ and :func:`main`, the run behind a rich progress display."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 from ...files import write_atomic
+from .. import stats
 from .config import ARMS, TransferConfig
 from .results import slug_order
 
@@ -16,27 +18,59 @@ def _ci(value: float | None) -> str:
     return "n/a (1 seed)" if value is None else f"{value:.3f}"
 
 
+def _interval(values: list[float] | None) -> str:
+    return "n/a" if values is None else f"[{values[0]:.3f}, {values[1]:.3f}]"
+
+
+METHOD = (
+    "Statistics: a seed's score is the mean over its evaluation episodes (greedy policy, every game of the test "
+    "split the same number of times); 95% intervals are over seeds, never over episodes: **t** = "
+    f"{stats.T_METHOD}; **bootstrap** = {stats.BOOTSTRAP_METHOD}, {stats.RESAMPLES} resamples. IQM = interquartile "
+    "mean of the (seed, game) scores. The gain is paired by seed (same seed, same games); P(pre > scratch) is the "
+    "probability of improvement (Agarwal et al. 2021): over games, the chance that a pre-trained seed scores above "
+    "a scratch seed, ties half."
+)
+
+
 def markdown(results: dict[str, Any]) -> str:
     lines = [
-        "| target | arm | score (mean over seeds) | 95% CI | win rate | steps | seeds | episodes | pre-train steps "
-        "| target steps |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| target | arm | score (mean over seeds) | 95% t CI | IQM | IQM 95% bootstrap CI | win rate | steps | seeds "
+        "| games | episodes | pre-train steps | target steps |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results["rows"]:
+        iqm = "-" if r.get("iqm") is None else f"{r['iqm']:.3f}"
         lines.append(
-            f"| {r['slug']} | {r['arm']} | {r['score']:.3f} | ± {_ci(r['ci95'])} | {r['win_rate']:.2f} | "
-            f"{r['steps']:.1f} | {r['seeds']} | {r['episodes']} | {', '.join(map(str, r['pretrain_steps']))} | "
+            f"| {r['slug']} | {r['arm']} | {r['score']:.3f} | ± {_ci(r['ci95'])} | {iqm} | "
+            f"{_interval(r.get('iqm_bootstrap'))} | {r['win_rate']:.2f} | {r['steps']:.1f} | {r['seeds']} | "
+            f"{r.get('games', '-')} | {r['episodes']} | {', '.join(map(str, r['pretrain_steps']))} | "
             f"{', '.join(map(str, r['train_steps']))} |"
         )
     if results["gains"]:
         lines += [
             "",
-            "Gain of pre-training (pretrained - scratch, paired by seed):",
+            "Gain of pre-training (pretrained - scratch, paired by seed; t interval, paired t-test):",
             "",
-            "| target | gain | 95% CI | seeds |",
-            "|---|---|---|---|",
+            "| target | gain | 95% t CI | p | P(pre > scratch) | 95% bootstrap CI | seeds |",
+            "|---|---|---|---|---|---|---|",
         ]
-        lines += [f"| {g['slug']} | {g['gain']:+.3f} | ± {_ci(g['ci95'])} | {g['seeds']} |" for g in results["gains"]]
+        for g in results["gains"]:
+            p = "n/a" if g.get("p_value") is None else f"{g['p_value']:.3g}"
+            poi = g.get("p_improvement") or {}
+            value = "-" if "value" not in poi else f"{poi['value']:.2f}"
+            lines.append(
+                f"| {g['slug']} | {g['gain']:+.3f} | ± {_ci(g['ci95'])} | {p} | {value} | "
+                f"{_interval(poi.get('bootstrap'))} | {g['seeds']} |"
+            )
+        for g in results["gains"]:
+            if g.get("per_game"):
+                lines += ["", f"Per game, {g['slug']} (mean over seeds; gain paired by seed, t interval):", ""]
+                lines += ["| game | pretrained | scratch | gain | 95% t CI | seeds |", "|---|---|---|---|---|---|"]
+                lines += [
+                    f"| {r['game']} | {r['pretrained']:.3f} | {r['scratch']:.3f} | {r['gain']:+.3f} | "
+                    f"± {_ci(r['ci95'])} | {r['seeds']} |"
+                    for r in g["per_game"]
+                ]
     return "\n".join(lines) + "\n"
 
 
@@ -79,10 +113,7 @@ def write_results(results: dict[str, Any], out: Path, agent: str = "DRRN") -> li
     text = [
         f"# Transfer: {agent} pre-trained on STARLING-100 vs from scratch",
         "",
-        (
-            "Normalised score on each target's test split, greedy policy; the score of a seed is the mean over "
-            "its evaluation episodes, the 95% CI is over seeds; win rate and steps are means over seeds."
-        ),
+        METHOD + " Win rate and steps are means over seeds.",
         "",
         markdown(results),
     ]
@@ -94,7 +125,7 @@ def write_results(results: dict[str, Any], out: Path, agent: str = "DRRN") -> li
 def rich_table(results: dict[str, Any]):
     from rich.table import Table
 
-    table = Table(title="transfer: normalised test score (mean over seeds, 95% CI over seeds)")
+    table = Table(title="transfer: normalised test score (mean over seeds, 95% t interval over seeds)")
     for column in ("target", "arm", "score (95% CI)", "win rate", "steps", "seeds", "episodes", "target steps"):
         table.add_column(column)
     gains = {g["slug"]: g for g in results["gains"]}
@@ -117,38 +148,57 @@ def rich_table(results: dict[str, Any]):
     return table
 
 
-def main(config: TransferConfig, out: Path, console) -> dict[str, Any]:
-    """Run with a rich progress display (one bar per unit), then print the table."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-
-    from .run import UnitProgress, run_transfer  # run writes its results with this module: imported when used
+def rich_progress(progress):
+    """A :class:`~.run.UnitProgress` that shows one bar per unit in a ``rich.progress.Progress`` and prints a line
+    as each unit ends (so a log of a run in the background says how far it got)."""
+    from .run import UnitProgress
 
     class Bars(UnitProgress):
-        def __init__(self, progress: Progress):
-            self.progress = progress
-            self.current: TaskID | None = None
+        def __init__(self) -> None:
+            self.current = None
+            self.started = 0.0
 
         def unit(self, label: str, total: int) -> None:
-            self.current = self.progress.add_task(label, total=total, status="")
+            self.current = progress.add_task(label, total=total, status="")
+            self.started = time.perf_counter()
 
         def advance(self, completed: int, status: str = "") -> None:
             if self.current is not None:
-                self.progress.update(self.current, completed=completed, status=status)
+                progress.update(self.current, completed=completed, status=status)
 
         def unit_done(self) -> None:
             if self.current is not None:
-                self.progress.update(self.current, completed=self.progress.tasks[self.current].total)
+                task = progress.tasks[self.current]
+                progress.update(self.current, completed=task.total)
+                progress.console.print(
+                    f"done: {task.description} ({time.perf_counter() - self.started:.0f} s) {task.fields['status']}",
+                    highlight=False,
+                )
                 self.current = None
 
-    columns = (
+    return Bars()
+
+
+def progress_columns() -> tuple:
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+
+    return (
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TextColumn("{task.fields[status]}"),
     )
-    with Progress(*columns, console=console) as progress:
-        results = run_transfer(config, out, Bars(progress))
+
+
+def main(config: TransferConfig, out: Path, console) -> dict[str, Any]:
+    """Run with a rich progress display (one bar per unit), then print the table."""
+    from rich.progress import Progress
+
+    from .run import run_transfer  # run writes its results with this module: imported when used
+
+    with Progress(*progress_columns(), console=console) as progress:
+        results = run_transfer(config, out, rich_progress(progress))
     console.print(rich_table(results))
     console.print(f"wrote {out}/transfer.json, {out}/transfer.md and {len(results['curves'])} learning-curve plot(s)")
     return results

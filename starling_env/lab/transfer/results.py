@@ -1,4 +1,11 @@
-"""The statistics of a transfer run, from its finished units: scores over seeds, paired gains, mean curves."""
+"""The statistics of a transfer run, from its finished units: scores over seeds, paired gains, mean curves.
+
+A unit's score is the mean over its evaluation episodes (every game of the target's test split the same number
+of times, so every game weighs the same). Over seeds (:mod:`starling_env.lab.stats`): per target and arm the mean
+with a t interval, the IQM with a stratified bootstrap interval; per target the gain of pre-training paired by
+seed (t interval, paired t-test), per game the same paired gain, and the probability that a pre-trained seed
+beats a scratch seed on a game (rliable's probability of improvement, stratified bootstrap interval).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ...records import read_records
+from .. import stats
 from ..stats import mean_ci, summarize
 from .config import ARMS
 
@@ -41,6 +51,7 @@ def unit_results(out: Path) -> list[dict[str, Any]]:
             {
                 "spec": spec,
                 "summary": summarize(records)["overall"]["all"],
+                "games": stats.game_means(records),
                 "curve": read_curve(folder / "train" / "learning_curve.csv"),
             }
         )
@@ -79,6 +90,7 @@ def aggregate(units: list[dict[str, Any]]) -> dict[str, Any]:
                 "train_steps": sorted({u["spec"]["steps"] for u in members}),
                 "pretrain_steps": sorted({u["spec"]["pretrain_steps"] for u in members}),
                 "per_seed": {str(u["spec"]["seed"]): u["summary"]["score"] for u in members},
+                **_over_games(members),
             }
         )
     gains = []
@@ -89,6 +101,7 @@ def aggregate(units: list[dict[str, Any]]) -> dict[str, Any]:
             if common:
                 diffs = [arms["pretrained"]["per_seed"][s] - arms["scratch"]["per_seed"][s] for s in common]
                 gain, ci = mean_ci(diffs)
+                paired = stats.paired_difference(diffs, [0.0] * len(diffs))
                 gains.append(
                     {
                         "slug": slug,
@@ -96,9 +109,51 @@ def aggregate(units: list[dict[str, Any]]) -> dict[str, Any]:
                         "seeds": len(common),
                         "gain": round(gain, 4),
                         "ci95": round(ci, 4) if len(common) > 1 else None,
+                        "t": paired["t"],
+                        "p_value": paired["p_value"],
+                        **_per_game_gains(groups[(slug, "pretrained")], groups[(slug, "scratch")]),
                     }
                 )
     return {"rows": rows, "gains": gains}
+
+
+def _cells(members: list[dict[str, Any]]) -> dict[int, dict[str, float]]:
+    return {u["spec"]["seed"]: u["games"] for u in members if u.get("games")}
+
+
+def _over_games(members: list[dict[str, Any]]) -> dict[str, Any]:
+    """An arm's seeds x games statistics: the games every seed played, the IQM and its bootstrap interval."""
+    _, games, matrix = stats.cell_matrix(_cells(members))
+    if not games:
+        return {"games": 0, "iqm": None, "iqm_bootstrap": None, "mean_t": None}
+    summary = stats.aggregate(matrix)
+    return {k: summary[k] for k in ("games", "iqm", "iqm_bootstrap", "mean_t")}
+
+
+def _per_game_gains(pretrained: list[dict[str, Any]], scratch: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per game the gain paired by seed (t interval), and the probability of improvement over the common games."""
+    a, b = _cells(pretrained), _cells(scratch)
+    common = sorted(set(a) & set(b))
+    games = sorted(set.intersection(*(set(a[s]) & set(b[s]) for s in common))) if common else []
+    if not games:
+        return {"per_game": [], "p_improvement": None}
+    n = len(common)
+    x = np.array([[a[s][g] for g in games] for s in common])
+    y = np.array([[b[s][g] for g in games] for s in common])
+    per_game = []
+    for i, game in enumerate(games):
+        diff = stats.paired_difference(x[:, i], y[:, i])
+        per_game.append(
+            {
+                "game": game,
+                "pretrained": round(float(x[:, i].mean()), 4),
+                "scratch": round(float(y[:, i].mean()), 4),
+                "gain": diff["difference"],
+                "ci95": diff["ci95"],
+                "seeds": n,
+            }
+        )
+    return {"per_game": per_game, "p_improvement": stats.probability_of_improvement(x, y)}
 
 
 def mean_curves(units: list[dict[str, Any]]) -> dict[str, dict[str, list[tuple[int, float]]]]:

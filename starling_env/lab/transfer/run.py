@@ -10,14 +10,24 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from starling_agents import LEARNERS, Learner, learner_class
 
 from ...files import write_atomic
 from ..evaluate import EvalConfig, evaluate
 from ..stats import summarize
-from .config import ARMS, PRETRAIN_SPLIT, TEST_SPLIT, TRAIN_SPLIT, Target, TransferConfig, TransferError, check_targets
+from .config import (
+    ARMS,
+    PRETRAIN_SPLIT,
+    TRAIN_SPLIT,
+    Target,
+    TransferConfig,
+    TransferError,
+    check_targets,
+    eval_kwargs,
+    evaluation_games,
+)
 from .render import write_results
 from .results import collect
 from .units import Unit, pretrain_unit, target_unit
@@ -33,12 +43,24 @@ class UnitProgress:
     def unit_done(self) -> None: ...
 
 
+class LearnerSettings(Protocol):
+    """What :func:`train_stage` reads of a run's config (a :class:`TransferConfig`, a generalisation config)."""
+
+    @property
+    def agent(self) -> str: ...
+
+    @property
+    def envs(self) -> int: ...
+
+    def learner_options(self) -> dict[str, Any]: ...
+
+
 def train_stage(
     make_env: Callable,
     folder: Path,
     steps: int,
     seed: int,
-    config: TransferConfig,
+    config: LearnerSettings,
     on_step: Callable[[int, dict], None],
     start_from: Path | None = None,
 ) -> dict[str, Any]:
@@ -114,6 +136,7 @@ def run_transfer(config: TransferConfig, out: Path, progress: UnitProgress | Non
     def show(step: int, metrics: dict) -> None:
         progress.advance(step, _status(metrics))
 
+    games: dict[str, list[str]] = {}  # per target: the test games its evaluation covers (listed when first needed)
     for seed in seeds:
         pre = pretrains[seed]
         needed = any(not units[(t.slug, seed, "pretrained")].done for t in config.targets)
@@ -150,17 +173,19 @@ def run_transfer(config: TransferConfig, out: Path, progress: UnitProgress | Non
                     )
                     write_atomic(train_folder / "done.json", json.dumps(result["train"], indent=2) + "\n")
                     progress.unit_done()
+                if target.slug not in games:
+                    games[target.slug] = evaluation_games(target)
                 eval_config = EvalConfig(
                     agent=config.agent,
                     env_ids=(target.env_id,),
-                    episodes=config.episodes,
+                    episodes=config.episodes * len(games[target.slug]),  # seed s plays game s mod n: each K times
                     seed=0,
                     max_steps=config.max_steps,
                     checkpoint=str(train_folder),
                     agent_options=config.learner_options(),
-                    env_kwargs=target.make_kwargs(TEST_SPLIT),
+                    env_kwargs=eval_kwargs(target, games[target.slug]),
                 )
-                progress.unit(f"evaluate {label}", config.episodes)
+                progress.unit(f"evaluate {label}", eval_config.episodes)
                 started, played = time.perf_counter(), [0]
 
                 def episode_done(record, played=played) -> None:
@@ -173,6 +198,7 @@ def run_transfer(config: TransferConfig, out: Path, progress: UnitProgress | Non
                 progress.unit_done()
                 result["eval"] = {
                     "summary": summarize(records)["overall"]["all"],
+                    "games": len(games[target.slug]),
                     "wall_s": round(time.perf_counter() - started, 1),
                 }
                 unit.finish(result)

@@ -81,6 +81,7 @@ def target_unit(out: Path, target: Target, seed: int, arm: str, config: Transfer
             "pretrain_steps": config.pretrain_steps if arm == "pretrained" else 0,
             "max_steps": config.max_steps,
             "episodes": config.episodes,
+            "eval_games": "every",  # episodes per game of the test split (runs before this drew games at random)
             "envs": config.envs,
             "train_split": TRAIN_SPLIT,
             "test_split": TEST_SPLIT,
