@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from starling_env.collection import load_manifest
-from starling_env.lab.play import SAMPLE_PER_STRATUM, SAMPLE_VERSION, human_sample, sample_markdown
+from starling_env.lab.play import SAMPLE_PER_STRATUM, SAMPLE_VERSION, human_sample, play_sample, sample_markdown
 from starling_env.records import read_records
 
 from .conftest import CLI, ROOT
@@ -33,6 +33,10 @@ def walkthrough(sample, index: int) -> list[str]:
 def run_cli(args: list[str], lines: list[str]) -> subprocess.CompletedProcess:
     stdin = "".join(line + "\n" for line in lines)
     return subprocess.run([*CLI, *args], input=stdin, capture_output=True, text=True, timeout=300)
+
+
+def end_of_input(prompt: str) -> str:
+    raise EOFError
 
 
 def test_the_sample_is_fixed_stratified_and_listed_in_the_docs(sample):
@@ -71,8 +75,10 @@ def test_sessions_record_humans_resume_and_report_compares_per_game(sample, tmp_
     assert [r.won for r in records] == [True, False] and records[1].steps == 1
     assert all(r.agent == "human" and r.seed == 0 for r in records)
     assert all(r.agent_stats["human_sample_version"] == SAMPLE_VERSION for r in records)
-    third = run_cli(["play", "--sample", str(folder), "--games", "1"], [])
-    assert "Game 3 of" in third.stdout and len(list(read_records(folder / "episodes.jsonl"))) == 2
+    printed: list[str] = []
+    play_sample(folder, games=1, input_fn=end_of_input, print_fn=lambda *a, **k: printed.append(" ".join(a)))
+    assert any("Game 3 of" in line for line in printed)  # the unrecorded game comes first next session
+    assert len(list(read_records(folder / "episodes.jsonl"))) == 2
 
     # the recordings folder is one more row of `starling report`, compared per game on the games humans played
     out = tmp_path / "report"
@@ -101,12 +107,14 @@ def test_sessions_record_humans_resume_and_report_compares_per_game(sample, tmp_
 
 def test_a_folder_of_another_sample_setting_and_bad_arguments_are_refused(sample, tmp_path):
     folder = tmp_path / "bob"
-    assert run_cli(["play", "--sample", str(folder), "--games", "1"], []).returncode == 0
-    other = run_cli(["play", "--sample", str(folder), "--max-steps", "50"], [])
-    assert other.returncode == 2 and "another sample or settings" in " ".join(other.stderr.split())
+    quiet = {"input_fn": end_of_input, "print_fn": lambda *a, **k: None}
+    assert play_sample(folder, games=1, **quiet) == []  # the session ended before any game was recorded
+    with pytest.raises(ValueError, match="another sample or settings"):
+        play_sample(folder, max_steps=50, **quiet)
+    with pytest.raises(ValueError, match="1 or more"):
+        play_sample(folder, games=0, **quiet)
     both = run_cli(["play", sample.games[0].id, "--sample", str(folder)], [])
     assert both.returncode == 2 and "give no GAME" in " ".join(both.stderr.split())  # rich wraps lines
     neither = run_cli(["play"], [])
     assert neither.returncode == 2 and "--sample DIR" in " ".join(neither.stderr.split())
-    assert run_cli(["play", "--sample", str(folder), "--games", "0"], []).returncode == 2
     assert not (folder / "episodes.jsonl").exists()
