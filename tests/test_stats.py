@@ -43,6 +43,8 @@ def test_aggregate_over_seeds():
     assert stats.aggregate(matrix) == result  # a fixed bootstrap seed: the same intervals every time
     one = stats.aggregate(matrix[:1])
     assert one["mean_t"] is None and one["mean_bootstrap"] is None and one["iqm_bootstrap"] is None
+    two = stats.aggregate(matrix[:2])  # a t interval, but too few seeds for a bootstrap
+    assert two["mean_t"] is not None and two["mean_bootstrap"] is None and two["iqm_bootstrap"] is None
 
 
 def test_the_bootstrap_resamples_seeds_within_each_game():

@@ -671,7 +671,7 @@ def evaluate(
             raise typer.Exit(2) from None
     rows = comparison([(json.loads((folder / "header.json").read_text()), records)])
     table = Table(title=f"{agent} on {'the given envs' if env else split}: {games}")
-    for column in ("level", "score (95% CI)", "win rate", "steps", "episodes"):
+    for column in ("level", "score (95% t CI over episodes)", "win rate", "steps", "episodes"):
         table.add_column(column)
     for level, key in [("overall", "all")] + [("difficulty", t) for t in ("easy", "medium", "hard")]:
         row = rows[0]["summary"][level].get(key)
@@ -729,7 +729,16 @@ def report(
         err.print(escape(str(exc)))
         raise typer.Exit(2) from None
     table = Table(title="comparison")
-    for column in ("agent", "score (95% CI)", "win rate", "steps", "easy", "medium", "hard", "episodes"):
+    for column in (
+        "agent",
+        "score (95% t CI over episodes)",
+        "win rate",
+        "steps",
+        "easy",
+        "medium",
+        "hard",
+        "episodes",
+    ):
         table.add_column(column)
     for r in comparison(loaded):
         tiers = ["-" if r[f"score_{t}"] is None else f"{r[f'score_{t}']:.2f}" for t in ("easy", "medium", "hard")]

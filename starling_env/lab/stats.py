@@ -34,6 +34,7 @@ from ..records import EpisodeRecord
 
 CONFIDENCE = 0.95
 RESAMPLES = 5000  # bootstrap resamples
+MIN_BOOTSTRAP_SEEDS = 3  # with 2 seeds a percentile bootstrap has 3 distinct resamples per game: no interval
 BOOTSTRAP_SEED = 0  # intervals are reproducible
 T_METHOD = "t interval over seeds (scipy.stats.t)"
 BOOTSTRAP_METHOD = "stratified percentile bootstrap over seeds (scipy.stats.bootstrap, seeds resampled per game)"
@@ -75,11 +76,11 @@ def stratified_bootstrap(
     """Percentile bootstrap interval of ``statistic(*samples)``, each sample (a game's seeds) resampled on its own.
 
     ``statistic`` takes the samples, each with the resamples on its leading axes and the seeds on the last.
-    None when a sample has fewer than two values (nothing to resample).
+    None when a sample has fewer than ``MIN_BOOTSTRAP_SEEDS`` values (too few to resample).
     """
     from scipy import stats
 
-    if not samples or min(len(s) for s in samples) < 2:
+    if not samples or min(len(s) for s in samples) < MIN_BOOTSTRAP_SEEDS:
         return None
 
     def vectorised(*resampled: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -109,7 +110,8 @@ def aggregate(matrix: np.ndarray, confidence: float = CONFIDENCE) -> dict[str, A
 
     ``mean``: the mean over seeds of each seed's mean over games, ``mean_t``: its t interval over seeds,
     ``mean_bootstrap`` and ``iqm`` / ``iqm_bootstrap``: the mean and the interquartile mean of all scores with
-    stratified bootstrap intervals over seeds. Intervals are ``[low, high]`` or None (one seed).
+    stratified bootstrap intervals over seeds. Intervals are ``[low, high]`` or None (t: one seed; bootstrap:
+    fewer than ``MIN_BOOTSTRAP_SEEDS``).
     """
     matrix = np.asarray(matrix, dtype=float)
     seeds, games = matrix.shape

@@ -22,9 +22,14 @@ def _interval(values: list[float] | None) -> str:
     return "n/a" if values is None else f"[{values[0]:.3f}, {values[1]:.3f}]"
 
 
+EVERY_GAME = "every game of the test split the same number of times"
+RANDOM_GAMES = (
+    "games drawn at random: units made before evaluation covered every game, so games weigh unequally and the "
+    "IQM and per-game rows use the games every seed played"
+)
 METHOD = (
-    "Statistics: a seed's score is the mean over its evaluation episodes (greedy policy, every game of the test "
-    "split the same number of times); 95% intervals are over seeds, never over episodes: **t** = "
+    "Statistics: a seed's score is the mean over its evaluation episodes (greedy policy, {games}); 95% intervals "
+    "are over seeds, never over episodes: **t** = "
     f"{stats.T_METHOD}; **bootstrap** = {stats.BOOTSTRAP_METHOD}, {stats.RESAMPLES} resamples. IQM = interquartile "
     "mean of the (seed, game) scores. The gain is paired by seed (same seed, same games); P(pre > scratch) is the "
     "probability of improvement (Agarwal et al. 2021): over games, the chance that a pre-trained seed scores above "
@@ -113,7 +118,8 @@ def write_results(results: dict[str, Any], out: Path, agent: str = "DRRN") -> li
     text = [
         f"# Transfer: {agent} pre-trained on STARLING-100 vs from scratch",
         "",
-        METHOD + " Win rate and steps are means over seeds.",
+        METHOD.format(games=EVERY_GAME if all(r.get("every_game") for r in results["rows"]) else RANDOM_GAMES)
+        + " Win rate and steps are means over seeds.",
         "",
         markdown(results),
     ]
@@ -126,7 +132,7 @@ def rich_table(results: dict[str, Any]):
     from rich.table import Table
 
     table = Table(title="transfer: normalised test score (mean over seeds, 95% t interval over seeds)")
-    for column in ("target", "arm", "score (95% CI)", "win rate", "steps", "seeds", "episodes", "target steps"):
+    for column in ("target", "arm", "score (95% t CI)", "win rate", "steps", "seeds", "episodes", "target steps"):
         table.add_column(column)
     gains = {g["slug"]: g for g in results["gains"]}
     for r in results["rows"]:

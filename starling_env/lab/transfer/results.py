@@ -65,7 +65,8 @@ def slug_order(slug: str) -> str:
 
 
 def aggregate(units: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per target and arm: score mean and 95% CI over seeds, win rate, steps; per target the paired gain."""
+    """Per target and arm: score mean and 95% t interval over seeds, IQM, win rate, steps; per target the paired
+    gain (per seed and per game) and the probability of improvement."""
     groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for u in units:
         groups[(u["spec"]["slug"], u["spec"]["arm"])].append(u)
@@ -90,6 +91,7 @@ def aggregate(units: list[dict[str, Any]]) -> dict[str, Any]:
                 "train_steps": sorted({u["spec"]["steps"] for u in members}),
                 "pretrain_steps": sorted({u["spec"]["pretrain_steps"] for u in members}),
                 "per_seed": {str(u["spec"]["seed"]): u["summary"]["score"] for u in members},
+                "every_game": all(u["spec"].get("eval_games") == "every" for u in members),  # else random draws
                 **_over_games(members),
             }
         )
