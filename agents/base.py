@@ -5,14 +5,16 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 
 from starling_env.envs.text_env import step_limit
-from starling_env.envs.vector import StarlingVectorEnv, available_cpus
+from starling_env.envs.vector import RayVectorEnv, StarlingVectorEnv, available_cpus
 from starling_env.records import EpisodeRecord, Step
 
 NOOPS = ("look", "inventory", "examine ")  # commands that change nothing; learners may leave them out
@@ -23,9 +25,31 @@ def useful_commands(commands: list[str]) -> list[str]:
     return [c for c in commands if not c.startswith(NOOPS)] or list(commands)
 
 
+_RAY_ROLLOUTS: ContextVar[str | None] = ContextVar("ray_rollouts", default=None)
+
+
+@contextmanager
+def rollouts_on_ray(address: str | None) -> Iterator[None]:
+    """Within it, the envs of :func:`vector_env` are Ray actors at ``address`` (``"local"`` or a cluster's, as
+    ``--ray`` takes); ``None`` changes nothing."""
+    token = _RAY_ROLLOUTS.set(address)
+    try:
+        yield
+    finally:
+        _RAY_ROLLOUTS.reset(token)
+
+
+def ray_rollouts() -> str | None:
+    """The Ray address learners' envs are to run at (:func:`rollouts_on_ray`), or None."""
+    return _RAY_ROLLOUTS.get()
+
+
 def vector_env(make_env: Callable[[], gym.Env], n: int) -> gym.vector.VectorEnv:
-    """``n`` envs stepped together for a learner (in one worker process per CPU when ``n > 1``); an ended
-    episode resets in the same step."""
+    """``n`` envs stepped together for a learner (in one worker process per CPU when ``n > 1``, in Ray actors
+    within :func:`rollouts_on_ray`); an ended episode resets in the same step."""
+    address = ray_rollouts()
+    if address is not None:
+        return RayVectorEnv([make_env] * n, address=address, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     if n == 1:
         return gym.vector.SyncVectorEnv([make_env], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     return StarlingVectorEnv([make_env] * n, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)

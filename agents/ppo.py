@@ -12,7 +12,7 @@ import numpy as np
 from starling_env.envs import AdmissibleActions, EncodedObservation
 from starling_env.envs.wrappers import encode_text
 
-from .base import Learner, Progress
+from .base import Learner, Progress, ray_rollouts
 
 MODEL = "model.zip"  # in a training folder
 PROGRESS_EVERY = 1000  # env steps between progress calls
@@ -72,6 +72,8 @@ class PPOAgent(Learner):
         from stable_baselines3.common.callbacks import BaseCallback
         from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
+        if ray_rollouts() is not None:
+            raise ValueError("ppo steps its envs in stable-baselines3's own processes: --ray serves drrn and llm-rl")
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         make = lambda: wrap(make_env(), self.max_actions, self.vocab, self.max_tokens)  # noqa: E731

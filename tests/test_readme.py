@@ -212,6 +212,18 @@ COMMANDS: dict[str, How] = {
         full_in_slow=True,
         creates="runs/transfer/transfer.md",
     ),
+    # -- scaling out with Ray (tests/test_ray.py runs these, shrunk, in the default run)
+    "starling evaluate --agent random --split test --engine native": shrunk(
+        ("--engine native", "--engine native --episodes 1 --max-steps 5"), slow=True
+    ),
+    "starling evaluate --agent random --split test --engine native --ray": shrunk(
+        ("--engine native", "--engine native --episodes 1 --max-steps 5"), slow=True
+    ),
+    "ray start --head --port 6379": skip("starts a Ray cluster that runs until `ray stop`"),
+    "ray start --address HEAD_IP:6379": skip("joins the cluster of the line before, from another machine"),
+    "starling evaluate --agent random --split test --engine native --ray HEAD_IP:6379": skip(
+        "needs the cluster of the lines before"
+    ),
     # -- generate
     "starling generate --n 20 --backend offline --out games --seed 0": shrunk(
         ("--n 20", "--n 2"), creates="games/manifest.json"

@@ -80,26 +80,8 @@ class StarlingVectorEnv(VectorEnv):
         self.autoreset_mode = AutoresetMode(autoreset_mode)
         self.timeout = timeout
         self.groups = [[int(i) for i in group] for group in np.array_split(np.arange(self.num_envs), workers)]
-        pin = pin_cpus and workers > 1 and hasattr(os, "sched_setaffinity")
-        offset = os.getpid() % len(cpus)
-        ctx = multiprocessing.get_context(context)
-        self._pipes: list[Connection] = []
-        self._processes = []
         self.closed = False
-        for w, group in enumerate(self.groups):
-            parent, child = ctx.Pipe()
-            cpu = cpus[(offset + w) % len(cpus)] if pin else None
-            # typeshed's BaseContext has no Process; the context of every start method has one
-            process = ctx.Process(  # type: ignore[attr-defined]
-                target=_worker,
-                name=f"StarlingVectorEnv-{w}",
-                daemon=True,
-                args=(child, parent, [CloudpickleWrapper(env_fns[i]) for i in group], cpu, self.autoreset_mode),
-            )
-            process.start()
-            child.close()
-            self._pipes.append(parent)
-            self._processes.append(process)
+        self._start_workers(env_fns, pin_cpus and workers > 1 and hasattr(os, "sched_setaffinity"), context)
         try:
             described = self._gather()  # each worker describes its first env once all of its envs are made
             if any(other[2:] != described[0][2:] for other in described[1:]):
@@ -188,6 +170,28 @@ class StarlingVectorEnv(VectorEnv):
             self.close_extras()
 
     # -- plumbing -------------------------------------------------------------------------------
+    def _start_workers(self, env_fns: Sequence[Callable[[], gym.Env]], pin: bool, context: str | None) -> None:
+        """One process per group of envs, each answering over its pipe (and pinned to a CPU with ``pin``)."""
+        cpus = available_cpus()
+        offset = os.getpid() % len(cpus)
+        ctx = multiprocessing.get_context(context)
+        self._pipes: list[Connection] = []
+        self._processes = []
+        for w, group in enumerate(self.groups):
+            parent, child = ctx.Pipe()
+            cpu = cpus[(offset + w) % len(cpus)] if pin else None
+            # typeshed's BaseContext has no Process; the context of every start method has one
+            process = ctx.Process(  # type: ignore[attr-defined]
+                target=_worker,
+                name=f"StarlingVectorEnv-{w}",
+                daemon=True,
+                args=(child, parent, [CloudpickleWrapper(env_fns[i]) for i in group], cpu, self.autoreset_mode),
+            )
+            process.start()
+            child.close()
+            self._pipes.append(parent)
+            self._processes.append(process)
+
     def _batch(self, observations: list[Any]) -> Any:
         """The observations as one batch (a new object each time: earlier batches stay as they were)."""
         space = self.single_observation_space
@@ -233,22 +237,18 @@ class StarlingVectorEnv(VectorEnv):
 
         The first error is raised once every worker has answered (so none is left out of step).
         """
-        answers: list[Any] = [None] * len(self._pipes)
-        waiting = {pipe: w for w, pipe in enumerate(self._pipes)}
+        answers: list[Any] = [None] * len(self.groups)
+        waiting = set(range(len(self.groups)))
         error = None
         deadline = None if self.timeout is None else time.monotonic() + self.timeout
         while waiting:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            # wait returns the subset of the given objects that is ready: here our pipes
-            ready = cast(list[Connection], multiprocessing.connection.wait(list(waiting), remaining))
+            ready = self._ready(sorted(waiting), remaining)
             if not ready:
-                self._timed_out(min(waiting.values()))
-            for pipe in ready:
-                w = waiting.pop(pipe)
-                try:
-                    ok, answers[w] = pipe.recv()
-                except (EOFError, ConnectionResetError):
-                    self._worker_died(w)
+                self._timed_out(min(waiting))
+            for w in ready:
+                waiting.discard(w)
+                ok, answers[w] = self._receive(w)
                 if not ok:
                     error = error or answers[w]
                 elif on_answer is not None and error is None:
@@ -260,14 +260,99 @@ class StarlingVectorEnv(VectorEnv):
             raise exc
         return answers
 
-    def _timed_out(self, w: int) -> None:
+    def _ready(self, waiting: list[int], timeout: float | None) -> list[int]:
+        """The workers among ``waiting`` that have answered, once one has or ``timeout`` seconds have passed."""
+        pipes = {self._pipes[w]: w for w in waiting}
+        # wait returns the subset of the given objects that is ready: here our pipes
+        return [pipes[p] for p in cast(list[Connection], multiprocessing.connection.wait(list(pipes), timeout))]
+
+    def _receive(self, w: int) -> tuple[bool, Any]:
+        """Worker ``w``'s answer: (True, its result) or (False, (an exception, its traceback))."""
+        try:
+            return self._pipes[w].recv()
+        except (EOFError, ConnectionResetError):
+            self._worker_died(w)
+            raise  # not reached: _worker_died raises
+
+    def _kill_workers(self) -> None:
         for process in self._processes:
             process.kill()
+
+    def _timed_out(self, w: int) -> None:
+        self._kill_workers()
         self.close_extras()
         raise TimeoutError(
             f"StarlingVectorEnv worker {w} did not answer within {self.timeout} s; "
             f"its workers are killed and the vector env is closed"
         )
+
+
+class EnvGroup:
+    """A worker's envs, answering a vector env's commands (``step``, ``reset``, ``call``, ``set_attr``, ``close``)
+    with Gymnasium's autoreset semantics (as in its AsyncVectorEnv worker): the loop of a worker process, or a Ray
+    actor of :class:`RayVectorEnv`."""
+
+    def __init__(self, env_fns: Sequence[Callable[[], gym.Env]], autoreset_mode: AutoresetMode):
+        self.env_fns, self.autoreset_mode = list(env_fns), autoreset_mode
+        self.envs: list[gym.Env] = []
+        self.observations: list[Any] = [None] * len(self.env_fns)
+        self.autoreset = [False] * len(self.env_fns)
+
+    def make(self) -> tuple[bool, Any]:
+        """Make the envs; answer with the first one's description (metadata, render mode, spaces)."""
+        try:
+            self.envs = [fn() for fn in self.env_fns]
+            env = self.envs[0]
+            return True, (deepcopy(env.metadata), env.render_mode, env.observation_space, env.action_space)
+        except Exception as exc:  # noqa: BLE001 - sent to the vector env, which raises it
+            return _error_answer(exc)
+
+    def reply(self, command: str, data: Any) -> tuple[bool, Any]:
+        """The answer to one command: (True, a result per env) or an error answer."""
+        try:
+            if command == "step":
+                return True, [self.step(j, action) for j, action in enumerate(data)]
+            if command == "reset":
+                return True, [self.reset(j, *args) for j, args in enumerate(data)]
+            if command == "call":
+                name, args, kwargs = data
+                attrs = [env.get_wrapper_attr(name) for env in self.envs]
+                return True, [a(*args, **kwargs) if callable(a) else a for a in attrs]
+            if command == "set_attr":
+                name, values = data
+                for env, value in zip(self.envs, values, strict=True):
+                    env.set_wrapper_attr(name, value)
+                return True, None
+            if command == "close":
+                for env in self.envs:
+                    env.close()
+                return True, None
+            raise ValueError(f"unknown StarlingVectorEnv command {command!r}")
+        except Exception as exc:  # noqa: BLE001 - an env's error: sent to the vector env, which raises it
+            return _error_answer(exc)
+
+    def step(self, j: int, action: Any) -> tuple:
+        env = self.envs[j]
+        reward: SupportsFloat
+        if self.autoreset_mode == AutoresetMode.NEXT_STEP and self.autoreset[j]:
+            obs, info = env.reset()
+            reward, terminated, truncated = 0.0, False, False
+        else:
+            obs, reward, terminated, truncated, info = env.step(action)
+            if self.autoreset_mode == AutoresetMode.SAME_STEP and (terminated or truncated):
+                final_obs, final_info = obs, info
+                obs, reset_info = env.reset()
+                info = {"final_info": final_info, "final_obs": final_obs, **reset_info}
+        self.autoreset[j] = bool(terminated or truncated)
+        self.observations[j] = obs
+        return obs, reward, terminated, truncated, info
+
+    def reset(self, j: int, seed: int | None, options: dict, selected: bool) -> tuple:
+        if not selected:  # reset_mask: this env keeps its state
+            return self.observations[j], {}
+        self.observations[j], info = self.envs[j].reset(seed=seed, options=options or None)
+        self.autoreset[j] = False
+        return self.observations[j], info
 
 
 def _worker(
@@ -282,69 +367,19 @@ def _worker(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it then closes us cleanly
     if cpu is not None:
         os.sched_setaffinity(0, {cpu})
-    try:
-        envs = [fn() for fn in env_fns]
-        env = envs[0]
-        pipe.send((True, (deepcopy(env.metadata), env.render_mode, env.observation_space, env.action_space)))
-    except Exception as exc:  # noqa: BLE001 - sent to the parent, which raises it
-        pipe.send(_error_answer(exc))
+    group = EnvGroup(env_fns, autoreset_mode)
+    made = group.make()
+    pipe.send(made)
+    if not made[0]:
         return
-    observations: list[Any] = [None] * len(envs)
-    autoreset = [False] * len(envs)
-
-    def step(j: int, action: Any) -> tuple:
-        """Env ``j``'s step with Gymnasium's autoreset semantics (as in its AsyncVectorEnv worker)."""
-        env = envs[j]
-        reward: SupportsFloat
-        if autoreset_mode == AutoresetMode.NEXT_STEP and autoreset[j]:
-            obs, info = env.reset()
-            reward, terminated, truncated = 0.0, False, False
-        else:
-            obs, reward, terminated, truncated, info = env.step(action)
-            if autoreset_mode == AutoresetMode.SAME_STEP and (terminated or truncated):
-                final_obs, final_info = obs, info
-                obs, reset_info = env.reset()
-                info = {"final_info": final_info, "final_obs": final_obs, **reset_info}
-        autoreset[j] = bool(terminated or truncated)
-        observations[j] = obs
-        return obs, reward, terminated, truncated, info
-
-    def reset(j: int, seed: int | None, options: dict, selected: bool) -> tuple:
-        if not selected:  # reset_mask: this env keeps its state
-            return observations[j], {}
-        observations[j], info = envs[j].reset(seed=seed, options=options or None)
-        autoreset[j] = False
-        return observations[j], info
-
     while True:
         try:
             command, data = pipe.recv()
         except EOFError:  # the parent is gone
             break
-        try:
-            if command == "step":
-                result: Any = [step(j, action) for j, action in enumerate(data)]
-            elif command == "reset":
-                result = [reset(j, *args) for j, args in enumerate(data)]
-            elif command == "call":
-                name, args, kwargs = data
-                attrs = [env.get_wrapper_attr(name) for env in envs]
-                result = [a(*args, **kwargs) if callable(a) else a for a in attrs]
-            elif command == "set_attr":
-                name, values = data
-                for env, value in zip(envs, values, strict=True):
-                    env.set_wrapper_attr(name, value)
-                result = None
-            elif command == "close":
-                for env in envs:
-                    env.close()
-                pipe.send((True, None))
-                break
-            else:
-                raise ValueError(f"unknown StarlingVectorEnv command {command!r}")
-            pipe.send((True, result))
-        except Exception as exc:  # noqa: BLE001 - an env's error: sent to the parent, which raises it
-            pipe.send(_error_answer(exc))
+        pipe.send(group.reply(command, data))
+        if command == "close":
+            break
     pipe.close()
 
 
@@ -357,6 +392,71 @@ def _error_answer(exc: Exception) -> tuple[bool, tuple[Exception, str]]:
     except Exception:  # noqa: BLE001 - any pickling failure
         exc = RuntimeError(f"{type(exc).__name__}: {exc}")
     return False, (exc, trace)
+
+
+class RayVectorEnv(StarlingVectorEnv):
+    """A :class:`StarlingVectorEnv` whose worker groups are Ray actors (one CPU each) on this machine or a cluster.
+
+    ``address`` is where (``"local"``: a Ray instance started on this machine, or the one this process joined;
+    else a cluster's address, see :mod:`starling_env.executors`); ``workers`` defaults to one per env, at most the
+    cluster's CPUs. The same seeds give the same episodes as the other vector envs. An env's state lives in its
+    actor, so an actor that dies is not restarted: the vector env closes and says which (a learner's checkpoint,
+    not a restarted env, is what resumes training).
+    """
+
+    def __init__(
+        self,
+        env_fns: Sequence[Callable[[], gym.Env]],
+        workers: int | None = None,
+        *,
+        address: str = "local",
+        autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+        timeout: float | None = None,
+    ):
+        from ..executors import start_ray
+
+        self._ray, self._owns_ray = start_ray(address, num_cpus=len(env_fns) or 1)
+        self._actors: list[Any] = []
+        if workers is None:
+            workers = max(1, min(len(env_fns), int(self._ray.cluster_resources().get("CPU", 1))))
+        super().__init__(env_fns, workers, pin_cpus=False, autoreset_mode=autoreset_mode, timeout=timeout)
+
+    def _start_workers(self, env_fns: Sequence[Callable[[], gym.Env]], pin: bool, context: str | None) -> None:
+        actor = self._ray.remote(num_cpus=1, max_restarts=0)(EnvGroup)
+        self._actors = [actor.remote([env_fns[i] for i in group], self.autoreset_mode) for group in self.groups]
+        self._pending = [a.make.remote() for a in self._actors]
+
+    def _send(self, command: str, per_worker: list[Any]) -> None:
+        if self.closed:
+            raise RuntimeError("this RayVectorEnv is closed")
+        self._pending = [a.reply.remote(command, data) for a, data in zip(self._actors, per_worker, strict=True)]
+
+    def _ready(self, waiting: list[int], timeout: float | None) -> list[int]:
+        refs = {self._pending[w]: w for w in waiting}
+        ready, _ = self._ray.wait(list(refs), num_returns=1, timeout=timeout)
+        return [refs[r] for r in ready]
+
+    def _receive(self, w: int) -> tuple[bool, Any]:
+        try:
+            return self._ray.get(self._pending[w])
+        except self._ray.exceptions.RayActorError as exc:
+            self.close_extras()
+            raise RuntimeError(f"RayVectorEnv worker {w} (a Ray actor) died: {exc}; the vector env is closed") from exc
+
+    def _kill_workers(self) -> None:
+        for actor in self._actors:
+            with contextlib.suppress(Exception):  # one already gone
+                self._ray.kill(actor)
+
+    def close_extras(self, **kwargs: Any) -> None:
+        if getattr(self, "closed", True):
+            return
+        self.closed = True
+        with contextlib.suppress(Exception):  # a dead actor has nothing left to close
+            self._ray.get([a.reply.remote("close", None) for a in self._actors], timeout=5)
+        self._kill_workers()
+        if self._owns_ray:
+            self._ray.shutdown()
 
 
 def make_vec(

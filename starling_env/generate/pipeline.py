@@ -17,11 +17,15 @@ and rejects one whose measured solve rates do not fit its tier.
 
 from __future__ import annotations
 
+import copy
+import io
 import json
 import random
 import shutil
+import tarfile
+import tempfile
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,6 +37,7 @@ from ..collection import MANIFEST, load_manifest
 from ..collection.publish import content_hash, new_staging_dir, publish
 from ..collection.signature import TemplateIndex
 from ..collection.variety import collection_specs
+from ..executors import make_executor, result_of
 from ..files import loads_untrusted, locked, scrub_data, write_atomic
 from ..spec import GameSpec, SpecError
 from ..spec.model import SPEC_JSON
@@ -171,6 +176,7 @@ class Generator:
     on_retry: Callable[[Task, list[Failure]], None] = lambda task, failures: None
     distinct: bool = False  # reject a game whose template nearly duplicates one already in the collection
     calibrate: Calibrate | None = None
+    ray: str | None = None  # build and verify as Ray tasks (starling_env/executors.py: "local" or a cluster's address)
     outcomes: list[Outcome] = field(default_factory=list)
     _templates: TemplateIndex | None = field(default=None, init=False, repr=False)
     _twins: dict[Task, dict[int, str]] = field(default_factory=dict, init=False, repr=False)
@@ -184,8 +190,27 @@ class Generator:
         self._templates = self._collection_templates() if self.distinct else None
         previewable = self._templates is not None and getattr(self.backend, "previewable", False)
         self._twins = self._look_ahead(tasks) if previewable else {}
-        with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
-            for outcome in pool.map(lambda t: self._attempt(t, 0), tasks):  # ordered: deterministic
+        with make_executor(self.workers, self.ray, threads=True) as pool:
+            futures: list[Future[Any]]
+            if self.ray is None:  # threads: each build is a subprocess of its own
+                futures = [pool.submit(self._attempt, t, 0) for t in tasks]
+            else:
+                manifest = self.out / MANIFEST
+                snapshot = manifest.read_text() if manifest.exists() else None
+                worker = self._worker_copy()
+                futures = [pool.submit(_attempt_elsewhere, worker, snapshot, t) for t in tasks]
+            for task, future in zip(tasks, futures, strict=True):  # task order: deterministic
+                try:
+                    outcome = result_of(future, f"{task.index} ({', '.join(task.skills)})")
+                    if self.ray is not None:
+                        outcome = self._received(*outcome)
+                except Exception as exc:  # noqa: BLE001 - a Ray worker lost beyond its retries: recorded, run goes on
+                    outcome = Outcome(
+                        task, failures=[[_failure(FailureKind.internal_error, exc).model_dump(mode="json")]]
+                    )
+                    self.outcomes.append(outcome)
+                    self.on_progress(outcome)
+                    continue
                 try:
                     outcome = self._finish(outcome, published_ids)
                     if outcome.status == "failed" and self._twins.get(outcome.task):
@@ -198,6 +223,23 @@ class Generator:
                 self.outcomes.append(outcome)
                 self.on_progress(outcome)
         return self.outcomes
+
+    def _worker_copy(self) -> Generator:
+        """What a Ray worker needs of this generator: no callbacks (they live here), no outcomes."""
+        worker = copy.copy(self)
+        worker.review, worker.outcomes, worker._templates = None, [], None
+        worker.on_progress, worker.on_retry = Generator.on_progress, Generator.on_retry
+        return worker
+
+    def _received(self, outcome: Outcome, retries: list[list[Failure]], packed: bytes | None) -> Outcome:
+        """A task's outcome from :func:`_attempt_elsewhere`: its retries told, its verified game staged here."""
+        for failures in retries:
+            self.on_retry(outcome.task, failures)
+        if packed is not None:
+            outcome.staged = new_staging_dir(self.out)
+            with tarfile.open(fileobj=io.BytesIO(packed)) as archive:
+                archive.extractall(outcome.staged, filter="data")
+        return outcome
 
     def replay(self, task: Task, attempt: int) -> Outcome:
         """Build, check and publish ``task``'s candidate from ``attempt`` on: a published game's recorded attempt
@@ -416,6 +458,28 @@ class Generator:
         report = scrub_data(report)  # failures quote replies: nothing secret-looking reaches the disk
         write_atomic(path, json.dumps(report, indent=2) + "\n")
         return report
+
+
+def _attempt_elsewhere(
+    generator: Generator, manifest: str | None, task: Task
+) -> tuple[Outcome, list[list[Failure]], bytes | None]:
+    """``generator._attempt(task, 0)`` in a Ray worker, which may be on another machine: against a private copy of
+    the collection's manifest (as it was when the run started), with the retries it made and the verified game
+    (packed) sent back to be published in task order by the driver."""
+    retries: list[list[Failure]] = []
+    with tempfile.TemporaryDirectory(prefix="starling-generate-") as tmp:
+        worker = copy.copy(generator)
+        worker.out, worker.on_retry = Path(tmp), lambda task, failures: retries.append(failures)
+        if manifest is not None:
+            (worker.out / MANIFEST).write_text(manifest)
+        outcome = worker._attempt(task, 0)
+        packed = None
+        if outcome.staged is not None:
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+                archive.add(outcome.staged / "game", arcname="game")
+            packed, outcome.staged = buffer.getvalue(), None
+    return outcome, retries, packed
 
 
 def _preview(session: Session, attempt: int) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
@@ -51,6 +52,14 @@ EngineOpt = Annotated[
     str,
     typer.Option(
         help="what plays the STARLING games: inform7 (the story file, the reference) | native (from the spec)"
+    ),
+]
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        metavar="[ADDRESS]",
+        help="run on Ray (the scale extra): --ray alone starts Ray on this machine; --ray ADDRESS joins the cluster "
+        "there (`ray start --head` prints it; auto: the one started on this machine)",
     ),
 ]
 LearnerOptionsOpt = Annotated[
@@ -239,6 +248,7 @@ def generate(
     ] = None,
     review: Annotated[bool, typer.Option(help="show each verified game and ask to keep it")] = False,
     workers: Annotated[int, typer.Option(help="games built and verified in parallel")] = os.cpu_count() or 1,
+    ray: RayOpt = None,
     into_shipped: Annotated[bool, typer.Option(help="allow writing into the installed benchmark")] = False,
     timeout: TimeoutOpt = Limits.timeout_s,
     memory: MemoryOpt = Limits.memory_mb,
@@ -313,8 +323,13 @@ def generate(
             on_retry=lambda task, failures: show("retried"),
             distinct=plan.distinct,
             calibrate=calibrator(plan.calibration) if plan.calibration else None,
+            ray=ray,
         )
-        outcomes = generator.run(tasks, suite=plan.suite, version=plan.version)
+        try:
+            outcomes = generator.run(tasks, suite=plan.suite, version=plan.version)
+        except ValueError as exc:  # Ray missing or no cluster at the address
+            err.print(escape(str(exc)))
+            raise typer.Exit(2) from None
     header = {
         "backend": chosen.name,
         "recipe": str(recipe) if recipe else None,
@@ -517,10 +532,12 @@ def train(
     model: ModelOpt = None,
     option: LearnerOptionsOpt = None,
     engine: EngineOpt = "inform7",
+    ray: RayOpt = None,
 ) -> None:
     """Train a learner; rerunning with the same --out resumes from its checkpoint (up to --steps in all)."""
     import gymnasium as gym
     from starling_agents import learner_class
+    from starling_agents.base import rollouts_on_ray
 
     try:
         cls = learner_class(agent)
@@ -558,7 +575,12 @@ def train(
                 bar, completed=step, status=", ".join(f"{k} {v:.3g}" for k, v in metrics.items() if k in shown)
             )
 
-        metrics = learner.train(make_env, out, steps=steps, envs=envs, seed=seed, progress=show)
+        try:
+            with rollouts_on_ray(ray):  # the envs in Ray actors; the learner itself stays here
+                metrics = learner.train(make_env, out, steps=steps, envs=envs, seed=seed, progress=show)
+        except ValueError as exc:  # Ray missing, no cluster at the address, a learner that cannot use it
+            err.print(f"cannot train: {escape(str(exc))}", highlight=False)
+            raise typer.Exit(2) from None
     console.print(f"trained {agent} to {learner.env_steps} env steps; checkpoint in {out}/")
     table = Table()
     table.add_column("metric (last log)")
@@ -623,6 +645,7 @@ def evaluate(
         str | None, typer.Option(help="llm: an OpenAI-compatible server (default OpenAI; key from $OPENAI_API_KEY)")
     ] = None,
     engine: EngineOpt = "inform7",
+    ray: RayOpt = None,
 ) -> None:
     """Evaluate an agent on every game of a split, K seeded episodes each; print the summary table."""
     import gymnasium as gym
@@ -665,7 +688,9 @@ def evaluate(
     with Progress(*Progress.get_default_columns(), console=console, transient=True) as progress:
         bar = progress.add_task(f"evaluating {agent} on {games}", total=len(config.jobs()))
         try:
-            records = run_evaluation(config, folder, workers=workers, on_episode=lambda r: progress.advance(bar))
+            records = run_evaluation(
+                config, folder, workers=workers, on_episode=lambda r: progress.advance(bar), ray=ray
+            )
         except _env_errors() as exc:  # from a worker too
             err.print(f"cannot evaluate: {escape(str(exc))}", highlight=False)
             raise typer.Exit(2) from None
@@ -1015,11 +1040,21 @@ def _plain_placeholders(command: Any) -> None:
         _plain_placeholders(sub)
 
 
+def _optional_values(args: list[str]) -> list[str]:
+    """``--ray`` alone means ``--ray local`` (typer has no option whose value may be left out)."""
+    out = []
+    for i, arg in enumerate(args):
+        out.append(arg)
+        if arg == "--ray" and (i + 1 == len(args) or args[i + 1].startswith("-")):
+            out.append("local")
+    return out
+
+
 def main() -> None:
     """The ``starling`` console script."""
     command = typer.main.get_command(app)
     _plain_placeholders(command)
-    command()
+    command(args=_optional_values(sys.argv[1:]))
 
 
 if __name__ == "__main__":

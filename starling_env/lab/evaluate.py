@@ -10,9 +10,8 @@ seeded with the episode's seed, so results do not depend on ``workers``.
 from __future__ import annotations
 
 import json
-import multiprocessing
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 from .. import __version__
 from ..collection import Manifest, load_manifest, shipped_collection, shipped_collections
 from ..envs.text_env import DEFAULT_MAX_STEPS
+from ..executors import make_executor, result_of
 from ..files import write_atomic
 from ..records import EpisodeRecord, append_records, read_records
 
@@ -94,11 +94,15 @@ def evaluate(
     workers: int = 1,
     on_episode: Callable[[EpisodeRecord], None] = lambda record: None,
     mp_context: str | None = None,
+    ray: str | None = None,
 ) -> list[EpisodeRecord]:
     """Play every missing episode of ``config`` into ``out``; return all its records, in job order.
 
     ``mp_context`` ("spawn", "forkserver") starts the worker processes afresh instead of forking this one:
     needed by callers that ran torch before (a forked child can hang in torch's OpenMP thread pool).
+    ``ray`` plays the episodes as Ray tasks instead (:mod:`starling_env.executors`: ``"local"`` or a cluster's address).
+    Records are appended here, one per finished episode, so a worker that dies and is retried adds none twice;
+    an episode that fails is raised (saying which) once the others have finished and been recorded.
     """
     out.mkdir(parents=True, exist_ok=True)
     wanted = header(config)
@@ -117,12 +121,19 @@ def evaluate(
     done = {(r.env_id, r.seed): r for r in read_records(episodes)} if episodes.exists() else {}
     missing = [job for job in config.jobs() if job not in done]
     if missing:
-        context = multiprocessing.get_context(mp_context) if mp_context else None
-        with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
-            futures = [pool.submit(_play, config, env_id, seed) for env_id, seed in missing]
+        error: Exception | None = None
+        with make_executor(workers, ray, mp_context=mp_context) as pool:
+            futures = {pool.submit(_play, config, env_id, seed): (env_id, seed) for env_id, seed in missing}
             for future in as_completed(futures):
-                record = future.result()
+                env_id, seed = futures[future]
+                try:
+                    record = result_of(future, f"{env_id} seed {seed}")
+                except Exception as exc:  # noqa: BLE001 - raised below, once the other episodes are recorded
+                    error = error or exc
+                    continue
                 append_records(episodes, [record])
                 done[(record.env_id, record.seed)] = record
                 on_episode(record)
+        if error is not None:
+            raise error
     return [done[job] for job in config.jobs()]
