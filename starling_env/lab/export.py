@@ -366,7 +366,8 @@ def card(dataset: Any, folder: Path, command: str) -> str:
         "",
         "The STARLING games and their text are MIT-licensed (the starling-env repository's LICENSE)."
         + (
-            f" The episodes of {', '.join(outside)} hold text of third-party games under their own terms."
+            f" {', '.join(outside)} are not games of the shipped benchmark (a target such as TWC, ScienceWorld or"
+            " Zork I, or a collection of your own): their text is under those games' own terms."
             if outside
             else ""
         ),
