@@ -38,6 +38,9 @@ def fake_seed(out: Path, seed: int, config: GeneralisationConfig) -> None:
         ]  # fmt: skip
         (unit.folder / f"eval-{split}").mkdir()
         append_records(unit.folder / f"eval-{split}" / "episodes.jsonl", records)
+    (unit.folder / "train").mkdir()
+    curve = ["step,episodes,mean_score,win_rate,loss,steps_per_s,epsilon", f"50,3,{0.1 * seed},0,0,20,0.5"]
+    (unit.folder / "train" / "learning_curve.csv").write_text("\n".join([*curve, "100,6,0.5,0,0,20,0.05"]) + "\n")
     unit.finish({"train": {"wall_s": 10.0}, "eval": {split: {"wall_s": 1.0} for split in EVAL_SPLITS}})
 
 
@@ -62,7 +65,12 @@ def test_results_over_seeds(tmp_path):
     assert [row["game"] for row in test["per_game"]] == ["test-0", "test-1"]
     assert test["per_game"][0]["mean"] == 0.4 and test["per_game"][0]["seeds"] == 3
 
+    band = results["learning_curve"]  # mean over seeds at each step, t interval over seeds
+    assert [(r["step"], r["mean"], r["seeds"]) for r in band] == [(50, 0.1, 3), (100, 0.5, 3)]
+    assert band[1]["t"] == [0.5, 0.5] and band[0]["t"][0] < 0.1 < band[0]["t"][1]
+
     paths = write_results(results, tmp_path)
+    assert (tmp_path / "learning_curve.png") in paths
     md = (tmp_path / "generalisation.md").read_text()
     assert "n = 3 seeds (0, 1, 2)" in md and "never over episodes" in md and "| test | 2 | 3 | 0.300 |" in md
     assert "| train - test | +0.500 |" in md

@@ -15,6 +15,7 @@ import torch
 from typer.testing import CliRunner
 
 import starling_env  # noqa: F401  (registers the ids)
+from starling_env.lab import stats
 from starling_env.lab.cli import app
 from starling_env.lab.stats import mean_ci
 from starling_env.lab.transfer import (
@@ -222,6 +223,12 @@ def test_table_aggregates_over_seeds(fake_run):
     assert easy["iqm_bootstrap"] is None and easy_gain["p_improvement"]["bootstrap"] is None  # 2 seeds: no bootstrap
     assert results["curves"]["TWC-easy-v0"]["pretrained"] == [(50, 0.3), (100, 0.7)]  # mean over seeds per step
     assert results["curves"]["TWC-easy-v0"]["scratch"] == [(50, 0.1), (100, 0.2)]
+    band = results["curve_bands"]["TWC-easy-v0"]["pretrained"]  # the same means, with a t interval over seeds
+    assert [(r["step"], r["mean"], r["seeds"]) for r in band] == [(50, 0.3, 2), (100, 0.7, 2)]
+    assert band[0]["t"] == [
+        round(0.3 - stats.t_half_width([0.2, 0.4]), 4),
+        round(0.3 + stats.t_half_width([0.2, 0.4]), 4),
+    ]
 
 
 def test_results_files(fake_run):

@@ -31,6 +31,7 @@ from ..files import append_jsonl, write_atomic
 from ..records import read_records
 from . import stats
 from .evaluate import EvalConfig, evaluate, split_env_ids
+from .transfer.results import read_curve
 from .transfer.run import UnitProgress, train_stage
 from .transfer.units import Unit
 
@@ -271,6 +272,9 @@ def collect(out: Path) -> dict[str, Any]:
         "gaps": gaps,
         "wall_s": wall,
         "runs": runs,
+        "learning_curve": stats.curve_band(
+            read_curve(folder / "train" / "learning_curve.csv") for _, _, folder in finished
+        ),
         "method": {"t": stats.T_METHOD, "bootstrap": stats.BOOTSTRAP_METHOD, "resamples": stats.RESAMPLES},
     }
 
@@ -325,6 +329,8 @@ def markdown(results: dict[str, Any]) -> str:
             for r in results["runs"]
         ]
     lines += ["", "Per game: `per_game.csv` (mean over seeds and its t interval half-width)."]
+    if results.get("learning_curve"):
+        lines += ["", "![learning curve](learning_curve.png)"]
     return "\n".join(lines) + "\n"
 
 
@@ -337,11 +343,32 @@ def per_game_csv(results: dict[str, Any]) -> str:
     return buffer.getvalue()
 
 
+def plot_curve(results: dict[str, Any], out: Path) -> list[Path]:
+    """``learning_curve.png``: the training score (last 50 episodes) vs env steps, mean over seeds, t band."""
+    band = results.get("learning_curve") or []
+    if not band:
+        return []
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .report import _save
+    from .transfer.render import band_of
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    (line,) = ax.plot([r["step"] for r in band], [r["mean"] for r in band], label=f"{len(results['seeds'])} seeds")
+    band_of(ax, band, line.get_color())
+    title = "Training on the train split (band: 95% t interval over seeds)"
+    path = out / "learning_curve.png"
+    return [_save(fig, ax, "env steps", "training mean normalised score (last 50 episodes)", path, title, True)]
+
+
 def write_results(results: dict[str, Any], out: Path) -> list[Path]:
-    """``generalisation.json``, ``generalisation.md`` and ``per_game.csv`` into ``out``."""
+    """``generalisation.json``, ``generalisation.md``, ``per_game.csv`` and ``learning_curve.png`` into ``out``."""
     paths = [out / "generalisation.json", out / "generalisation.md", out / "per_game.csv"]
     for path, text in zip(
         paths, (json.dumps(results, indent=2) + "\n", markdown(results), per_game_csv(results)), strict=True
     ):
         write_atomic(path, text)
-    return paths
+    return paths + plot_curve(results, out)

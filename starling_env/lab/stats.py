@@ -204,6 +204,26 @@ def score_matrix(
     return cell_matrix({seed: game_means(records) for seed, records in records_by_seed.items()})
 
 
+def curve_band(curves: Iterable[Mapping[int, float]], confidence: float = CONFIDENCE) -> list[dict[str, Any]]:
+    """Learning curves of several seeds: at each step every seed logged, the mean and its t interval over seeds."""
+    members = list(curves)
+    if not members:
+        return []
+    rows = []
+    for step in sorted(set.intersection(*(set(m) for m in members))):
+        values = [m[step] for m in members]
+        mean, half = statistics.fmean(values), t_half_width(values, confidence)
+        rows.append(
+            {
+                "step": step,
+                "mean": round(mean, 4),
+                "t": None if half is None else [round(mean - half, 4), round(mean + half, 4)],
+                "seeds": len(values),
+            }
+        )
+    return rows
+
+
 def per_game(games: list[str], matrix: np.ndarray, confidence: float = CONFIDENCE) -> list[dict[str, Any]]:
     """Per game: the mean over seeds and its t interval half-width (None for one seed)."""
     return [

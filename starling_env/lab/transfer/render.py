@@ -91,12 +91,14 @@ def plot_curves(results: dict[str, Any], out: Path) -> list[Path]:
     from ..report import _save
 
     paths = []
+    bands = results.get("curve_bands", {})
     for slug, arms in sorted(results["curves"].items(), key=lambda kv: slug_order(kv[0])):
         fig, ax = plt.subplots(figsize=(6, 4))
         for arm in ARMS:
             if arms.get(arm):
-                ax.plot([s for s, _ in arms[arm]], [v for _, v in arms[arm]], label=arm, marker=".")
-        ax.set_title(slug)
+                (line,) = ax.plot([s for s, _ in arms[arm]], [v for _, v in arms[arm]], label=arm, marker=".")
+                band_of(ax, bands.get(slug, {}).get(arm, []), line.get_color())
+        ax.set_title(f"{slug} (band: 95% t interval over seeds)")
         ax.set_ylim(-0.02, 1.02)
         paths.append(
             _save(
@@ -108,6 +110,15 @@ def plot_curves(results: dict[str, Any], out: Path) -> list[Path]:
             )
         )
     return paths
+
+
+def band_of(ax, band: list[dict[str, Any]], color: Any) -> None:
+    """Shade a curve's t interval over seeds (nothing where a step has one seed)."""
+    shown = [row for row in band if row["t"] is not None]
+    if shown:
+        ax.fill_between(
+            [r["step"] for r in shown], [r["t"][0] for r in shown], [r["t"][1] for r in shown], color=color, alpha=0.2
+        )
 
 
 def write_results(results: dict[str, Any], out: Path, agent: str = "DRRN") -> list[Path]:

@@ -173,7 +173,16 @@ def mean_curves(units: list[dict[str, Any]]) -> dict[str, dict[str, list[tuple[i
     return result
 
 
+def curve_bands(units: list[dict[str, Any]]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Per target and arm: the training curves' mean over seeds and its t interval at each common step."""
+    curves: dict[str, dict[str, list[dict[int, float]]]] = defaultdict(lambda: defaultdict(list))
+    for u in units:
+        if u["curve"]:
+            curves[u["spec"]["slug"]][u["spec"]["arm"]].append(u["curve"])
+    return {slug: {arm: stats.curve_band(members) for arm, members in arms.items()} for slug, arms in curves.items()}
+
+
 def collect(out: Path) -> dict[str, Any]:
-    """The results of every finished unit under ``out``: rows, gains and mean curves."""
+    """The results of every finished unit under ``out``: rows, gains, mean curves and their bands over seeds."""
     units = unit_results(out)
-    return {**aggregate(units), "curves": mean_curves(units)}
+    return {**aggregate(units), "curves": mean_curves(units), "curve_bands": curve_bands(units)}
