@@ -39,7 +39,9 @@ def one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
     assert all(w in result.stderr for w in words), result.stderr
 
 
-@pytest.mark.parametrize("command", ["generate", "evaluate", "train", "build", "play", "transfer", "data prepare"])
+@pytest.mark.parametrize(
+    "command", ["generate", "evaluate", "train", "build", "play", "transfer", "generalisation", "data prepare"]
+)
 def test_help_reads_naturally(command, tmp_path):
     result = starling(*command.split(), "--help", cwd=tmp_path, env={**no_data_env(tmp_path), "COLUMNS": "120"})
     assert result.returncode == 0, result.stderr
