@@ -132,3 +132,14 @@ def test_generalisation_end_to_end_and_rerun_is_a_no_op(tmp_path):
     assert again.exit_code == 0, again.output
     assert time.perf_counter() - started < 15  # nothing trained or played
     assert json.loads((out / "generalisation.json").read_text())["splits"] == results["splits"]
+
+
+def test_a_second_run_in_the_same_folder_is_refused(tmp_path):
+    from starling_env.lab.generalisation import GeneralisationError, sole_run
+
+    with sole_run(tmp_path):
+        with pytest.raises(GeneralisationError, match="another starling generalisation is running"):
+            with sole_run(tmp_path):
+                pass
+    with sole_run(tmp_path):  # free again once the first ended
+        pass

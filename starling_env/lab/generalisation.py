@@ -15,10 +15,13 @@ row per seed, one per game, the commands that ran and their wall time (``DIR/run
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import shlex
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,15 +126,33 @@ def _check(config: GeneralisationConfig) -> None:
         raise GeneralisationError(f"benchmark {config.benchmark or 'newest'}: {exc}") from exc
 
 
+@contextmanager
+def sole_run(out: Path) -> Iterator[None]:
+    """Hold ``out/.lock`` while a run works in ``out``: a second run there is an error, not a second writer."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise GeneralisationError(
+                f"another starling generalisation is running in {out}: wait for it to end (or stop it), then rerun"
+            ) from None
+        yield
+
+
 def run_generalisation(config: GeneralisationConfig, out: Path, progress: UnitProgress | None = None) -> dict[str, Any]:
     """Run every missing seed of ``config`` into ``out``, then write and return the results (see the module doc)."""
+    _check(config)
+    with sole_run(out):
+        return _run(config, out, progress or UnitProgress())
+
+
+def _run(config: GeneralisationConfig, out: Path, progress: UnitProgress) -> dict[str, Any]:
     import gymnasium as gym
     from starling_agents import learner_class
 
     import starling_env  # noqa: F401  (registers the ids)
 
-    progress = progress or UnitProgress()
-    _check(config)
     units = [seed_unit(out, seed, config) for seed in range(config.seeds)]
     for unit in units:
         if unit.folder.exists():
