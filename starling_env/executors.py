@@ -15,6 +15,7 @@ running cluster (``ray start --head`` prints it; ``"auto"`` finds one started on
 from __future__ import annotations
 
 import multiprocessing
+import socket
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
@@ -59,11 +60,25 @@ def start_ray(address: str = LOCAL, num_cpus: int | None = None) -> tuple[Any, b
     if ray.is_initialized():
         return ray, False
     local = address == LOCAL
+    if not local and not _answers(address):  # else Ray retries for minutes before it gives up
+        raise ValueError(f"no Ray cluster answers at {address!r}: start one with `ray start --head`")
     try:
         ray.init(address=address, num_cpus=num_cpus if local else None, include_dashboard=False)
     except ConnectionError as exc:
         raise ValueError(f"cannot join the Ray cluster at {address!r}: {exc}") from exc
     return ray, True
+
+
+def _answers(address: str) -> bool:
+    """Whether something listens at a ``host:port`` address (any other form, such as ``auto``: left to Ray)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return True
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError:
+        return False
+    return True
 
 
 def make_executor(

@@ -169,3 +169,9 @@ def test_train_on_ray_trains_the_same_policy(cluster, tmp_path):
     run += ["--max-steps", "8", "--option", "learning_starts=8", "--out", str(tmp_path / "cli")]
     starling(*run, "--ray", cluster)  # the command joins the running cluster
     assert (tmp_path / "cli" / "checkpoint.pt").exists()
+
+
+def test_no_cluster_at_the_address_is_a_clear_error(tmp_path):
+    run = ["evaluate", "--agent", "random", "--env", GAME, "--engine", "native", "--out", str(tmp_path / "run")]
+    result = subprocess.run([*CLI, *run, "--ray", "127.0.0.1:1"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "no Ray cluster answers at '127.0.0.1:1'" in " ".join(result.stderr.split())
