@@ -18,15 +18,17 @@ HUMAN = "human"  # the agent name of human play (starling play)
 
 
 def load_run(folder: Path) -> tuple[dict[str, Any], list[EpisodeRecord]]:
-    """A run folder's header and records (a folder of human play records may have no header); a folder of human
-    recordings (``starling play --sample``) names its player after the folder."""
+    """A run folder's header and records (a folder of ``starling play --record`` files may have no header); a
+    folder of one player's recordings (``starling play --sample``) names the player after the folder."""
     header_path = folder / "header.json"
     files = [folder / "episodes.jsonl"] if header_path.exists() else sorted(folder.glob("*.jsonl"))
     records = [r for f in files if f.exists() for r in read_records(f)]
     if not records:
         raise ValueError(f"{folder} holds no episode records")
-    header = json.loads(header_path.read_text()) if header_path.exists() else {"agent": records[0].agent}
-    if header["agent"] == HUMAN:
+    if not header_path.exists():
+        return {"agent": records[0].agent}, records
+    header = json.loads(header_path.read_text())
+    if header["agent"] == HUMAN:  # one player's recordings
         header.setdefault("player", Path(folder).resolve().name)
     return header, records
 
