@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -60,7 +59,7 @@ class Player:
         order = self.describer.reorder(self.order, turn.before, turn.after_action)
         final = turn.ticks[-1][1] if turn.ticks else turn.after_action
         self.order = self.describer.reorder(order, turn.after_action, final)
-        return replace(turn, order=order), text
+        return turn._replace(order=order), text
 
 
 def differences(name: str, seed: int | None) -> list[str]:
@@ -146,7 +145,7 @@ def test_reply_turns() -> None:
     ]:
         turn, text = player.play(command)
         assert turn.action is None and turn.ticks
-        assert tell.turn(replace(turn, reply=reply)) == text
+        assert tell.turn(turn._replace(reply=reply)) == text
     assert turn.lost == 0 and text.endswith("You scored 2 out of a possible 7, in 7 turns.")
 
 
@@ -167,7 +166,7 @@ def test_inferred_nouns_of_typed_words() -> None:
         turn, _ = player.play(command)
         player.engine.restore(snapshot)
         _, text = reference_turn(player.engine, typed)  # played as typed: the turn's facts are the same
-        assert tell.turn(replace(turn, command=typed)) == text
+        assert tell.turn(turn._replace(command=typed)) == text
         texts.append(text)
     assert texts == [
         "(the small rucksack from the wooden bunk bed)\nYou take the small rucksack from the wooden bunk bed.",

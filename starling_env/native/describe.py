@@ -130,7 +130,9 @@ class Describer:
             self.rooms[rid] = (heading, inform_text(room.description), self._texts(room.variants))
         self.exits = {r.id: tuple(d for d in DIRECTIONS if d in r.exits) for r in game.world.rooms}
         self.doors = {r.id: tuple((d, r.doors[d].id) for d in DIRECTIONS if d in r.doors) for r in game.world.rooms}
-        self._last: tuple[Facts | None, str, dict[str, list[str]]] = (None, "", {})
+        self._indexed: dict[Facts, tuple[str, dict[str, list[str]]]] = {}  # memo of _index
+        self._last_index: tuple[Facts, tuple[str, dict[str, list[str]]]] = (frozenset(), ("", {}))
+        self._recent: tuple[Sequence[str], dict[str, int]] = ((), {})
 
     # -- conditions of texts that follow the state ---------------------------------------------------
     def _texts(self, variants: Iterable[Variant]) -> Texts:
@@ -181,21 +183,35 @@ class Describer:
 
     # -- where things are ------------------------------------------------------------------------------
     def _index(self, facts: Facts) -> tuple[str, dict[str, list[str]]]:
-        """The player's room and, per holder, the things in or on it, unordered ("I": carried or worn)."""
-        last = self._last
-        if last[0] is facts:
-            return last[1], last[2]
-        room, children = "", dict[str, list[str]]()
-        for f in facts:
-            if f[0] in HOLDING and len(f) == 3:
-                if f[1] == "P":
-                    room = f[2]
-                else:
-                    children.setdefault(f[2], []).append(f[1])
-            elif f[0] == "worn":
-                children.setdefault("I", []).append(f[1])
-        self._last = (facts, room, children)
-        return room, children
+        """The player's room and, per holder, the things in or on it, unordered ("I": carried or worn).
+
+        Memoised; a new state is indexed from the last one, changed by the facts that differ."""
+        found = self._indexed.get(facts)
+        if found is not None:
+            return found
+        last, (room, children) = self._last_index
+        removed, added = last - facts, facts - last
+        if len(removed) + len(added) > 16:  # far from the last state: from scratch
+            room, children, removed, added = "", {}, frozenset(), facts
+        else:
+            children = dict(children)  # the lists of the holders that change are copied, never changed in place
+        for f in removed:
+            holder, thing = _placed(f)
+            if thing == "P":
+                room = ""
+            elif thing:
+                children[holder] = [e for e in children[holder] if e != thing]
+        for f in added:
+            holder, thing = _placed(f)
+            if thing == "P":
+                room = holder
+            elif thing:
+                children[holder] = [*children.get(holder, ()), thing]
+        if len(self._indexed) >= 20_000:
+            self._indexed.clear()
+        found = self._indexed[facts] = (room, children)
+        self._last_index = (facts, found)
+        return found
 
     def _ordered(self, items: list[str], order: Sequence[str]) -> list[str]:
         rank = self.rank
@@ -203,7 +219,9 @@ class Describer:
             return items
         if not order:
             return sorted(items, key=rank.__getitem__)
-        recent = {e: i for i, e in enumerate(order)}
+        if order is not self._recent[0]:  # the ranks of the order, kept while the same order is asked again
+            self._recent = (order, {e: i for i, e in enumerate(order)})
+        recent = self._recent[1]
         last = len(order)
         return sorted(items, key=lambda e: (recent.get(e, last), rank[e]))
 
@@ -222,7 +240,11 @@ class Describer:
         order), it keeps only the things listed ahead of a tail in creation order; how things in different
         holders are ordered never shows, since whatever moves next goes first.
         """
-        new, old = _holders(after - before), _holders(before - after)
+        return self.reorder_changes(order, before - after, after - before, after)
+
+    def reorder_changes(self, order: Sequence[str], removed: Facts, added: Facts, after: Facts) -> tuple[str, ...]:
+        """:meth:`reorder` from the facts that changed: those ``removed`` and ``added`` on the way to ``after``."""
+        new, old = _holders(added), _holders(removed)
         moved = sorted(e for e, holder in new.items() if old.get(e) != holder)
         if not moved and old.keys() <= new.keys():  # nothing moved, nothing left play (eaten)
             return tuple(order)
@@ -360,13 +382,19 @@ class Describer:
         return f"{self.objective}\n\n{self.look(facts, order)}" if self.objective else self.look(facts, order)
 
 
+def _placed(fact: tuple[str, ...]) -> tuple[str, str]:
+    """(holder, thing) of a fact that places a thing in Inform's object tree ("I" for worn; the player's room
+    when the thing is "P"), else ("", "")."""
+    if fact[0] in HOLDING and len(fact) == 3:
+        return fact[2], fact[1]
+    if fact[0] == "worn":
+        return "I", fact[1]
+    return "", ""
+
+
 def _holders(facts: Iterable[tuple[str, ...]]) -> dict[str, str]:
     """Thing -> its holder in Inform's object tree, for the facts that place things ("I" for worn ones too)."""
-    return {
-        f[1]: "I" if f[0] == "worn" else f[2]
-        for f in facts
-        if (f[0] in HOLDING and len(f) == 3 and f[1] != "P") or f[0] == "worn"
-    }
+    return {thing: holder for holder, thing in map(_placed, facts) if thing not in ("", "P")}
 
 
 def _series(items: Sequence[str]) -> str:

@@ -62,6 +62,10 @@ class _Tables:
         self.odd_names = tuple(n for n in names if MULTI_OBJECT_WORDS & set(n.split()))
         # Commands of the logic that the fast path of step() may not take as given (none in practice).
         self.unsafe = frozenset(c for c in world.commands if c != clean_command(c) or is_blocked(c))
+        # Actions whose turn text reads nothing of the world: memoised without what is around the player.
+        self.fixed = [
+            self.narrator.fixed(name, mapping) for name, mapping in zip(world.names, world.mappings, strict=True)
+        ]
         readable = world.inform7.get_human_readable_fact
         self.readable = [
             None if fact[0].startswith("tag__") else str(readable(world.proposition(fact))) for fact in world.facts
@@ -164,10 +168,10 @@ class NativeEngine:
                 state = (state & ~world.delete[index]) | world.add[index]
                 applied.append((index, state))
         after_action = state
-        decode, describer = world.decode, t.describer
+        decode = world.decode
         order = self.order  # Inform lists things most recently moved first: the order changes when things move
         if (before ^ after_action) & world.holding:
-            order = describer.reorder(order, decode(before), decode(after_action))
+            order = self._reorder(order, before, after_action)
         ticks = []
         lost_index = None
         if takes_turn:
@@ -189,24 +193,28 @@ class NativeEngine:
         previous = after_action
         for _, bits in ticks:  # rule by rule: what the later of two rules moved is listed first
             if (previous ^ bits) & world.holding:
-                self.order = describer.reorder(self.order, decode(previous), decode(bits))
+                self.order = self._reorder(self.order, previous, bits)
             previous = bits
         self.lost = lost_index is not None or self.lost
         self.won = takes_turn and not self.lost and bool(world.required) and world.required <= self.met
         if self.track_quests:
             self._update_quests(applied)
-        # The text depends on what is around the player before and after the action, not on the rest of the world.
-        local = world.local
-        key = (
-            before & local.get(world.room_of(before) or "", -1),
-            index,
-            typed,  # what the player typed can show ("take billy": Inform says which it took from where)
-            reply,
-            after_action & local.get(world.room_of(after_action) or "", -1),
-            tuple(tick for tick, _ in ticks),
-            self.score - score_before,
-            before_order,
-        )
+        # The text depends on what is around the player before and after the action, not on the rest of the world;
+        # a parser reply or a fixed report on nothing of it.
+        ticked = tuple(tick for tick, _ in ticks)
+        if index is None or t.fixed[index]:
+            key: tuple = (index, typed, reply, ticked, self.score - score_before)
+        else:
+            local = world.local
+            key = (
+                before & local.get(world.room_of(before) or "", -1),
+                index,
+                typed,  # what the player typed can show ("take billy": Inform says which it took from where)
+                after_action & local.get(world.room_of(after_action) or "", -1),
+                ticked,
+                self.score - score_before,
+                before_order,
+            )
         text = None if self.won or self.lost else t.texts.get(key)
         if text is None:
             turn = Turn(
@@ -232,6 +240,14 @@ class NativeEngine:
         self._update_extras()
         return text
 
+    def _reorder(self, order: tuple[str, ...], before: int, after: int) -> tuple[str, ...]:
+        """The object-tree order once the state went from ``before`` to ``after`` (see Describer.reorder)."""
+        world = self.world
+        moved = (before ^ after) & world.holding
+        return self._t.describer.reorder_changes(
+            order, world.facts_of(moved & before), world.facts_of(moved & after), world.decode(after)
+        )
+
     def _admissible(self) -> tuple[list[str], dict[str, int]]:
         """The state's sorted admissible commands and, for each, the action it plays.
 
@@ -244,15 +260,14 @@ class NativeEngine:
         key = state & (world.relevant[room] if room else -1)
         found = memo.get(key)
         if found is None:
-            pre, n_pre, commands = world.pre, world.n_pre, world.commands
-            best: dict[str, int] = {}
-            for i in (*world.by_room.get(room, ()), *world.anywhere) if room else world.anywhere:
-                if state & pre[i] == pre[i]:
-                    c = commands[i]
-                    # The reference follows the action with the most preconditions (the first in text order).
-                    if c not in best or n_pre[i] > n_pre[best[c]] or (n_pre[i] == n_pre[best[c]] and i < best[c]):
-                        best[c] = i
-            found = (sorted(best), best)
+            commands, best = [], {}
+            for command, candidates in world.choices[room or ""]:
+                for pre, i in candidates:
+                    if state & pre == pre:
+                        commands.append(command)
+                        best[command] = i
+                        break
+            found = (commands, best)
             if len(memo) >= MAX_MEMO:
                 memo.clear()
             memo[key] = found

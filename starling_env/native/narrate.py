@@ -107,6 +107,8 @@ class Inference:
             e: frozenset(r for phrase in vocab for r in starting[phrase[0]] if r != e)
             for e, vocab in self.vocab.items()
         }
+        self._read: dict[tuple[str, ...], list[tuple[str, list[str], str]]] = {}  # memo of _wording
+        self._scopes: dict[Facts, tuple[set[str], dict[str, str]]] = {}  # memo of scope
 
     def match(self, entity: str, words: list[str], at: int) -> int:
         """How many words from ``at`` on the thing's parse_name takes: a run of its phrases, longest first."""
@@ -122,8 +124,33 @@ class Inference:
         """The parser's "(the X ...)" for the command, or None when every noun was unambiguous. ``inside``: the
         grammar is "take [things inside] from [something]", whose first noun is sought only among what the
         second noun holds (and what that holds)."""
-        if not any(self.rivals.get(e) for e in entities):
+        rivals = self.rivals
+        for e in entities:
+            if rivals.get(e):
+                break
+        else:
             return None
+        key = (command, *entities)
+        found = self._read.get(key)
+        if found is None:
+            if len(self._read) >= 50_000:
+                self._read.clear()
+            found = self._read[key] = self._wording(command, entities)
+        if not found:
+            return None
+        reach: set[str] | None = None
+        for entity, rivals, text in found:
+            if reach is None:
+                reach, holder = self.scope(facts)
+            if inside and entity == entities[0]:
+                rivals = [r for r in rivals if _within(r, entities[1], holder)]
+            if any(r in reach for r in rivals):
+                return text
+        return None
+
+    def _wording(self, command: str, entities: list[str]) -> list[tuple[str, list[str], str]]:
+        """What of the note follows from the words alone: per noun in the typed order that other things answer
+        to as well, the noun, those rivals and the note the parser prints if it had to choose there."""
         words = [_word(w) for w in command.split()]
         found: list[tuple[int, int, str]] = []  # (first word, end, entity), in the typed order
         taken: set[int] = set()
@@ -135,30 +162,30 @@ class Inference:
                     taken.update(range(at, at + n))
                     break
             else:
-                return None  # a wording this model does not follow: say nothing
+                return []  # a wording this model does not follow: say nothing
         found.sort()
-        first = None  # the first noun the parser had to choose
-        reach: set[str] | None = None
+        choices = []
         for i, (at, end, entity) in enumerate(found):
             rivals = [r for r in self.rivals.get(entity, ()) if self.match(r, words, at) >= end - at]
             if not rivals:
                 continue
-            if reach is None:
-                reach, holder = scope(facts)
-            if inside and entity == entities[0]:
-                rivals = [r for r in rivals if _within(r, entities[1], holder)]
-            if any(r in reach for r in rivals):
-                first = i
-                break
-        if first is None:
-            return None
-        pieces = []
-        for j in range(first, len(found)):
-            at, end, entity = found[j]
-            pieces.append(self.the(entity))
-            following = found[j + 1][0] if j + 1 < len(found) else len(words)
-            pieces += [w for w in words[end:following] if w not in _ARTICLES]  # the grammar's prepositions
-        return f"({' '.join(pieces)})"
+            pieces = []
+            for j in range(i, len(found)):
+                at_j, end_j, entity_j = found[j]
+                pieces.append(self.the(entity_j))
+                following = found[j + 1][0] if j + 1 < len(found) else len(words)
+                pieces += [w for w in words[end_j:following] if w not in _ARTICLES]  # the grammar's prepositions
+            choices.append((entity, rivals, f"({' '.join(pieces)})"))
+        return choices
+
+    def scope(self, facts: Facts) -> tuple[set[str], dict[str, str]]:
+        """:func:`scope`, memoised by the facts."""
+        found = self._scopes.get(facts)
+        if found is None:
+            if len(self._scopes) >= 20_000:
+                self._scopes.clear()
+            found = self._scopes[facts] = scope(facts)
+        return found
 
 
 def scope(facts: Facts) -> tuple[set[str], dict[str, str]]:
@@ -231,6 +258,7 @@ class Narrator:
         self.nouns: dict[str, list[str]] = {}  # rule -> its variables in the command's order
         self.inside: set[str] = set()  # rules Inform parses as "take [things inside] from [something]"
         self.reacting: dict[str, str] = {}  # a reaction's rule -> its text, said (After rule) before the report
+        self.reads_world: set[str] = set()  # rules whose report reads more than the mapping (looks, listings)
         custom = {a.name: a for a in spec.actions}
         for rule, command in game.kb.inform7_commands.items():
             self.nouns[rule] = _SLOT.findall(command)
@@ -245,7 +273,15 @@ class Narrator:
                 self.reports[rule] = self._custom(i7_quotes(custom[base.split("/")[0]].success))
             else:
                 self.reports[rule] = self._builtin(command)
+                if command.split()[0] in ("look", "go", "inventory", "examine", "open"):
+                    self.reads_world.add(rule)
         self.inference = Inference(game, d.the)
+
+    def fixed(self, rule: str, mapping: dict[str, str]) -> bool:
+        """Whether the action's whole turn text follows from the rule, its mapping and the command typed (with
+        the every-turn rules and the score): its report reads no listing and no noun of it can be ambiguous."""
+        rivals = self.inference.rivals
+        return rule not in self.reads_world and not any(rivals.get(mapping[n]) for n in self.nouns[rule])
 
     def _custom(self, success: str) -> Report:
         """A custom action's Report: its success text, ``{the slot}`` / ``{a slot}`` / ``{slot}`` filled in with

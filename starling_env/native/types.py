@@ -9,7 +9,7 @@ checked against the Inform 7 build without the native engine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 Fact = tuple[str, ...]
 Facts = frozenset[Fact]
@@ -20,8 +20,7 @@ def facts_of(state) -> Facts:  # noqa: ANN001 - a textworld.logic.State
     return frozenset((p.name, *(a.name for a in p.arguments)) for p in state.facts)
 
 
-@dataclass(frozen=True)
-class Turn:
+class Turn(NamedTuple):
     """One turn of play, from the command to the end of the world's every-turn rules.
 
     ``action`` is the TextWorld rule the player's command carried out (``"take/c"``, ``"open/c"``, a
@@ -29,7 +28,7 @@ class Turn:
     ``mapping`` its variables' entity ids (``{"P": "P", "r": "r_0", "o": "o_0", "c": "c_0"}``); None when
     the command carried out no action the logic models (look, examine and inventory are actions, see
     TextWorld's rules). ``reply`` is the parser's answer to a command that did nothing (see
-    :mod:`.parse`), None otherwise.
+    :mod:`.parse`), None otherwise. A named tuple: one is built for every turn whose text is not memoised.
     """
 
     command: str

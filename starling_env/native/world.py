@@ -68,7 +68,8 @@ class World:
         self.bit: dict[Fact, int] = {f: 1 << i for i, f in enumerate(self.facts)}
         self._bytes = (len(self.facts) + 7) // 8
         self._byte_facts: dict[int, tuple[Fact, ...]] = {}
-        self._decoded: dict[int, Facts] = {}  # (byte position << 8 | byte value) -> its facts
+        self._decoded: dict[int, Facts] = {}  # state -> its facts
+        self._last_decoded: tuple[int, Facts] = (0, frozenset())
         self.initial = self.mask(fact_of(p) for p in initial)
 
         # The actions, in TextWorld's canonical order (sorted by text, as the reference engine keeps them).
@@ -105,6 +106,17 @@ class World:
             for i in indices:
                 mask |= self.pre[i]
             self.relevant[room] = mask
+        # Per room ("" for none), the commands its actions (and those possible anywhere) can list, sorted, each with
+        # its actions in the order the reference prefers them: most preconditions, then the first in text order.
+        self.choices: dict[str, list[tuple[str, tuple[tuple[int, int], ...]]]] = {}
+        for room in ("", *self.by_room):
+            by_command: dict[str, list[int]] = {}
+            for i in (*self.by_room.get(room, ()), *self.anywhere):
+                by_command.setdefault(self.commands[i], []).append(i)
+            self.choices[room] = [
+                (c, tuple((self.pre[i], i) for i in sorted(indices, key=lambda i: (-self.n_pre[i], i))))
+                for c, indices in sorted(by_command.items())
+            ]
         self.holding = self.mask(f for f in self.facts if f[0] in ("in", "on", "at", "worn"))  # where things are
         self.local = self._local_masks(initial={fact_of(p) for p in initial})
         self.player_rooms = {self.bit[("at", "P", r)]: r for r in self.by_room if ("at", "P", r) in self.bit}
@@ -166,18 +178,21 @@ class World:
         return self._props[fact]
 
     def decode(self, state: int) -> Facts:
-        """The facts of a state (memoised; byte by byte, through a table of each byte's facts)."""
+        """The facts of a state (memoised): those of the last state decoded, changed by the bits that differ."""
         found = self._decoded.get(state)
         if found is None:
             if len(self._decoded) >= 20_000:
                 self._decoded.clear()
-            found = self._decoded[state] = self._decode(state)
+            last, last_facts = self._last_decoded
+            found = self._decoded[state] = last_facts ^ self.facts_of(state ^ last)
+        self._last_decoded = (state, found)
         return found
 
-    def _decode(self, state: int) -> Facts:
+    def facts_of(self, bits: int) -> Facts:
+        """The facts of ``bits`` (not memoised), byte by byte through a table of each byte's facts."""
         facts: list[Fact] = []
         table = self._byte_facts
-        for position, value in enumerate(state.to_bytes(self._bytes, "little")):
+        for position, value in enumerate(bits.to_bytes(self._bytes, "little")):
             if value:
                 key = position << 8 | value
                 found = table.get(key)
