@@ -301,7 +301,7 @@ def collect(out: Path) -> dict[str, Any]:
 
 
 def _interval(values: list[float] | None) -> str:
-    return "n/a (1 seed)" if values is None else f"[{values[0]:.3f}, {values[1]:.3f}]"
+    return "n/a" if values is None else f"[{values[0]:.3f}, {values[1]:.3f}]"
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -318,7 +318,8 @@ def markdown(results: dict[str, Any]) -> str:
         "Statistics: a seed's score on a split is its mean normalised score over the split's games; intervals are "
         f"95% and over seeds, never over episodes: **t** = {results['method']['t']}; **bootstrap** = "
         f"{results['method']['bootstrap']}, {results['method']['resamples']} resamples. IQM = interquartile mean "
-        "of all (seed, game) scores.",
+        f"of all (seed, game) scores. n/a: a t interval needs 2 seeds, a bootstrap interval "
+        f"{stats.MIN_BOOTSTRAP_SEEDS}.",
         "",
         "| split | games | seeds | mean | 95% t CI | 95% bootstrap CI | IQM | IQM 95% bootstrap CI | win rate |",
         "|---|---|---|---|---|---|---|---|---|",

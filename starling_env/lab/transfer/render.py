@@ -33,7 +33,8 @@ METHOD = (
     f"{stats.T_METHOD}; **bootstrap** = {stats.BOOTSTRAP_METHOD}, {stats.RESAMPLES} resamples. IQM = interquartile "
     "mean of the (seed, game) scores. The gain is paired by seed (same seed, same games); P(pre > scratch) is the "
     "probability of improvement (Agarwal et al. 2021): over games, the chance that a pre-trained seed scores above "
-    "a scratch seed, ties half."
+    "a scratch seed, ties half. n/a: a t interval needs 2 seeds, a bootstrap interval "
+    f"{stats.MIN_BOOTSTRAP_SEEDS}."
 )
 
 
