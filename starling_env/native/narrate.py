@@ -124,9 +124,8 @@ class Inference:
         """The parser's "(the X ...)" for the command, or None when every noun was unambiguous. ``inside``: the
         grammar is "take [things inside] from [something]", whose first noun is sought only among what the
         second noun holds (and what that holds)."""
-        rivals = self.rivals
         for e in entities:
-            if rivals.get(e):
+            if self.rivals.get(e):
                 break
         else:
             return None
