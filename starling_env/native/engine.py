@@ -352,6 +352,7 @@ class NativeEngine:
         self.won, self.lost, self.order, self.policy = snap.won, snap.lost, snap.order, snap.policy
         self.resume = snap.resume
         self.extra_values = dict(snap.extras)
+        self._judged = None  # judged in another branch maybe: the quests and losses are judged afresh
 
     def close(self) -> None:
         pass
