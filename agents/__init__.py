@@ -1,9 +1,10 @@
 """Baseline agents (installed as ``starling_agents``; the import name ``agents`` belongs to openai-agents).
 
-Agents load by name (``random``, ``heuristic``, ``walkthrough``, ``drrn``, ``ppo``, ``llm``, ``llm-rl``) or by
-``module:Class``.
+Agents load by name (``random``, ``heuristic``, ``walkthrough``, ``drrn``, ``ppo``, ``llm``, ``llm-rl``,
+``llm-grpo``) or by ``module:Class``.
 One constructor convention: every agent takes ``seed=``; a :class:`Learner` also takes ``checkpoint=`` (the folder
-its ``train`` wrote, or the file in it). Learners (``drrn``, ``ppo``, ``llm-rl``) train through one signature.
+its ``train`` wrote, or the file in it). Learners (``drrn``, ``ppo``, ``llm-rl``, ``llm-grpo``) train through one
+signature.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ BUILTIN = {
     "ppo": "starling_agents.ppo:PPOAgent",
     "llm": "starling_agents.llm:LLMAgent",
     "llm-rl": "starling_agents.llm_rl:LLMRLAgent",
+    "llm-grpo": "starling_agents.llm_grpo:LLMGRPOAgent",
 }
-LEARNERS = ("drrn", "ppo", "llm-rl")  # the built-in names whose class is a Learner (a test checks this list)
+LEARNERS = ("drrn", "ppo", "llm-rl", "llm-grpo")  # the built-in names whose class is a Learner (a test checks it)
 INSTALL_HINT = "the learning agents need the 'agents' extra: pip install '.[agents]' in the checkout"
 
 

@@ -136,6 +136,16 @@ COMMANDS: dict[str, How] = {
     "starling evaluate --agent llm-rl --checkpoint runs/llm-rl --env starling/boil-water-e4b0ab7-v1 --max-steps 8": (
         shrunk(("--max-steps 8", "--max-steps 8 --episodes 1"))
     ),
+    # llm-grpo: tests/test_llm_grpo.py trains, evaluates and resumes in the default run
+    "starling train --agent llm-grpo --model runs/tiny-gpt2 --env starling/boil-water-e4b0ab7-v1 --engine native "
+    "--steps 1500 --max-steps 8 --option lr=3e-3 --option show_commands=false --out runs/llm-grpo": shrunk(
+        ("--steps 1500", "--steps 8 --option groups=1"),
+        before=("starling init-model runs/tiny-gpt2 --width 64 --layers 2",),
+        slow=True,
+        creates="runs/llm-grpo/model/llm_grpo_config.json",
+    ),
+    "starling evaluate --agent llm-grpo --checkpoint runs/llm-grpo --env starling/boil-water-e4b0ab7-v1 "
+    "--max-steps 8": shrunk(("--max-steps 8", "--max-steps 8 --episodes 1"), slow=True),
     "starling evaluate --agent llm --model gpt-4o-mini --option mode=react": llm(
         ("--option mode=react", "--option mode=react" + LLM_BUDGET)
     ),

@@ -47,7 +47,9 @@ WalkLengthOpt = Annotated[int, typer.Option(help="steps per random walk")]
 ProbesOpt = Annotated[
     int, typer.Option(help="commands the logic forbids, tried before each step: the game must refuse them")
 ]
-ModelOpt = Annotated[Path | None, typer.Option(help="llm-rl: a local transformers checkpoint folder (see init-model)")]
+ModelOpt = Annotated[
+    Path | None, typer.Option(help="llm-rl, llm-grpo: a local transformers checkpoint folder (see init-model)")
+]
 EngineOpt = Annotated[
     str,
     typer.Option(
@@ -515,7 +517,7 @@ def play(
 
 @app.command()
 def train(
-    agent: Annotated[str, typer.Option(help="a learner: drrn | ppo | llm-rl | module:Class")] = "drrn",
+    agent: Annotated[str, typer.Option(help="a learner: drrn | ppo | llm-rl | llm-grpo | module:Class")] = "drrn",
     out: Annotated[Path, typer.Option(help="folder for checkpoints, the learning curve and logs")] = Path("runs/train"),
     steps: Annotated[
         int, typer.Option(help="environment steps in all (a resumed run counts the ones it took)")
@@ -618,7 +620,7 @@ def init_model(
 @app.command()
 def evaluate(
     agent: Annotated[
-        str, typer.Option(help="random | walkthrough | drrn | ppo | llm | llm-rl | module:Class")
+        str, typer.Option(help="random | walkthrough | drrn | ppo | llm | llm-rl | llm-grpo | module:Class")
     ] = "random",
     split: Annotated[str, typer.Option(help="train | test | test-compose | all (ignored with --env)")] = "test",
     benchmark: Annotated[
@@ -640,7 +642,9 @@ def evaluate(
         list[str] | None,
         typer.Option(help="agent option KEY=VALUE, repeatable (VALUE read as JSON when it parses), e.g. mode=react"),
     ] = None,
-    model: Annotated[str | None, typer.Option(help="llm: the model name; llm-rl: a local checkpoint folder")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="llm: the model name; llm-rl, llm-grpo: a local checkpoint folder")
+    ] = None,
     base_url: Annotated[
         str | None, typer.Option(help="llm: an OpenAI-compatible server (default OpenAI; key from $OPENAI_API_KEY)")
     ] = None,
