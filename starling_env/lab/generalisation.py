@@ -381,7 +381,7 @@ def plot_curve(results: dict[str, Any], out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(6, 4))
     (line,) = ax.plot([r["step"] for r in band], [r["mean"] for r in band], label=f"{len(results['seeds'])} seeds")
     band_of(ax, band, line.get_color())
-    title = "Training on the train split (band: 95% t interval over seeds)"
+    title = "Training on the train split (95% t band over seeds)"
     path = out / "learning_curve.png"
     return [_save(fig, ax, "env steps", "training mean normalised score (last 50 episodes)", path, title, True)]
 
