@@ -130,7 +130,7 @@ def test_bad_settings_are_clear_errors(tiny_model, tmp_path):
 
 @pytest.mark.slow
 def test_grpo_raises_the_return(tiny_model, tmp_path):
-    """A few dozen TRL updates raise the greedy policy's mean return on the one-room game (about 2 min)."""
+    """24 TRL updates raise the sampled policy's mean return on the one-room game (about 3 min)."""
 
     def mean_return(agent: LLMGRPOAgent) -> float:
         env = make_env()()

@@ -138,7 +138,7 @@ COMMANDS: dict[str, How] = {
     ),
     # llm-grpo: tests/test_llm_grpo.py trains, evaluates and resumes in the default run
     "starling train --agent llm-grpo --model runs/tiny-gpt2 --env starling/boil-water-e4b0ab7-v1 --engine native "
-    "--steps 1500 --max-steps 8 --option lr=3e-3 --option show_commands=false --out runs/llm-grpo": shrunk(
+    "--steps 1500 --max-steps 8 --option lr=1e-2 --option show_commands=false --out runs/llm-grpo": shrunk(
         ("--steps 1500", "--steps 8 --option groups=1"),
         before=("starling init-model runs/tiny-gpt2 --width 64 --layers 2",),
         slow=True,
