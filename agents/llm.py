@@ -17,6 +17,7 @@ model's context. Requests go through the project's shared :class:`~starling_env.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import random
 import re
@@ -223,3 +224,23 @@ class LLMAgent(Agent):
 
     def episode_stats(self) -> dict[str, float]:
         return {**dict(self.counts), "history_dropped_for_budget": self.prompter.dropped_for_budget}
+
+
+def trained_settings(checkpoint: str | Path, known: set[str], config_file: str) -> tuple[Path, dict[str, Any]]:
+    """A trained LLM policy's model folder (a run folder's ``model/``, or the checkpoint folder itself) and the
+    settings it was trained with (those in ``known``: older runs saved more), so that it acts as it was trained."""
+    path = Path(checkpoint)
+    model = path / "model" if (path / "model").is_dir() else path
+    saved = model / config_file
+    settings = json.loads(saved.read_text()) if saved.is_file() else {}
+    return model, {k: v for k, v in settings.items() if k in known}
+
+
+def local_model(agent: str, model: str | Path | None) -> str:
+    """The local model folder a trainable LLM policy starts from, or a clear error."""
+    if not model or not Path(model).is_dir():
+        raise ValueError(
+            f"{agent} needs a local model folder (--model PATH), got {model!r}; "
+            f"make a random one with `starling init-model PATH`"
+        )
+    return str(model)

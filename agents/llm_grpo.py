@@ -43,7 +43,7 @@ from starling_env.files import write_atomic
 
 from .base import Learner, Progress, RecentEpisodes, StopEpisode, ray_rollouts, useful_commands
 from .drrn import resolve_device
-from .llm import Prompter
+from .llm import Prompter, local_model, trained_settings
 
 CONFIG_FILE = "llm_grpo_config.json"  # the training settings, saved beside the model
 CURVE = "learning_curve.csv"
@@ -136,22 +136,10 @@ class LLMGRPOAgent(Learner):
             raise ValueError(f"unknown llm-grpo options {sorted(unknown)}; valid: {sorted(_CONFIG_FIELDS)}")
         settings: dict[str, Any] = {}
         if checkpoint is not None:  # a trained policy acts with the settings it was trained with
-            path = Path(checkpoint)
-            model = path / "model" if (path / "model").is_dir() else path
-            saved = Path(model) / CONFIG_FILE
-            settings = (
-                {k: v for k, v in json.loads(saved.read_text()).items() if k in _CONFIG_FIELDS}
-                if saved.is_file()
-                else {}
-            )
+            model, settings = trained_settings(checkpoint, _CONFIG_FIELDS, CONFIG_FILE)
         self.config = config or LLMGRPOConfig(**{**settings, **overrides})
         c = self.config
-        model = model or c.model
-        if not model or not Path(model).is_dir():
-            raise ValueError(
-                f"llm-grpo needs a local model folder (--model PATH), got {model!r}; "
-                f"make a random one with `starling init-model PATH`"
-            )
+        model = c.model = local_model(self.name, model or c.model)
         for name in ("num_generations", "groups", "epochs", "seeds", "max_command_tokens", "checkpoint_every"):
             if getattr(c, name) < 1:
                 raise ValueError(f"llm-grpo option {name} must be at least 1, got {getattr(c, name)}")
@@ -162,7 +150,6 @@ class LLMGRPOAgent(Learner):
                 f"llm-grpo option minibatch ({c.minibatch}) must divide the episodes of an update "
                 f"(num_generations x groups = {c.num_generations * c.groups})"
             )
-        c.model = str(model)
         self.device = resolve_device(c.device)
         torch.manual_seed(seed)
         self.seed = seed

@@ -34,7 +34,7 @@ import torch
 
 from .base import Learner, Progress, RecentEpisodes, info_row, useful_commands, vector_env
 from .drrn import resolve_device
-from .llm import Prompter
+from .llm import Prompter, local_model, trained_settings
 
 
 @dataclass
@@ -151,19 +151,9 @@ class LLMRLAgent(Learner):
             raise ValueError(f"unknown llm-rl options {sorted(unknown)}; valid: {sorted(_CONFIG_FIELDS)}")
         settings: dict[str, Any] = {}
         if checkpoint is not None:  # a trained policy acts with the settings it was trained with
-            path = Path(checkpoint)
-            model = path / "model" if (path / "model").is_dir() else path
-            saved = Path(model) / CONFIG_FILE
-            settings = json.loads(saved.read_text()) if saved.is_file() else {}
-            settings = {k: v for k, v in settings.items() if k in _CONFIG_FIELDS}  # older runs saved steps, seed, ...
+            model, settings = trained_settings(checkpoint, _CONFIG_FIELDS, CONFIG_FILE)
         self.config = config or LLMRLConfig(**{**settings, **overrides})
-        model = model or self.config.model
-        if not model or not Path(model).is_dir():
-            raise ValueError(
-                f"llm-rl needs a local model folder (--model PATH), got {model!r}; "
-                f"make a random one with `starling init-model PATH`"
-            )
-        self.config.model = str(model)
+        model = self.config.model = local_model(self.name, model or self.config.model)
         self.device = resolve_device(self.config.device)
         torch.manual_seed(seed)
         self.tokenizer = AutoTokenizer.from_pretrained(model)
