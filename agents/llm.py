@@ -16,6 +16,7 @@ model's context. Requests go through the project's shared :class:`~starling_env.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import os
@@ -226,21 +227,36 @@ class LLMAgent(Agent):
         return {**dict(self.counts), "history_dropped_for_budget": self.prompter.dropped_for_budget}
 
 
-def trained_settings(checkpoint: str | Path, known: set[str], config_file: str) -> tuple[Path, dict[str, Any]]:
-    """A trained LLM policy's model folder (a run folder's ``model/``, or the checkpoint folder itself) and the
-    settings it was trained with (those in ``known``: older runs saved more), so that it acts as it was trained."""
-    path = Path(checkpoint)
-    model = path / "model" if (path / "model").is_dir() else path
-    saved = model / config_file
-    settings = json.loads(saved.read_text()) if saved.is_file() else {}
-    return model, {k: v for k, v in settings.items() if k in known}
-
-
-def local_model(agent: str, model: str | Path | None) -> str:
-    """The local model folder a trainable LLM policy starts from, or a clear error."""
+def policy_config(
+    agent: str,
+    config_class: type,
+    config: Any,
+    model: str | Path | None,
+    checkpoint: str | Path | None,
+    config_file: str,
+    overrides: dict[str, Any],
+) -> Any:
+    """The settings of a trainable LLM policy: ``config``, else ``config_class`` from ``overrides`` over the
+    settings a trained ``checkpoint`` (a run folder's ``model/``, or a checkpoint folder) was trained with, so that
+    it acts as trained; its ``model`` field is the local model folder to load (clear errors for unknown options or
+    no model folder)."""
+    known = {f.name for f in dataclasses.fields(config_class)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise ValueError(f"unknown {agent} options {sorted(unknown)}; valid: {sorted(known)}")
+    settings: dict[str, Any] = {}
+    if checkpoint is not None:
+        path = Path(checkpoint)
+        model = path / "model" if (path / "model").is_dir() else path
+        saved = model / config_file
+        if saved.is_file():  # older runs saved more (steps, seed, ...): only the known settings
+            settings = {k: v for k, v in json.loads(saved.read_text()).items() if k in known}
+    config = config or config_class(**{**settings, **overrides})
+    model = model or config.model
     if not model or not Path(model).is_dir():
         raise ValueError(
             f"{agent} needs a local model folder (--model PATH), got {model!r}; "
             f"make a random one with `starling init-model PATH`"
         )
-    return str(model)
+    config.model = str(model)
+    return config

@@ -30,7 +30,7 @@ import shutil
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ from starling_env.files import write_atomic
 
 from .base import Learner, Progress, RecentEpisodes, StopEpisode, ray_rollouts, useful_commands
 from .drrn import resolve_device
-from .llm import Prompter, local_model, trained_settings
+from .llm import Prompter, policy_config
 
 CONFIG_FILE = "llm_grpo_config.json"  # the training settings, saved beside the model
 CURVE = "learning_curve.csv"
@@ -75,9 +75,6 @@ class LLMGRPOConfig:
     gradient_checkpointing: bool = False  # less GPU memory for big models, more compute
     device: str = "auto"
     checkpoint_every: int = 10  # updates
-
-
-_CONFIG_FIELDS = {f.name for f in fields(LLMGRPOConfig)}
 
 
 @dataclass
@@ -131,15 +128,8 @@ class LLMGRPOAgent(Learner):
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
-        unknown = set(overrides) - _CONFIG_FIELDS
-        if unknown:
-            raise ValueError(f"unknown llm-grpo options {sorted(unknown)}; valid: {sorted(_CONFIG_FIELDS)}")
-        settings: dict[str, Any] = {}
-        if checkpoint is not None:  # a trained policy acts with the settings it was trained with
-            model, settings = trained_settings(checkpoint, _CONFIG_FIELDS, CONFIG_FILE)
-        self.config = config or LLMGRPOConfig(**{**settings, **overrides})
-        c = self.config
-        model = c.model = local_model(self.name, model or c.model)
+        self.config = c = policy_config(self.name, LLMGRPOConfig, config, model, checkpoint, CONFIG_FILE, overrides)
+        model = c.model
         for name in ("num_generations", "groups", "epochs", "seeds", "max_command_tokens", "checkpoint_every"):
             if getattr(c, name) < 1:
                 raise ValueError(f"llm-grpo option {name} must be at least 1, got {getattr(c, name)}")

@@ -23,7 +23,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ import torch
 
 from .base import Learner, Progress, RecentEpisodes, info_row, useful_commands, vector_env
 from .drrn import resolve_device
-from .llm import Prompter, local_model, trained_settings
+from .llm import Prompter, policy_config
 
 
 @dataclass
@@ -146,14 +146,8 @@ class LLMRLAgent(Learner):
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
-        unknown = set(overrides) - _CONFIG_FIELDS
-        if unknown:
-            raise ValueError(f"unknown llm-rl options {sorted(unknown)}; valid: {sorted(_CONFIG_FIELDS)}")
-        settings: dict[str, Any] = {}
-        if checkpoint is not None:  # a trained policy acts with the settings it was trained with
-            model, settings = trained_settings(checkpoint, _CONFIG_FIELDS, CONFIG_FILE)
-        self.config = config or LLMRLConfig(**{**settings, **overrides})
-        model = self.config.model = local_model(self.name, model or self.config.model)
+        self.config = policy_config(self.name, LLMRLConfig, config, model, checkpoint, CONFIG_FILE, overrides)
+        model = self.config.model
         self.device = resolve_device(self.config.device)
         torch.manual_seed(seed)
         self.tokenizer = AutoTokenizer.from_pretrained(model)
@@ -386,7 +380,6 @@ class LLMRLAgent(Learner):
         self.env_steps = self.updates = 0
 
 
-_CONFIG_FIELDS = {f.name for f in fields(LLMRLConfig)}
 CONFIG_FILE = "llm_rl_config.json"  # the training settings, saved beside the model
 
 
