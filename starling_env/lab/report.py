@@ -124,7 +124,8 @@ def comparison(runs: list[tuple[dict, list[EpisodeRecord]]]) -> list[dict[str, A
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| agent | score (95% CI) | win rate | steps | steps / walkthrough | easy | medium | hard | episodes |",
+        "| agent | score (95% t CI over episodes) | win rate | steps | steps / walkthrough | easy | medium | hard "
+        "| episodes |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -182,7 +183,13 @@ def plots(runs: list[tuple[dict, list[EpisodeRecord]]], rows: list[dict[str, Any
     ax.set_xticks(np.arange(len(skills)) + width * (len(rows) - 1) / 2, skills, rotation=30, ha="right")
     paths.append(
         _save(
-            fig, ax, "", "normalised score (mean, 95% CI)", out / "per_skill.png", title="Score per skill", unit_y=True
+            fig,
+            ax,
+            "",
+            "normalised score (mean, 95% t CI over episodes)",
+            out / "per_skill.png",
+            title="Score per skill",
+            unit_y=True,
         )
     )
 
