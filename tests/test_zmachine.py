@@ -217,3 +217,13 @@ def test_zork_observations_never_hold_the_status_line(zork):
     status = env.unwrapped.engine.status  # cut out and kept (jericho echoes it with the next turn's text)
     assert re.fullmatch(r"The Troll Room +Score: \d+ +Moves: \d+", status) and info["score"] == 45
     env.close()
+
+
+def test_a_z_machine_game_takes_train_and_test_as_its_one_game(zork):
+    """Transfer trains on a target's train split and scores on its test split: for one game, both are that game."""
+    for split in ("train", "test"):
+        env = gym.make("starling/ZMachine-v0", game_path=str(zork), split=split, admissible=False)
+        assert env.reset(seed=0)[0]
+        env.close()
+    with pytest.raises(ValueError, match="one game"):
+        ZMachineEnv(zork, split="test-compose")

@@ -674,6 +674,8 @@ class ZMachineEnv(StarlingEnv):
         game_path: the story file (default: the MIT Zork I, ``zork1/zork1.z3`` of :func:`data_dir`).
         max_score: the game's maximum score when neither jericho nor the game's ``score`` answer tells it.
         walkthrough: commands returned as ``info["walkthrough"]`` (default: jericho's, for a game it knows).
+        split: ``"train"`` or ``"test"``, both this one game: a single game has no held-out games, and agents
+            are trained and scored on the same game (Jericho's protocol, the published Zork I numbers' too).
         Other arguments as :class:`StarlingEnv`; ``extra_info`` takes walkthrough, description, inventory
         and location. Without a reset seed each episode draws one from the env's RNG: a seeded first
         reset fixes every later episode, an unseeded env is stochastic (the thief, the troll).
@@ -686,8 +688,11 @@ class ZMachineEnv(StarlingEnv):
         game_path: str | Path | None = None,
         max_score: int | None = None,
         walkthrough: list[str] | None = None,
+        split: str | None = None,
         **kwargs: Any,
     ):
+        if split not in (None, "train", "test"):
+            raise ValueError(f"a Z-machine game is one game: split must be 'train' or 'test' (the same), not {split!r}")
         path = Path(game_path) if game_path is not None else data_dir("zork1") / "zork1.z3"
         if not path.is_file():
             raise FileNotFoundError(f"no Z-machine story file at {path}")
