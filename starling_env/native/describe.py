@@ -130,8 +130,11 @@ class Describer:
             self.rooms[rid] = (heading, inform_text(room.description), self._texts(room.variants))
         self.exits = {r.id: tuple(d for d in DIRECTIONS if d in r.exits) for r in game.world.rooms}
         self.doors = {r.id: tuple((d, r.doors[d].id) for d in DIRECTIONS if d in r.doors) for r in game.world.rooms}
-        self._indexed: dict[Facts, tuple[str, dict[str, list[str]]]] = {}  # memo of _index
-        self._last_index: tuple[Facts, tuple[str, dict[str, list[str]]]] = (frozenset(), ("", {}))
+        self._indexed: dict[Facts, tuple[str, dict[str, list[str]], dict[str, str]]] = {}  # memo of _index
+        self._last_index: tuple[Facts, tuple[str, dict[str, list[str]], dict[str, str]]] = (
+            frozenset(),
+            ("", {}, {}),
+        )
         self._recent: tuple[Sequence[str], dict[str, int]] = ((), {})
 
     # -- conditions of texts that follow the state ---------------------------------------------------
@@ -182,34 +185,38 @@ class Describer:
         return _series([self.things[e].a for e in entities])
 
     # -- where things are ------------------------------------------------------------------------------
-    def _index(self, facts: Facts) -> tuple[str, dict[str, list[str]]]:
-        """The player's room and, per holder, the things in or on it, unordered ("I": carried or worn).
+    def _index(self, facts: Facts) -> tuple[str, dict[str, list[str]], dict[str, str]]:
+        """The player's room, per holder the things in or on it (unordered; "I": carried or worn), and per thing
+        its holder.
 
         Memoised; a new state is indexed from the last one, changed by the facts that differ."""
         found = self._indexed.get(facts)
         if found is not None:
             return found
-        last, (room, children) = self._last_index
+        last, (room, children, where) = self._last_index
         removed, added = last - facts, facts - last
         if len(removed) + len(added) > 16:  # far from the last state: from scratch
-            room, children, removed, added = "", {}, frozenset(), facts
-        else:
-            children = dict(children)  # the lists of the holders that change are copied, never changed in place
+            room, children, where, removed, added = "", {}, {}, frozenset(), facts
+        else:  # the lists of the holders that change are copied, never changed in place
+            children, where = dict(children), dict(where)
         for f in removed:
             holder, thing = _placed(f)
             if thing == "P":
                 room = ""
             elif thing:
                 children[holder] = [e for e in children[holder] if e != thing]
+                if where.get(thing) == holder:
+                    del where[thing]
         for f in added:
             holder, thing = _placed(f)
             if thing == "P":
                 room = holder
             elif thing:
                 children[holder] = [*children.get(holder, ()), thing]
+                where[thing] = holder
         if len(self._indexed) >= 20_000:
             self._indexed.clear()
-        found = self._indexed[facts] = (room, children)
+        found = self._indexed[facts] = (room, children, where)
         self._last_index = (facts, found)
         return found
 
@@ -244,14 +251,13 @@ class Describer:
 
     def reorder_changes(self, order: Sequence[str], removed: Facts, added: Facts, after: Facts) -> tuple[str, ...]:
         """:meth:`reorder` from the facts that changed: those ``removed`` and ``added`` on the way to ``after``."""
-        new, old = _holders(added), _holders(removed)
+        new, old = _holders(added), _holders(removed)  # few facts: those that changed
         moved = sorted(e for e, holder in new.items() if old.get(e) != holder)
         if not moved and old.keys() <= new.keys():  # nothing moved, nothing left play (eaten)
             return tuple(order)
         recent = {e: i for i, e in enumerate((*moved, *(e for e in order if e not in moved)))}
         last, rank = len(recent), self.rank
-        held = self._index(after)[1]
-        where = {e: holder for holder, items in held.items() for e in items}
+        _, held, where = self._index(after)
         kept: list[str] = []
         for holder in sorted({where[e] for e in recent if e in where}):
             items = sorted(held[holder], key=lambda e: (recent.get(e, last), rank[e]))
@@ -264,7 +270,7 @@ class Describer:
     # -- look ------------------------------------------------------------------------------------------
     def look(self, facts: Facts, order: Sequence[str] = ()) -> str:
         """What "look" prints: the heading, the room's text, then what the After looking rules list."""
-        room, children = self._index(facts)
+        room, children, _ = self._index(facts)
         things = self.things
         heading, base, variants = self.rooms[room]
         blocks = [f"{heading}\n{self._chosen(base, variants, facts, room)}"]
@@ -316,7 +322,7 @@ class Describer:
     # -- examine ---------------------------------------------------------------------------------------
     def examine(self, entity: str, facts: Facts, order: Sequence[str] = ()) -> str:
         """What "examine X" prints: its description, the Standard Rules' examine rules, then the After rules."""
-        room, children = self._index(facts)
+        room, children, _ = self._index(facts)
         thing = self.things[entity]
         text = self._chosen(thing.description, thing.variants, facts, room)
         blocks = [text] if text else []

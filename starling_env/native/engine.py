@@ -10,6 +10,7 @@ state, shared by the engines of a process that play the same game.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -260,19 +261,40 @@ class NativeEngine:
         key = state & (world.relevant[room] if room else -1)
         found = memo.get(key)
         if found is None:
-            commands, best = [], {}
-            for command, candidates in world.choices[room or ""]:
-                for pre, i in candidates:
-                    if state & pre == pre:
-                        commands.append(command)
-                        best[command] = i
-                        break
-            found = (commands, best)
+            found = self._applicable(room or "", state)
             if len(memo) >= MAX_MEMO:
                 memo.clear()
             memo[key] = found
         self._last = (state, found)
         return found
+
+    def _applicable(self, room: str, state: int) -> tuple[list[str], dict[str, int]]:
+        """The room's commands that apply in ``state``, each with the action it plays. From the last state looked
+        up when it was in the same room and differs in a few facts: only the commands that read those facts are
+        checked again."""
+        world = self.world
+        choices = world.choices[room]
+        last, (_, last_best) = self._last
+        changed = (state ^ last) & world.relevant.get(room, -1)
+        positions: Iterable[int]
+        if last >= 0 and world.room_of(last) == (room or None) and changed.bit_count() <= 8:
+            best, readers, touched = dict(last_best), world.readers[room], set[int]()
+            while changed:
+                low = changed & -changed
+                touched.update(readers.get(low.bit_length() - 1, ()))
+                changed ^= low
+            positions = touched
+        else:
+            best, positions = {}, range(len(choices))
+        for position in positions:
+            command, candidates = choices[position]
+            for pre, i in candidates:
+                if state & pre == pre:
+                    best[command] = i
+                    break
+            else:
+                best.pop(command, None)
+        return sorted(best), best
 
     def _score(self, state: int) -> None:
         """TextWorld's quest rules at the end of a turn: a quest whose condition holds scores (once)."""

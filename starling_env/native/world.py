@@ -117,6 +117,19 @@ class World:
                 (c, tuple((self.pre[i], i) for i in sorted(indices, key=lambda i: (-self.n_pre[i], i))))
                 for c, indices in sorted(by_command.items())
             ]
+        # Per room, per fact (bit position): the positions in choices[room] of the commands whose actions read it.
+        self.readers: dict[str, dict[int, tuple[int, ...]]] = {}
+        for room, choices in self.choices.items():
+            readers: dict[int, list[int]] = {}
+            for position, (_, candidates) in enumerate(choices):
+                read = 0
+                for pre, _ in candidates:
+                    read |= pre
+                while read:
+                    low = read & -read
+                    readers.setdefault(low.bit_length() - 1, []).append(position)
+                    read ^= low
+            self.readers[room] = {bit: tuple(positions) for bit, positions in readers.items()}
         self.holding = self.mask(f for f in self.facts if f[0] in ("in", "on", "at", "worn"))  # where things are
         self.local = self._local_masks(initial={fact_of(p) for p in initial})
         self.player_rooms = {self.bit[("at", "P", r)]: r for r in self.by_room if ("at", "P", r) in self.bit}
@@ -189,7 +202,15 @@ class World:
         return found
 
     def facts_of(self, bits: int) -> Facts:
-        """The facts of ``bits`` (not memoised), byte by byte through a table of each byte's facts."""
+        """The facts of ``bits`` (not memoised): bit by bit when they are few (what a turn changes), else byte by
+        byte through a table of each byte's facts."""
+        if bits.bit_count() <= 8:
+            few = []
+            while bits:
+                low = bits & -bits
+                few.append(self.facts[low.bit_length() - 1])
+                bits ^= low
+            return frozenset(few)
         facts: list[Fact] = []
         table = self._byte_facts
         for position, value in enumerate(bits.to_bytes(self._bytes, "little")):
