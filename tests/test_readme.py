@@ -205,21 +205,28 @@ COMMANDS: dict[str, How] = {
         slow=True,
         creates="runs/generalisation/generalisation.md",
     ),
-    # -- transfer (minutes even shrunk; the full budget is the README's 36 min)
+    # -- transfer (minutes even shrunk; the full budget is hours: results/transfer-v2 is that run)
     "starling transfer --target starling/TWC-easy-v0 --target starling/TWC-medium-v0 --target starling/TWC-hard-v0 "
-    "--pretrain-steps 3000 --steps 2000 --seeds 2 --episodes 20 --max-steps 50 --out runs/transfer": shrunk(
-        ("--pretrain-steps 3000 --steps 2000 --seeds 2 --episodes 20 --max-steps 50", TRANSFER_BUDGET),
+    "--pretrain-steps 3000 --steps 2000 --seeds 5 --episodes 4 --max-steps 50 --engine native "
+    "--out runs/transfer": shrunk(
+        ("--pretrain-steps 3000 --steps 2000 --seeds 5 --episodes 4 --max-steps 50", TRANSFER_BUDGET),
         needs=("data",),
         slow=True,
-        full_in_slow=True,
         creates="runs/transfer/transfer.md",
     ),
     'starling transfer --target starling/ScienceWorld-v0 --target-kwargs \'{"starling/ScienceWorld-v0": {"task": '
-    '"boil"}}\' --pretrain-steps 3000 --steps 600 --seeds 2 --episodes 10 --max-steps 50 --out runs/transfer': shrunk(
-        ("--pretrain-steps 3000 --steps 600 --seeds 2 --episodes 10 --max-steps 50", TRANSFER_BUDGET),
+    '"boil"}}\' --pretrain-steps 3000 --steps 600 --seeds 5 --episodes 1 --max-steps 50 --engine native '
+    "--out runs/transfer": shrunk(
+        ("--pretrain-steps 3000 --steps 600 --seeds 5 --episodes 1 --max-steps 50", TRANSFER_BUDGET),
         needs=("java",),
         slow=True,
-        full_in_slow=True,
+        creates="runs/transfer/transfer.md",
+    ),
+    "starling transfer --target starling/ZMachine-v0 --pretrain-steps 3000 --steps 2000 --seeds 5 --episodes 4 "
+    "--max-steps 50 --engine native --out runs/transfer": shrunk(
+        ("--pretrain-steps 3000 --steps 2000 --seeds 5 --episodes 4 --max-steps 50", TRANSFER_BUDGET),
+        needs=("data",),
+        slow=True,
         creates="runs/transfer/transfer.md",
     ),
     # -- scaling out with Ray (tests/test_ray.py runs these, shrunk, in the default run)
