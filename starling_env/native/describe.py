@@ -24,7 +24,7 @@ from textworld.generator.game import Game
 from ..builder.logic import entity_table, state_atom
 from ..spec import Fact, GameSpec
 from ..spec.model import Variant
-from .types import Facts
+from .types import Facts, remember
 
 DIRECTIONS = ("north", "south", "east", "west")  # in Inform's order of directions (the Standard Rules')
 PORTABLE = frozenset({"o", "wr", "k", "f", "pc"})  # the kinds Inform lets the player carry
@@ -214,9 +214,7 @@ class Describer:
             elif thing:
                 children[holder] = [*children.get(holder, ()), thing]
                 where[thing] = holder
-        if len(self._indexed) >= 20_000:
-            self._indexed.clear()
-        found = self._indexed[facts] = (room, children, where)
+        found = remember(self._indexed, facts, (room, children, where), 20_000)
         self._last_index = (facts, found)
         return found
 

@@ -27,7 +27,7 @@ from ..envs.engine import (
 from .describe import Describer
 from .narrate import Narrator
 from .parse import Parser
-from .types import Turn
+from .types import Turn, bit_positions, remember
 from .world import World, load_world
 
 MAX_MEMO = 50_000  # per game: admissible lists and texts kept (a memo that fills is emptied)
@@ -235,9 +235,7 @@ class NativeEngine:
             )
             text = t.narrator.turn(turn)
             if not (self.won or self.lost):
-                if len(t.texts) >= MAX_MEMO:
-                    t.texts.clear()
-                t.texts[key] = text
+                remember(t.texts, key, text, MAX_MEMO)
         self._update_extras()
         return text
 
@@ -258,32 +256,26 @@ class NativeEngine:
         if state == self._last[0]:  # asked again in the same state (the env's info after a step)
             return self._last[1]
         room = world.room_of(state)
-        key = state & (world.relevant[room] if room else -1)
+        relevant = world.relevant[room] if room else -1
+        key = state & relevant
         found = memo.get(key)
         if found is None:
-            found = self._applicable(room or "", state)
-            if len(memo) >= MAX_MEMO:
-                memo.clear()
-            memo[key] = found
+            found = remember(memo, key, self._applicable(room or "", state, relevant), MAX_MEMO)
         self._last = (state, found)
         return found
 
-    def _applicable(self, room: str, state: int) -> tuple[list[str], dict[str, int]]:
+    def _applicable(self, room: str, state: int, relevant: int) -> tuple[list[str], dict[str, int]]:
         """The room's commands that apply in ``state``, each with the action it plays. From the last state looked
-        up when it was in the same room and differs in a few facts: only the commands that read those facts are
-        checked again."""
+        up when it was in the same room and differs in a few of the ``relevant`` facts (those the room's actions
+        read): only the commands that read those facts are checked again."""
         world = self.world
         choices = world.choices[room]
         last, (_, last_best) = self._last
-        changed = (state ^ last) & world.relevant.get(room, -1)
+        changed = (state ^ last) & relevant
         positions: Iterable[int]
         if last >= 0 and world.room_of(last) == (room or None) and changed.bit_count() <= 8:
-            best, readers, touched = dict(last_best), world.readers[room], set[int]()
-            while changed:
-                low = changed & -changed
-                touched.update(readers.get(low.bit_length() - 1, ()))
-                changed ^= low
-            positions = touched
+            best, readers = dict(last_best), world.readers[room]
+            positions = {p for bit in bit_positions(changed) for p in readers.get(bit, ())}
         else:
             best, positions = {}, range(len(choices))
         for position in positions:

@@ -20,7 +20,7 @@ from textworld.generator.game import Game
 from ..builder.logic import TICK_RULE
 from ..spec import GameSpec
 from .describe import Describer
-from .types import Facts, Turn
+from .types import Facts, Turn, remember
 
 Report = Callable[[Turn], str]  # the action's own words, from its mapping, the facts after it and the order
 
@@ -132,9 +132,7 @@ class Inference:
         key = (command, *entities)
         found = self._read.get(key)
         if found is None:
-            if len(self._read) >= 50_000:
-                self._read.clear()
-            found = self._read[key] = self._wording(command, entities)
+            found = remember(self._read, key, self._wording(command, entities), 50_000)
         if not found:
             return None
         reach: set[str] | None = None
@@ -181,9 +179,7 @@ class Inference:
         """:func:`scope`, memoised by the facts."""
         found = self._scopes.get(facts)
         if found is None:
-            if len(self._scopes) >= 20_000:
-                self._scopes.clear()
-            found = self._scopes[facts] = scope(facts)
+            found = remember(self._scopes, facts, scope(facts), 20_000)
         return found
 
 

@@ -31,7 +31,7 @@ from ..builder.logic import compile_action, entity_table
 from ..envs.engine import MULTI_ACTION_REPLY, NO_OP_EVENTS
 from ..spec import GameSpec
 from .describe import Describer, inform_text
-from .types import Facts
+from .types import Facts, remember
 
 PLAYER = "P"
 MAX_WORLDS = 256  # object trees memoised per parser
@@ -666,9 +666,7 @@ class Parser:
         key = (facts, tuple(order))
         world = self._worlds.get(key)
         if world is None:
-            if len(self._worlds) >= MAX_WORLDS:
-                self._worlds.clear()
-            world = self._worlds[key] = _World(facts, self, order)
+            world = remember(self._worlds, key, _World(facts, self, order), MAX_WORLDS)
         return world
 
     # -- names ------------------------------------------------------------------------------------------------

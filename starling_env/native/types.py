@@ -9,10 +9,29 @@ checked against the Inform 7 build without the native engine.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Hashable, Iterator
+from typing import NamedTuple, TypeVar
 
 Fact = tuple[str, ...]
 Facts = frozenset[Fact]
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def remember(memo: dict[K, V], key: K, value: V, limit: int) -> V:
+    """Keep ``value`` under ``key`` in a memo of at most ``limit`` entries (a full memo is emptied first)."""
+    if len(memo) >= limit:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
+def bit_positions(bits: int) -> Iterator[int]:
+    """The positions of the set bits of ``bits``, lowest first."""
+    while bits:
+        low = bits & -bits
+        yield low.bit_length() - 1
+        bits ^= low
 
 
 def facts_of(state) -> Facts:  # noqa: ANN001 - a textworld.logic.State

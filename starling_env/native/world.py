@@ -22,7 +22,7 @@ from textworld.logic import Proposition, Variable
 
 from ..builder.logic import TICK_RULE
 from ..spec import GameSpec
-from .types import Fact, Facts
+from .types import Fact, Facts, bit_positions, remember
 
 MAX_WORLDS = 32  # games whose tables a process keeps, about 10 MB each (least recently opened dropped first)
 _worlds: OrderedDict[str, World] = OrderedDict()
@@ -125,10 +125,8 @@ class World:
                 read = 0
                 for pre, _ in candidates:
                     read |= pre
-                while read:
-                    low = read & -read
-                    readers.setdefault(low.bit_length() - 1, []).append(position)
-                    read ^= low
+                for bit in bit_positions(read):
+                    readers.setdefault(bit, []).append(position)
             self.readers[room] = {bit: tuple(positions) for bit, positions in readers.items()}
         self.holding = self.mask(f for f in self.facts if f[0] in ("in", "on", "at", "worn"))  # where things are
         self.local = self._local_masks(initial={fact_of(p) for p in initial})
@@ -194,10 +192,8 @@ class World:
         """The facts of a state (memoised): those of the last state decoded, changed by the bits that differ."""
         found = self._decoded.get(state)
         if found is None:
-            if len(self._decoded) >= 20_000:
-                self._decoded.clear()
             last, last_facts = self._last_decoded
-            found = self._decoded[state] = last_facts ^ self.facts_of(state ^ last)
+            found = remember(self._decoded, state, last_facts ^ self.facts_of(state ^ last), 20_000)
         self._last_decoded = (state, found)
         return found
 
@@ -205,12 +201,7 @@ class World:
         """The facts of ``bits`` (not memoised): bit by bit when they are few (what a turn changes), else byte by
         byte through a table of each byte's facts."""
         if bits.bit_count() <= 8:
-            few = []
-            while bits:
-                low = bits & -bits
-                few.append(self.facts[low.bit_length() - 1])
-                bits ^= low
-            return frozenset(few)
+            return frozenset(self.facts[i] for i in bit_positions(bits))
         facts: list[Fact] = []
         table = self._byte_facts
         for position, value in enumerate(bits.to_bytes(self._bytes, "little")):
