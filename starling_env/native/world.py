@@ -11,7 +11,6 @@ player's room. One :class:`World` per game and process, shared by every engine t
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +20,13 @@ from textworld.generator.inform7 import Inform7Game
 from textworld.logic import Proposition, Variable
 
 from ..builder.logic import TICK_RULE
+from ..game_json import load_game
 from ..spec import GameSpec
 from .types import Fact, Facts, bit_positions, remember
 
-MAX_WORLDS = 32  # games whose tables a process keeps, about 10 MB each (least recently opened dropped first)
+# Games whose tables a process keeps (least recently opened dropped first): STARLING-100's train split, so a
+# training run loads each game once. A world is 1-4 MB when loaded (tracemalloc, v2), more as its memos fill.
+MAX_WORLDS = 64
 _worlds: OrderedDict[str, World] = OrderedDict()
 
 
@@ -347,7 +349,7 @@ def load_world(game_dir: str | Path) -> World:
     key = hashlib.blake2b(game_json + spec_file.read_bytes(), digest_size=16).hexdigest()
     world = _worlds.pop(key, None)
     if world is None:
-        world = World(Game.deserialize(json.loads(game_json)), GameSpec.load(spec_file))
+        world = World(load_game(game_json), GameSpec.load(spec_file))
     _worlds[key] = world
     while len(_worlds) > MAX_WORLDS:
         _worlds.popitem(last=False)
