@@ -221,6 +221,12 @@ def test_table_aggregates_over_seeds(fake_run):
     assert easy_gain["p_improvement"]["value"] == (0.75 + 0.875) / 2 and easy_gain["p_improvement"]["games"] == 2
     assert (easy["games"], easy["iqm"]) == (2, 1.0)  # the middle two of (.5, 1, 1, 1)
     assert easy["iqm_bootstrap"] is None and easy_gain["p_improvement"]["bootstrap"] is None  # 2 seeds: no bootstrap
+    # learning efficiency: each unit's area under its curve (mean of its logged scores), paired by seed
+    area = easy_gain["curve_area"]
+    assert (area["pretrained"], area["scratch"], area["seeds"]) == (0.5, 0.15, 2)  # (.4 + .6) / 2; (.1 + .2) / 2
+    assert area["per_seed"] == [0.3, 0.4] and area["difference"] == 0.35
+    assert area["ci95"] == round(stats.t_half_width([0.3, 0.4]), 4)
+    assert gains["ScienceWorld-v0-task-boil"]["curve_area"]["difference"] == 0.0
     assert results["curves"]["TWC-easy-v0"]["pretrained"] == [(50, 0.3), (100, 0.7)]  # mean over seeds per step
     assert results["curves"]["TWC-easy-v0"]["scratch"] == [(50, 0.1), (100, 0.2)]
     band = results["curve_bands"]["TWC-easy-v0"]["pretrained"]  # the same means, with a t interval over seeds
@@ -244,6 +250,7 @@ def test_results_files(fake_run):
     md = (out / "transfer.md").read_text()
     assert "| TWC-easy-v0 | pretrained | 0.875 |" in md and "n/a (1 seed)" in md
     assert "![learning_curves-TWC-easy-v0](learning_curves-TWC-easy-v0.png)" in md
+    assert "| TWC-easy-v0 | 0.500 | 0.150 | +0.350 |" in md  # the learning-efficiency table
     assert "intervals are over seeds, never over episodes" in md and "| game0 | 1.000 | 0.500 | +0.500 |" in md
     assert json.loads((out / "transfer.json").read_text())["rows"][0]["slug"] == "ScienceWorld-v0-task-boil"
 

@@ -68,6 +68,24 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {g['slug']} | {g['gain']:+.3f} | ± {_ci(g['ci95'])} | {p} | {value} | "
                 f"{_interval(poi.get('bootstrap'))} | {g['seeds']} |"
             )
+        areas = [g for g in results["gains"] if g.get("curve_area")]
+        if areas:
+            lines += [
+                "",
+                "Learning efficiency: area under the training curve (the mean training score over the logged steps, "
+                "epsilon-greedy; 1.0 = a perfect score from the first step), gain paired by seed (t interval, "
+                "paired t-test):",
+                "",
+                "| target | pretrained | scratch | gain | 95% t CI | p | seeds |",
+                "|---|---|---|---|---|---|---|",
+            ]
+            for g in areas:
+                a = g["curve_area"]
+                p = "n/a" if a.get("p_value") is None else f"{a['p_value']:.3g}"
+                lines.append(
+                    f"| {g['slug']} | {a['pretrained']:.3f} | {a['scratch']:.3f} | {a['difference']:+.3f} | "
+                    f"± {_ci(a['ci95'])} | {p} | {a['seeds']} |"
+                )
         for g in results["gains"]:
             if g.get("per_game"):
                 lines += ["", f"Per game, {g['slug']} (mean over seeds; gain paired by seed, t interval):", ""]

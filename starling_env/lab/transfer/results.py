@@ -4,7 +4,9 @@ A unit's score is the mean over its evaluation episodes (every game of the targe
 of times, so every game weighs the same). Over seeds (:mod:`starling_env.lab.stats`): per target and arm the mean
 with a t interval, the IQM with a stratified bootstrap interval; per target the gain of pre-training paired by
 seed (t interval, paired t-test), per game the same paired gain, and the probability that a pre-trained seed
-beats a scratch seed on a game (rliable's probability of improvement, stratified bootstrap interval).
+beats a scratch seed on a game (rliable's probability of improvement, stratified bootstrap interval). Learning
+efficiency: a unit's area under its training curve (its mean training score over the logged steps, so 1.0 is a
+perfect score from the first step) and the gain in it of pre-training, paired by seed the same way.
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ def read_curve(path: Path) -> dict[int, float]:
         return {}
     with open(path, newline="") as f:
         return {int(row["step"]): float(row["mean_score"]) for row in csv.DictReader(f) if row.get("step")}
+
+
+def curve_area(curve: dict[int, float]) -> float | None:
+    """The normalised area under a training curve: the mean of its scores at its (evenly spaced) logged steps."""
+    return statistics.fmean(curve.values()) if curve else None
 
 
 def unit_results(out: Path) -> list[dict[str, Any]]:
@@ -114,9 +121,30 @@ def aggregate(units: list[dict[str, Any]]) -> dict[str, Any]:
                         "t": paired["t"],
                         "p_value": paired["p_value"],
                         **_per_game_gains(groups[(slug, "pretrained")], groups[(slug, "scratch")]),
+                        "curve_area": _area_gain(groups[(slug, "pretrained")], groups[(slug, "scratch")]),
                     }
                 )
     return {"rows": rows, "gains": gains}
+
+
+def _area_gain(pretrained: list[dict[str, Any]], scratch: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Each arm's mean area under the training curve over seeds, and the gain of pre-training in it paired by
+    seed (t interval, paired t-test); None when no seed has both curves."""
+    areas = {
+        arm: {u["spec"]["seed"]: curve_area(u["curve"]) for u in units}
+        for arm, units in zip(ARMS, (pretrained, scratch), strict=True)
+    }
+    common = sorted(
+        s for s in areas["pretrained"] if areas["pretrained"][s] is not None and areas["scratch"].get(s) is not None
+    )
+    if not common:
+        return None
+    a, b = ([areas[arm][s] for s in common] for arm in ARMS)
+    return {
+        "pretrained": round(statistics.fmean(a), 4),
+        "scratch": round(statistics.fmean(b), 4),
+        **stats.paired_difference(a, b),
+    }
 
 
 def _cells(members: list[dict[str, Any]]) -> dict[int, dict[str, float]]:
