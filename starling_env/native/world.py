@@ -24,9 +24,10 @@ from ..game_json import load_game
 from ..spec import GameSpec
 from .types import Fact, Facts, bit_positions, remember
 
-# Games whose tables a process keeps (least recently opened dropped first): STARLING-100's train split, so a
-# training run loads each game once. A world is 1-4 MB when loaded (tracemalloc, v2), more as its memos fill.
-MAX_WORLDS = 64
+# Games whose tables a process keeps (least recently opened dropped first). A world is 1-4 MB when loaded
+# (tracemalloc, STARLING-100 v2); its memos, each emptied when full, take up to about 100 MB more on the largest
+# shipped game after 100,000 random steps, which is what bounds this number.
+MAX_WORLDS = 32
 _worlds: OrderedDict[str, World] = OrderedDict()
 
 
