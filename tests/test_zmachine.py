@@ -11,10 +11,12 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import gymnasium as gym
@@ -24,7 +26,7 @@ import textworld
 import starling_env  # noqa: F401  (registers the ids)
 from starling_env.story_file import StoryFileError, check_story_bytes, check_story_file, probe_story_file
 from starling_env.targets.twc import TWCGameEnv
-from starling_env.targets.zmachine import ZMachineEnv
+from starling_env.targets.zmachine import LOOP_REPLY, ZMachineEnv
 
 from .conftest import third_party_data
 
@@ -227,3 +229,36 @@ def test_a_z_machine_game_takes_train_and_test_as_its_one_game(zork):
         env.close()
     with pytest.raises(ValueError, match="one game"):
         ZMachineEnv(zork, split="test-compose")
+
+
+# Found by a DRRN training run that hung: Zork I puts the nest in the (broken, emptied) egg, then the egg in the nest,
+# and its next listing of either loops forever inside the interpreter, where no timeout reaches.
+NEST_IN_EGG = ["north", "north", "up", "take egg", "take nest", "down", "open forest with egg", "take canary"]
+LOOP_CHECK = """
+import json, sys
+from starling_env.targets.zmachine import ZMachineEnv
+env = ZMachineEnv(sys.argv[1], max_episode_steps=None)
+env.reset(seed=3)
+for command in json.loads(sys.argv[2]):
+    env.step(command)
+_, _, _, _, before = env.step("put nest in egg")
+obs, _, _, _, after = env.step("put egg in nest")
+rows = [obs, after["moves"] - before["moves"], "put egg in nest" in before["admissible_commands"]]
+rows += [env.step("look")[0], env.step("inventory")[0]]
+print(json.dumps(rows))
+"""
+
+
+def test_a_command_that_puts_a_thing_inside_itself_is_undone_not_hung(zork):
+    result = subprocess.run(  # a child with a timeout: a regression hangs the interpreter, not the test run
+        [sys.executable, "-c", LOOP_CHECK, str(zork), json.dumps(NEST_IN_EGG)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    reply, moves, admissible, look, inventory = json.loads(result.stdout.splitlines()[-1])
+    assert reply == LOOP_REPLY and moves == 0  # undone: no turn passed
+    assert not admissible  # the admissible commands never offer it
+    assert look.startswith("Forest Path") and "broken jewel-encrusted egg" in inventory  # the game plays on
+    assert "bird's nest" in inventory

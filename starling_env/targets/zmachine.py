@@ -17,6 +17,9 @@ other game (the MIT release of Zork I, any Inform game) this module reads them i
 - the end of the game: the game's closing menu ("Would you like to RESTART, RESTORE ... QUIT"), or
   the interpreter halting; lost when the text says the player died, else won when it says so or the
   score reached the maximum;
+- a command after which some object would be its own ancestor in the object tree ("put nest in egg", then
+  "put egg in nest": Zork I accepts both, then loops forever in the interpreter at its next listing of either)
+  is undone and answered with :data:`LOOP_REPLY`; such commands are never admissible;
 - the maximum score: the ``max_score`` kwarg, jericho's, a peeked ``score`` command at the start (past
   any "press a key" prompts), or the first answer that states it ("out of a possible 10").
 
@@ -205,25 +208,67 @@ TWO_OBJECTS = (
     "take {o} from {p}",
 )
 MAX_CACHED_STATES = 2_000
+# What a command that would put a thing inside itself gets (the game would then loop forever): it is undone.
+LOOP_REPLY = "That would put something inside itself, which this game cannot handle: nothing happens."
 
 
 def _word(ram: np.ndarray, address: int) -> int:
     return int(ram[address]) << 8 | int(ram[address + 1])
 
 
+@dataclass(frozen=True)
+class ObjectTable:
+    """Where a story file's object entries lie in dynamic memory: ``count`` entries of ``entry`` bytes from
+    ``first``, each with its parent object at ``parent`` (one byte in versions 1-3, two after)."""
+
+    first: int
+    entry: int
+    count: int
+    parent: int
+    wide: bool
+
+    @classmethod
+    def of(cls, ram: np.ndarray) -> ObjectTable:
+        version, size = int(ram[0]), len(ram)
+        entry, links, defaults = (9, 7, 31) if version <= 3 else (14, 12, 63)
+        first = _word(ram, 0x0A) + 2 * defaults
+        lowest, n = size, 0
+        while first + (n + 1) * entry <= min(lowest, size):  # entries run up to the first property table
+            table = _word(ram, first + n * entry + links)
+            if not first < table < size:
+                break
+            lowest, n = min(lowest, table), n + 1
+        return cls(first, entry, n, 4 if version <= 3 else 6, version > 3)
+
+    def property_tables(self, ram: np.ndarray) -> list[int]:
+        links = self.entry - 2
+        return [_word(ram, self.first + i * self.entry + links) for i in range(self.count)]
+
+    def has_cycle(self, ram: np.ndarray) -> bool:
+        """Whether some object is its own ancestor ("put nest in egg", then "put egg in nest": Zork I accepts
+        both). A game then loops forever the next time it lists what is in either, inside the interpreter,
+        where no timeout reaches: the engine undoes such a command (see :meth:`ZEngine.step`)."""
+        n = self.count
+        if not n:
+            return False
+        at = self.first + self.parent + self.entry * np.arange(n)
+        parents = ram[at].astype(np.int64)
+        if self.wide:
+            parents = parents << 8 | ram[at + 1]
+        up = np.zeros(n + 1, dtype=np.int64)  # object -> its parent (0: none; out of range read as none)
+        up[1:] = np.where(parents <= n, parents, 0)
+        for _ in range(n.bit_length() + 1):  # after k rounds, up[o] is o's ancestor 2**k levels up
+            up = up[up]
+        return bool(up.any())  # every chain without a cycle ends at 0
+
+
 def world_bytes(ram: np.ndarray) -> np.ndarray:
     """Addresses of the world's state in dynamic memory: global variables, object entries, property tables."""
     version, size = int(ram[0]), len(ram)
-    globals_at, objects_at = _word(ram, 0x0C), _word(ram, 0x0A)
-    entry, links, defaults = (9, 7, 31) if version <= 3 else (14, 12, 63)
-    first = objects_at + 2 * defaults
+    globals_at = _word(ram, 0x0C)
+    objects = ObjectTable.of(ram)
     ranges = [np.arange(globals_at, min(globals_at + 480, size))]
-    lowest, n = size, 0
-    while first + (n + 1) * entry <= min(lowest, size):  # entries run up to the first property table
-        table = _word(ram, first + n * entry + links)
-        if not first < table < size:
-            break
-        lowest, n = min(lowest, table), n + 1
+    for table in objects.property_tables(ram):
         at = start = table + 1 + 2 * int(ram[table])  # property data starts after the short name
         while at < size and ram[at]:  # property blocks: size byte(s), data; a 0 byte ends the list
             b = int(ram[at])
@@ -234,7 +279,7 @@ def world_bytes(ram: np.ndarray) -> np.ndarray:
             else:
                 at += 1 + (2 if b & 0x40 else 1)
         ranges.append(np.arange(start, min(at, size)))
-    ranges.append(np.arange(first, min(first + n * entry, size)))
+    ranges.append(np.arange(objects.first, min(objects.first + objects.count * objects.entry, size)))
     return np.unique(np.concatenate(ranges))
 
 
@@ -264,6 +309,7 @@ class ZEngine:
         # A status line drawn in the upper window starts with a screen-wide run of spaces; centred text has fewer.
         self._drawn_status = re.compile(rf" {{{(int(ram[0x21]) or 80) // 2 + 1},}}([^\n]*)")
         self.world = world_bytes(ram)
+        self.objects = ObjectTable.of(ram)
         self.word_length = 6 if self.version <= 3 else 9
         self.dictionary: dict[str, set[str]] = {"noun": set(), "adj": set(), "verb": set(), "dir": set(), "prep": set()}
         for entry in frotz.get_dictionary():
@@ -307,7 +353,11 @@ class ZEngine:
         command = clean_command(command)
         if is_blocked(command):
             return BLOCKED_REPLY
+        before = self._frotz.get_state()
         raw = self._frotz.step(command)[0]
+        if self.objects.has_cycle(self._frotz._get_ram()):  # the game would hang at its next listing: undone
+            self._restore(before)
+            return LOOP_REPLY
         ended = self._frotz._emulator_halted() or bool(_END_MENU.search(raw))
         text, status = self._split(raw)
         self.status = status or self.status
@@ -567,7 +617,11 @@ class ZEngine:
         """The world bytes and the raw text after ``command`` from ``state`` (left in the state after it)."""
         self._restore(state)
         raw = self._frotz.step(command)[0]
-        return self._frotz._get_ram()[self.world], raw
+        ram = self._frotz._get_ram()
+        if self.objects.has_cycle(ram):  # step() undoes this command: it changes nothing
+            self._restore(state)
+            ram, raw = self._frotz._get_ram(), LOOP_REPLY
+        return ram[self.world], raw
 
     def _admissible(self) -> tuple[list[str], np.ndarray]:
         state = self._frotz.get_state()
