@@ -78,6 +78,15 @@ def test_a_block_cut_short_falls_back_to_the_whole_document():
     assert summary(parse_logic(cut)) == summary(GameLogic.parse(cut))
 
 
+def test_a_block_that_fails_to_parse_alone_falls_back_to_the_whole_document():
+    # the cut leaves text that looks like blocks ("}" then "type x {" inside a string): the first part fails alone
+    document = json.loads(SAMPLE[0].read_bytes())["KB"]["logic"]
+    cut = document.replace('"""', '"""\n}\ntype x {\n', 1)
+    blocks = logic_blocks(cut)
+    assert blocks is not None and len(blocks) == len(logic_blocks(document) or []) + 1
+    assert summary(parse_logic(cut)) == summary(GameLogic.parse(cut))
+
+
 def test_load_game_rejects_another_textworld_version():
     data = json.loads(SAMPLE[0].read_bytes())
     data["version"] = 999
