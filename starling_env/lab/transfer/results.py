@@ -130,13 +130,11 @@ def aggregate(units: list[dict[str, Any]]) -> dict[str, Any]:
 def _area_gain(pretrained: list[dict[str, Any]], scratch: list[dict[str, Any]]) -> dict[str, Any] | None:
     """Each arm's mean area under the training curve over seeds, and the gain of pre-training in it paired by
     seed (t interval, paired t-test); None when no seed has both curves."""
-    areas = {
-        arm: {u["spec"]["seed"]: curve_area(u["curve"]) for u in units}
+    areas: dict[str, dict[int, float]] = {
+        arm: {u["spec"]["seed"]: area for u in units if (area := curve_area(u["curve"])) is not None}
         for arm, units in zip(ARMS, (pretrained, scratch), strict=True)
     }
-    common = sorted(
-        s for s in areas["pretrained"] if areas["pretrained"][s] is not None and areas["scratch"].get(s) is not None
-    )
+    common = sorted(set(areas["pretrained"]) & set(areas["scratch"]))
     if not common:
         return None
     a, b = ([areas[arm][s] for s in common] for arm in ARMS)
