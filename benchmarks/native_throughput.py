@@ -10,7 +10,10 @@ one more native env of an open game costs (target < 5 MB), and the time of ``get
 (target < 5 us). The native memo (admissible commands and texts per state) starts empty for each figure:
 they include its misses. Last line: a JSON object of the figures.
 
-    python benchmarks/native_throughput.py [--games N] [--steps N] [--inform7-steps N]
+``--per-verb`` adds where a cold step's time goes: per first word of the command, its share of the steps and of the
+time, its step and admissible-command times and how often its text missed the memo (the figures to beat next).
+
+    python benchmarks/native_throughput.py [--games N] [--steps N] [--inform7-steps N] [--per-verb]
 """
 
 from __future__ import annotations
@@ -63,6 +66,44 @@ def engine_rate(game: Path, steps: int, seed: int) -> float:
     return steps / (time.perf_counter() - started)
 
 
+def per_verb(games: list[Path], steps: int) -> dict[str, dict[str, float]]:
+    """Per verb, over a cold walk of each game: share of steps and of time, us per step and per admissible
+    lookup, and the share of its steps whose text missed the memo."""
+    totals: dict[str, list[float]] = {}  # verb -> [steps, step s, admissible s, misses]
+    for i, game in enumerate(games):
+        cold(game)
+        engine = NativeEngine(game / "game.z8")
+        rng = random.Random(i)
+        engine.reset()
+        commands = engine.admissible_commands()
+        for _ in range(steps):
+            command = rng.choice(commands)
+            texts = len(engine._t.texts)
+            started = time.perf_counter()
+            engine.step(command)
+            stepped = time.perf_counter()
+            commands = engine.admissible_commands()
+            row = totals.setdefault(command.split()[0], [0, 0.0, 0.0, 0])
+            row[0] += 1
+            row[1] += stepped - started
+            row[2] += time.perf_counter() - stepped
+            row[3] += len(engine._t.texts) != texts
+            if engine.won or engine.lost:
+                engine.reset()
+                commands = engine.admissible_commands()
+    n, seconds = sum(r[0] for r in totals.values()), sum(r[1] + r[2] for r in totals.values())
+    return {
+        verb: {
+            "share_of_steps": round(r[0] / n, 3),
+            "share_of_time": round((r[1] + r[2]) / seconds, 3),
+            "step_us": round(1e6 * r[1] / r[0], 1),
+            "admissible_us": round(1e6 * r[2] / r[0], 1),
+            "text_misses": round(r[3] / r[0], 2),
+        }
+        for verb, r in sorted(totals.items(), key=lambda kv: -(kv[1][1] + kv[1][2]))
+    }
+
+
 def memory_per_env(game: Path, n: int = 50) -> float:
     """Bytes one more native env of an already open game holds, after a reset and 20 steps."""
     StarlingEnv(game, engine="native").close()  # the game's shared tables, loaded before measuring
@@ -111,6 +152,7 @@ def main() -> None:
     parser.add_argument("--games", type=int, default=10, help="shipped games, spread over the versions")
     parser.add_argument("--steps", type=int, default=20_000, help="native steps per game")
     parser.add_argument("--inform7-steps", type=int, default=1_000, help="Inform 7 steps per game")
+    parser.add_argument("--per-verb", action="store_true", help="also time a cold walk per verb")
     args = parser.parse_args()
     games = sample_games(args.games)
     load_s = []
@@ -143,6 +185,12 @@ def main() -> None:
     print(f"memory per native env: {memory / 1e6:.3f} MB (target < 5)")
     print(f"get_state {get_us:.2f} us, set_state {set_us:.2f} us (target < 5)")
     print(f"loading a game's tables: mean {sum(load_s) / n:.2f} s, max {max(load_s):.2f} s (once per game and process)")
+    verbs = per_verb(games, args.steps) if args.per_verb else {}
+    for verb, f in list(verbs.items())[:12]:
+        print(
+            f"  {verb:<10} {f['share_of_steps']:5.0%} of steps {f['share_of_time']:5.0%} of time  step "
+            f"{f['step_us']:6.1f} us  admissible {f['admissible_us']:5.1f} us  text misses {f['text_misses']:4.0%}"
+        )
     print(
         json.dumps(
             {
@@ -159,6 +207,7 @@ def main() -> None:
                 "load_s_mean": round(sum(load_s) / n, 3),
                 "load_s_max": round(max(load_s), 3),
                 "cores": os.cpu_count(),
+                **({"per_verb": verbs} if verbs else {}),
             }
         )
     )
