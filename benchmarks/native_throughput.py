@@ -53,11 +53,16 @@ def env_rate(game: Path, engine: str, steps: int, seed: int) -> float:
     return starling(game, steps, seed, engine)
 
 
-def engine_rate(game: Path, steps: int, seed: int) -> float:
+def cold_engine(game: Path, seed: int) -> tuple[NativeEngine, random.Random]:
+    """A reset engine of ``game`` with empty memos, and the random walk's generator for ``seed``."""
     cold(game)
     engine = NativeEngine(game / "game.z8")
-    rng = random.Random(seed)
     engine.reset()
+    return engine, random.Random(seed)
+
+
+def engine_rate(game: Path, steps: int, seed: int) -> float:
+    engine, rng = cold_engine(game, seed)
     started = time.perf_counter()
     for _ in range(steps):
         engine.step(rng.choice(engine.admissible_commands()))
@@ -71,10 +76,7 @@ def per_verb(games: list[Path], steps: int) -> dict[str, dict[str, float]]:
     lookup, and the share of its steps whose text missed the memo."""
     totals: dict[str, list[float]] = {}  # verb -> [steps, step s, admissible s, misses]
     for i, game in enumerate(games):
-        cold(game)
-        engine = NativeEngine(game / "game.z8")
-        rng = random.Random(i)
-        engine.reset()
+        engine, rng = cold_engine(game, i)
         commands = engine.admissible_commands()
         for _ in range(steps):
             command = rng.choice(commands)
