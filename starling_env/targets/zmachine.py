@@ -262,11 +262,10 @@ class ObjectTable:
         return bool(up.any())  # every chain without a cycle ends at 0
 
 
-def world_bytes(ram: np.ndarray) -> np.ndarray:
+def world_bytes(ram: np.ndarray, objects: ObjectTable) -> np.ndarray:
     """Addresses of the world's state in dynamic memory: global variables, object entries, property tables."""
     version, size = int(ram[0]), len(ram)
     globals_at = _word(ram, 0x0C)
-    objects = ObjectTable.of(ram)
     ranges = [np.arange(globals_at, min(globals_at + 480, size))]
     for table in objects.property_tables(ram):
         at = start = table + 1 + 2 * int(ram[table])  # property data starts after the short name
@@ -308,8 +307,8 @@ class ZEngine:
         self.status_score = self.version <= 3 and not ram[1] & 0x02  # v1-3 score/moves status line (not a clock)
         # A status line drawn in the upper window starts with a screen-wide run of spaces; centred text has fewer.
         self._drawn_status = re.compile(rf" {{{(int(ram[0x21]) or 80) // 2 + 1},}}([^\n]*)")
-        self.world = world_bytes(ram)
         self.objects = ObjectTable.of(ram)
+        self.world = world_bytes(ram, self.objects)
         self.word_length = 6 if self.version <= 3 else 9
         self.dictionary: dict[str, set[str]] = {"noun": set(), "adj": set(), "verb": set(), "dir": set(), "prep": set()}
         for entry in frotz.get_dictionary():
@@ -353,10 +352,8 @@ class ZEngine:
         command = clean_command(command)
         if is_blocked(command):
             return BLOCKED_REPLY
-        before = self._frotz.get_state()
-        raw = self._frotz.step(command)[0]
-        if self.objects.has_cycle(self._frotz._get_ram()):  # the game would hang at its next listing: undone
-            self._restore(before)
+        raw, _ = self._send(command, self._frotz.get_state())
+        if raw is None:
             return LOOP_REPLY
         ended = self._frotz._emulator_halted() or bool(_END_MENU.search(raw))
         text, status = self._split(raw)
@@ -616,12 +613,19 @@ class ZEngine:
     def _try(self, command: str, state: tuple) -> tuple[np.ndarray, str]:
         """The world bytes and the raw text after ``command`` from ``state`` (left in the state after it)."""
         self._restore(state)
+        raw, ram = self._send(command, state)
+        return ram[self.world], LOOP_REPLY if raw is None else raw
+
+    def _send(self, command: str, state: tuple) -> tuple[str | None, np.ndarray]:
+        """The raw answer to ``command`` sent in ``state`` (the current one) and the dynamic memory after it; None
+        and ``state``'s memory when the command made an object its own ancestor: the game would hang at its next
+        listing of it, so the command is undone."""
         raw = self._frotz.step(command)[0]
         ram = self._frotz._get_ram()
-        if self.objects.has_cycle(ram):  # step() undoes this command: it changes nothing
-            self._restore(state)
-            ram, raw = self._frotz._get_ram(), LOOP_REPLY
-        return ram[self.world], raw
+        if not self.objects.has_cycle(ram):
+            return raw, ram
+        self._restore(state)
+        return None, self._frotz._get_ram()
 
     def _admissible(self) -> tuple[list[str], np.ndarray]:
         state = self._frotz.get_state()
