@@ -24,13 +24,16 @@ from textworld.generator.game import Game
 from ..builder.logic import entity_table, state_atom
 from ..spec import Fact, GameSpec
 from ..spec.model import Variant
-from .types import Facts, remember
+from .types import RECENT_STATES, Facts, remember
 
 DIRECTIONS = ("north", "south", "east", "west")  # in Inform's order of directions (the Standard Rules')
 PORTABLE = frozenset({"o", "wr", "k", "f", "pc"})  # the kinds Inform lets the player carry
 CONTAINERS = frozenset({"c", "pc", "pt"})
 HOLDING = frozenset({"in", "on", "at"})  # with "worn": the facts that place a thing in Inform's object tree
 HERE = "$here"  # the player's room, in a compiled condition
+# Where things are: the player's room, per holder the things in or on it, per thing its holder. Tuples, not
+# lists: memoised trees of atoms are left alone by the cyclic garbage collector (see native/engine.py).
+Tree = tuple[str, dict[str, tuple[str, ...]], dict[str, str]]
 Condition = tuple[tuple[str, ...], ...]  # facts that must all hold
 Texts = tuple[tuple[Condition, str], ...]  # (condition, text): the first whose condition holds is printed
 _QUOTE = re.compile(r"(?<![A-Za-z])'|'(?![A-Za-z])")
@@ -130,8 +133,8 @@ class Describer:
             self.rooms[rid] = (heading, inform_text(room.description), self._texts(room.variants))
         self.exits = {r.id: tuple(d for d in DIRECTIONS if d in r.exits) for r in game.world.rooms}
         self.doors = {r.id: tuple((d, r.doors[d].id) for d in DIRECTIONS if d in r.doors) for r in game.world.rooms}
-        self._indexed: dict[Facts, tuple[str, dict[str, list[str]], dict[str, str]]] = {}  # memo of _index
-        self._last_index: tuple[Facts, tuple[str, dict[str, list[str]], dict[str, str]]] = (
+        self._indexed: dict[Facts, Tree] = {}  # memo of _index
+        self._last_index: tuple[Facts, Tree] = (
             frozenset(),
             ("", {}, {}),
         )
@@ -185,7 +188,7 @@ class Describer:
         return _series([self.things[e].a for e in entities])
 
     # -- where things are ------------------------------------------------------------------------------
-    def _index(self, facts: Facts) -> tuple[str, dict[str, list[str]], dict[str, str]]:
+    def _index(self, facts: Facts) -> Tree:
         """The player's room, per holder the things in or on it (unordered; "I": carried or worn), and per thing
         its holder.
 
@@ -204,7 +207,7 @@ class Describer:
             if thing == "P":
                 room = ""
             elif thing:
-                children[holder] = [e for e in children[holder] if e != thing]
+                children[holder] = tuple(e for e in children[holder] if e != thing)
                 if where.get(thing) == holder:
                     del where[thing]
         for f in added:
@@ -212,16 +215,16 @@ class Describer:
             if thing == "P":
                 room = holder
             elif thing:
-                children[holder] = [*children.get(holder, ()), thing]
+                children[holder] = (*children.get(holder, ()), thing)
                 where[thing] = holder
-        found = remember(self._indexed, facts, (room, children, where), 20_000)
+        found = remember(self._indexed, facts, (room, children, where), RECENT_STATES)
         self._last_index = (facts, found)
         return found
 
-    def _ordered(self, items: list[str], order: Sequence[str]) -> list[str]:
+    def _ordered(self, items: Sequence[str], order: Sequence[str]) -> list[str]:
         rank = self.rank
         if len(items) < 2:
-            return items
+            return list(items)
         if not order:
             return sorted(items, key=rank.__getitem__)
         if order is not self._recent[0]:  # the ranks of the order, kept while the same order is asked again
@@ -236,7 +239,7 @@ class Describer:
 
     def contents(self, holder: str, facts: Facts, order: Sequence[str] = ()) -> list[str]:
         """The things directly in or on ``holder`` ("I": carried or worn), in Inform's listing order."""
-        return self._ordered(self._index(facts)[1].get(holder, []), order)
+        return self._ordered(self._index(facts)[1].get(holder, ()), order)
 
     def reorder(self, order: Sequence[str], before: Facts, after: Facts) -> tuple[str, ...]:
         """``order`` once the facts went from ``before`` to ``after``: the things that moved come first.
@@ -272,7 +275,7 @@ class Describer:
         things = self.things
         heading, base, variants = self.rooms[room]
         blocks = [f"{heading}\n{self._chosen(base, variants, facts, room)}"]
-        here = [e for e in self._ordered(children.get(room, []), order) if things[e].whole is None]
+        here = [e for e in self._ordered(children.get(room, ()), order) if things[e].whole is None]
         wholes = [e for e in here if things[e].parts and not things[e].portable]
         if wholes:  # parts.twl: what is in or on a part of a fixed thing here
             parts = sorted((p for w in wholes for p in things[w].parts), key=self.rank.__getitem__)
@@ -280,7 +283,7 @@ class Describer:
                 f"You see {self.listing(inside)} {word} {things[p].the}."
                 for word, kinds in (("in", CONTAINERS), ("on", ("s",)))
                 for p in parts
-                if things[p].kind in kinds and (inside := self._ordered(children.get(p, []), order))
+                if things[p].kind in kinds and (inside := self._ordered(children.get(p, ()), order))
                 if word == "on" or self._open(p, facts)
             ]
             blocks.append("\n".join(lines))
@@ -288,12 +291,12 @@ class Describer:
         for e in here:
             if things[e].container:
                 opened = self._open(e, facts)
-                inside = self._ordered(children.get(e, []), order) if opened else []
+                inside = self._ordered(children.get(e, ()), order) if opened else []
                 tail = f", containing {self.listing(inside)}" if inside else ""
                 lines.append(f"You see {things[e].a} ({'open' if opened else 'closed'}){tail}.")
         for e in here:
             if things[e].kind == "s":
-                inside = self._ordered(children.get(e, []), order)
+                inside = self._ordered(children.get(e, ()), order)
                 tail = f", with {self.listing(inside)} on it" if inside else ""
                 lines.append(f"You see {things[e].a}{tail}.")
         blocks.append("\n".join(lines))
@@ -326,14 +329,14 @@ class Describer:
         blocks = [text] if text else []
         printed = bool(text or thing.variants)  # a description with variants is never "" to Inform
         if thing.container and self._open(entity, facts):
-            inside = self._ordered(children.get(entity, []), order)
+            inside = self._ordered(children.get(entity, ()), order)
             if inside:
                 blocks.append(f"In {thing.the} {self.is_are(inside)} {self.listing(inside)}.")
             elif not printed:
                 blocks.append(f"{thing.cap_the} {thing.is_are} empty.")
             printed = True
         elif thing.kind == "s":
-            inside = self._ordered(children.get(entity, []), order)
+            inside = self._ordered(children.get(entity, ()), order)
             if inside:
                 blocks.append(f"On {thing.the} {self.is_are(inside)} {self._brief(inside, children, order)}.")
                 printed = True
@@ -348,13 +351,13 @@ class Describer:
             blocks.append(f"{thing.cap_the} {'have' if thing.plural else 'has'} {self.listing(thing.parts)}.")
         return "\n\n".join(blocks)
 
-    def _brief(self, items: list[str], children: dict[str, list[str]], order: Sequence[str]) -> str:
+    def _brief(self, items: list[str], children: dict[str, tuple[str, ...]], order: Sequence[str]) -> str:
         """A list "tersely, including contents, giving brief inventory information" (examining a supporter)."""
         out = []
         for e in items:
             thing, text = self.things[e], self.things[e].a
             if thing.container:
-                inside = self._ordered(children.get(e, []), order)
+                inside = self._ordered(children.get(e, ()), order)
                 brief = f"in which {self.is_are(inside)} {self._brief(inside, children, order)}" if inside else "empty"
                 text += f" ({brief})"
             out.append(text)
@@ -364,17 +367,17 @@ class Describer:
     def inventory(self, facts: Facts, order: Sequence[str] = ()) -> str:
         """What "inventory" prints."""
         children = self._index(facts)[1]
-        held = self._ordered(children.get("I", []), order)
+        held = self._ordered(children.get("I", ()), order)
         if not held:
             return "You are carrying nothing."
         return f"You are carrying: {self._full(held, children, facts, order)}."
 
-    def _full(self, items: list[str], children: dict[str, list[str]], facts: Facts, order: Sequence[str]) -> str:
+    def _full(self, items: list[str], children: dict[str, tuple[str, ...]], facts: Facts, order: Sequence[str]) -> str:
         """A list "giving inventory information, including all contents" (the inventory)."""
         out = []
         for e in items:
             text = self.things[e].a + (" (being worn)" if ("worn", e) in facts else "")
-            inside = self._ordered(children.get(e, []), order)
+            inside = self._ordered(children.get(e, ()), order)
             if inside:
                 text += f" containing {self.is_are(inside)} {self._full(inside, children, facts, order)}"
             out.append(text)

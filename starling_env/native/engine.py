@@ -6,6 +6,10 @@ refusals, admissible commands, facts, score, won / lost and, word for word, the 
 the game's reply; the action's bits are applied; the world's every-turn rules run in order; the quests
 score; the narrator (:mod:`.narrate`) tells the turn. Admissible commands and texts are memoised per
 state, shared by the engines of a process that play the same game.
+
+The memos hold only tuples, strings, ints and dicts of those (and the decoded facts' frozensets): CPython's
+cyclic garbage collector stops tracking such tuples and dicts at their first collection, so a full collection
+does not walk the memos. With lists in them (as first written), full collections took a third of a cold walk.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from .types import Turn, bit_positions, remember
 from .world import World, load_world
 
 MAX_MEMO = 50_000  # per game: admissible lists and texts kept (a memo that fills is emptied)
+# A state's admissible commands, in sorted order, each with the action it plays: a dict of atoms, which the cyclic
+# garbage collector never tracks (see the module docstring).
+Admissible = dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,7 @@ class _Tables:
         self.describer = Describer(world.game, world.spec)
         self.narrator = Narrator(world.game, world.spec, self.describer)
         self.parser = Parser(world.game, world.spec)
-        self.admissible: dict[int, tuple[list[str], dict[str, int]]] = {}
+        self.admissible: dict[int, Admissible] = {}
         self.texts: dict[tuple, str] = {}
         names = {(info.name or "").lower() for info in world.game.infos.values()}
         self.odd_names = tuple(n for n in names if MULTI_OBJECT_WORDS & set(n.split()))
@@ -103,7 +110,7 @@ class NativeEngine:
         self.extra_values: dict[str, str | None] = {}
         self._progression: Progression | None = None
         self._judged: int | None = None  # the state the quests and losses were last judged in
-        self._last: tuple[int, tuple[list[str], dict[str, int]]] = (-1, ([], {}))  # the last admissible lookup
+        self._last: tuple[int, Admissible] = (-1, {})  # the last admissible lookup
         self.resume: tuple[str, str] | None = None  # the parser's open question ("Which do you mean, ...?")
 
     @property
@@ -133,7 +140,7 @@ class NativeEngine:
         """Play one command: the same refusals, effects and words as the reference Engine's step."""
         t, world = self._t, self.world
         self.refused, self.acted = None, False
-        commands, actions = self._admissible()
+        actions = self._admissible()
         typed = command
         index = actions.get(command)  # an admissible command as listed (the usual case): clean, never refused
         reply, takes_turn = None, True
@@ -151,7 +158,7 @@ class NativeEngine:
                 self.refused = "multi-action"
                 return MULTI_ACTION_REPLY
             parsed = t.parser.parse(
-                clause.lower(), world.decode(self.state), commands, self.order, None, resume, self.score, self.moves
+                clause.lower(), world.decode(self.state), actions, self.order, None, resume, self.score, self.moves
             )
             self.resume = parsed.resume
             if parsed.command is not None and parsed.command in actions:
@@ -247,7 +254,7 @@ class NativeEngine:
             order, world.facts_of(moved & before), world.facts_of(moved & after), world.decode(after)
         )
 
-    def _admissible(self) -> tuple[list[str], dict[str, int]]:
+    def _admissible(self) -> Admissible:
         """The state's sorted admissible commands and, for each, the action it plays.
 
         Memoised by the room and the state's facts that the room's actions read (things elsewhere do not count).
@@ -264,13 +271,13 @@ class NativeEngine:
         self._last = (state, found)
         return found
 
-    def _applicable(self, room: str, state: int, relevant: int) -> tuple[list[str], dict[str, int]]:
+    def _applicable(self, room: str, state: int, relevant: int) -> Admissible:
         """The room's commands that apply in ``state``, each with the action it plays. From the last state looked
         up when it was in the same room and differs in a few of the ``relevant`` facts (those the room's actions
         read): only the commands that read those facts are checked again."""
         world = self.world
         choices = world.choices[room]
-        last, (_, last_best) = self._last
+        last, last_best = self._last
         changed = (state ^ last) & relevant
         positions: Iterable[int]
         if last >= 0 and world.room_of(last) == (room or None) and changed.bit_count() <= 8:
@@ -286,7 +293,7 @@ class NativeEngine:
                     break
             else:
                 best.pop(command, None)
-        return sorted(best), best
+        return dict(sorted(best.items()))
 
     def _score(self, state: int) -> None:
         """TextWorld's quest rules at the end of a turn: a quest whose condition holds scores (once)."""
@@ -324,7 +331,7 @@ class NativeEngine:
 
     # -- what the logic knows ----------------------------------------------------------------
     def admissible_commands(self) -> list[str]:
-        return list(self._admissible()[0])
+        return list(self._admissible())
 
     def facts(self) -> list[str]:
         """The facts, readable as the reference engine gives them (internal tag__ facts left out)."""

@@ -20,7 +20,7 @@ from textworld.generator.game import Game
 from ..builder.logic import TICK_RULE
 from ..spec import GameSpec
 from .describe import Describer
-from .types import Facts, Turn, remember
+from .types import RECENT_STATES, Facts, Turn, remember
 
 Report = Callable[[Turn], str]  # the action's own words, from its mapping, the facts after it and the order
 
@@ -179,7 +179,7 @@ class Inference:
         """:func:`scope`, memoised by the facts."""
         found = self._scopes.get(facts)
         if found is None:
-            found = remember(self._scopes, facts, scope(facts), 20_000)
+            found = remember(self._scopes, facts, scope(facts), RECENT_STATES)
         return found
 
 

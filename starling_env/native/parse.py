@@ -22,7 +22,7 @@ from __future__ import annotations
 import collections
 import random
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from textworld.generator.game import Game
@@ -31,10 +31,10 @@ from ..builder.logic import compile_action, entity_table
 from ..envs.engine import MULTI_ACTION_REPLY, NO_OP_EVENTS
 from ..spec import GameSpec
 from .describe import Describer, inform_text
-from .types import Facts, remember
+from .types import RECENT_STATES, Facts, remember
 
 PLAYER = "P"
-MAX_WORLDS = 256  # object trees memoised per parser
+MAX_WORLDS = RECENT_STATES  # object trees memoised per parser (few: see RECENT_STATES)
 
 
 # -- words -----------------------------------------------------------------------------------------------
@@ -621,7 +621,7 @@ class Parser:
         self,
         command: str,
         facts: Facts,
-        admissible: Sequence[str],
+        admissible: Collection[str],
         order: Sequence[str] = (),
         pronouns: Mapping[str, str] | None = None,
         resume: tuple[str, str] | None = None,
@@ -685,7 +685,7 @@ class Parser:
         return text[:1].upper() + text[1:]
 
     # -- the action -------------------------------------------------------------------------------------------
-    def _act(self, action: _Action, world: _World, admissible: Sequence[str], order: Sequence[str]) -> Parsed:
+    def _act(self, action: _Action, world: _World, admissible: Collection[str], order: Sequence[str]) -> Parsed:
         """What comes of the action Inform's parser made of the command: the logic's command, or the reply."""
         name, nouns, note = action.name, action.nouns, action.note
         outcome = self._check(name, nouns, world)

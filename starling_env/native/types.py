@@ -18,6 +18,13 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
+# How many states a memo keyed by a state's facts keeps: few. Their frozensets and object trees are tracked by the
+# cyclic garbage collector, and kept longer they would live on into its oldest generation and make every full
+# collection slower (they cost a third of a cold walk when 20,000 were kept); the engine's big memos hold only
+# atoms, tuples and dicts of atoms, which it does not track.
+RECENT_STATES = 64
+
+
 def remember(memo: dict[K, V], key: K, value: V, limit: int) -> V:
     """Keep ``value`` under ``key`` in a memo of at most ``limit`` entries (a full memo is emptied first)."""
     if len(memo) >= limit:

@@ -22,7 +22,7 @@ from textworld.logic import Proposition, Variable
 from ..builder.logic import TICK_RULE
 from ..game_json import load_game
 from ..spec import GameSpec
-from .types import Fact, Facts, bit_positions, remember
+from .types import RECENT_STATES, Fact, Facts, bit_positions, remember
 
 # Games whose tables a process keeps (least recently opened dropped first). A world is 1-4 MB when loaded
 # (tracemalloc, STARLING-100 v2); its memos, each emptied when full, take up to about 100 MB more on the largest
@@ -196,7 +196,7 @@ class World:
         found = self._decoded.get(state)
         if found is None:
             last, last_facts = self._last_decoded
-            found = remember(self._decoded, state, last_facts ^ self.facts_of(state ^ last), 20_000)
+            found = remember(self._decoded, state, last_facts ^ self.facts_of(state ^ last), RECENT_STATES)
         self._last_decoded = (state, found)
         return found
 
