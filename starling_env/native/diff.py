@@ -63,7 +63,7 @@ def _observe(engine: Engine | NativeEngine, text: str) -> dict[str, str]:
         "score": str(engine.score),
         "won": str(engine.won),
         "lost": str(engine.lost),
-        "admissible": "\n".join(sorted(engine.admissible_commands())),
+        "admissible": "\n".join(engine.admissible_commands()),  # as listed: both engines list them sorted
         "text": normalise(text),
     }
 

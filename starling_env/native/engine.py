@@ -34,7 +34,7 @@ from .parse import Parser
 from .types import Turn, bit_positions, remember
 from .world import World, load_world
 
-MAX_MEMO = 50_000  # per game: admissible lists and texts kept (a memo that fills is emptied)
+MAX_MEMO = 50_000  # per game: admissible commands, texts and orders kept (a memo that fills is emptied)
 # A state's admissible commands, in sorted order, each with the action it plays: a dict of atoms, which the cyclic
 # garbage collector never tracks (see the module docstring).
 Admissible = dict[str, int]
@@ -66,6 +66,7 @@ class _Tables:
         self.parser = Parser(world.game, world.spec)
         self.admissible: dict[int, Admissible] = {}
         self.texts: dict[tuple, str] = {}
+        self.orders: dict[tuple, tuple[str, ...]] = {}  # (order, where things were, what moved) -> the new order
         names = {(info.name or "").lower() for info in world.game.infos.values()}
         self.odd_names = tuple(n for n in names if MULTI_OBJECT_WORDS & set(n.split()))
         # Commands of the logic that the fast path of step() may not take as given (none in practice).
@@ -248,11 +249,16 @@ class NativeEngine:
 
     def _reorder(self, order: tuple[str, ...], before: int, after: int) -> tuple[str, ...]:
         """The object-tree order once the state went from ``before`` to ``after`` (see Describer.reorder)."""
-        world = self.world
+        world, memo = self.world, self._t.orders
         moved = (before ^ after) & world.holding
-        return self._t.describer.reorder_changes(
-            order, world.facts_of(moved & before), world.facts_of(moved & after), world.decode(after)
-        )
+        key = (order, before & world.holding, moved)  # the new order reads nothing but these
+        found = memo.get(key)
+        if found is None:
+            found = self._t.describer.reorder_changes(
+                order, world.facts_of(moved & before), world.facts_of(moved & after), world.decode(after)
+            )
+            remember(memo, key, found, MAX_MEMO)
+        return found
 
     def _admissible(self) -> Admissible:
         """The state's sorted admissible commands and, for each, the action it plays.
@@ -285,15 +291,17 @@ class NativeEngine:
             positions = {p for bit in bit_positions(changed) for p in readers.get(bit, ())}
         else:
             best, positions = {}, range(len(choices))
+        added = False  # a command new to ``best`` (updates and removals keep its sorted order)
         for position in positions:
             command, candidates = choices[position]
             for pre, i in candidates:
                 if state & pre == pre:
+                    added = added or command not in best
                     best[command] = i
                     break
             else:
                 best.pop(command, None)
-        return dict(sorted(best.items()))
+        return dict(sorted(best.items())) if added else best
 
     def _score(self, state: int) -> None:
         """TextWorld's quest rules at the end of a turn: a quest whose condition holds scores (once)."""
