@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..builder.logic import TICK_RULE
 from ..envs.engine import (
     BLOCKED_REPLY,
     MULTI_ACTION_REPLY,
@@ -173,7 +172,7 @@ class NativeEngine:
         state, applied = before, []
         if index is not None:
             self.acted = True
-            if not world.names[index].startswith(TICK_RULE.format("")):  # "wait": only time passes
+            if not world.is_tick[index]:  # "wait": only time passes
                 state = (state & ~world.delete[index]) | world.add[index]
                 applied.append((index, state))
         after_action = state

@@ -90,8 +90,9 @@ class World:
         self.by_room: dict[str, list[int]] = {}
         self.anywhere: list[int] = []
         ticks: dict[int, list[int]] = {}
+        self.is_tick = [a.name.startswith(TICK_RULE.format("")) for a in actions]  # every-turn rules ("wait" too)
         for i, action in enumerate(actions):
-            if action.name.startswith(TICK_RULE.format("")):
+            if self.is_tick[i]:
                 ticks.setdefault(int(action.name.rsplit("__", 1)[1]), []).append(i)
             room = next(
                 (p.arguments[1].name for p in action.preconditions if p.name == "at" and p.arguments[0].name == "P"),
@@ -134,6 +135,7 @@ class World:
         self.holding = self.mask(f for f in self.facts if f[0] in ("in", "on", "at", "worn"))  # where things are
         self.local = self._local_masks(initial={fact_of(p) for p in initial})
         self.player_rooms = {self.bit[("at", "P", r)]: r for r in self.by_room if ("at", "P", r) in self.bit}
+        self.player_at = sum(self.player_rooms)  # the bits of the player's places: one of them is set
         self.goals = [
             Goal(
                 masks=tuple(self.mask(fact_of(p) for p in e.condition.preconditions) for e in q.win_events),
@@ -217,10 +219,7 @@ class World:
         return frozenset(facts)
 
     def room_of(self, state: int) -> str | None:
-        for bit, room in self.player_rooms.items():
-            if state & bit:
-                return room
-        return None
+        return self.player_rooms.get(state & self.player_at)
 
 
 def _ground(logic, rules: list, constants: dict, initial: frozenset[Proposition]) -> list:  # noqa: ANN001
