@@ -285,17 +285,18 @@ class NativeEngine:
         last, last_best = self._last
         changed = (state ^ last) & relevant
         positions: Iterable[int]
-        if last >= 0 and world.room_of(last) == (room or None) and changed.bit_count() <= 8:
+        incremental = last >= 0 and world.room_of(last) == (room or None) and changed.bit_count() <= 8
+        if incremental:
             best, readers = dict(last_best), world.readers[room]
             positions = {p for bit in bit_positions(changed) for p in readers.get(bit, ())}
-        else:
+        else:  # every command, in the sorted order of ``choices``: so ``best`` is sorted
             best, positions = {}, range(len(choices))
-        added = False  # a command new to ``best`` (updates and removals keep its sorted order)
+        added = False  # a command joined ``best`` in the incremental case (updates and removals keep its order)
         for position in positions:
             command, candidates = choices[position]
             for pre, i in candidates:
                 if state & pre == pre:
-                    added = added or command not in best
+                    added = added or (incremental and command not in best)
                     best[command] = i
                     break
             else:
