@@ -74,6 +74,7 @@ class StarlingEnv(TextGameEnv):
             self.story_file, self.game_id = self.game_dir / "game.z8", self.game_dir.name
         self.engine = self._make_engine()
         self._policy_length: int | None = None
+        self._shaping = "intermediate_reward" in self.extra_info
         self._intermediate_reward = 0
 
     # -- gymnasium API -------------------------------------------------------------------------
@@ -90,15 +91,17 @@ class StarlingEnv(TextGameEnv):
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict]:
         self._check_running()
-        previous = self.engine.score
-        obs = self.engine.step(str(action))
-        terminated = self.engine.won or self.engine.lost
+        engine, command = self.engine, str(action)
+        previous = engine.score
+        obs = engine.step(command)
+        terminated = engine.won or engine.lost
         truncated = self._end_step(terminated)
-        self.transcript.append((str(action), obs))
-        self._intermediate_reward = self._shaping_signal()
+        self.transcript.append((command, obs))
+        if self._shaping:  # asked for (it reads the winning policy, tracked only then)
+            self._intermediate_reward = self._shaping_signal()
         info = self._info()
         self._render_step()
-        return self._clip(obs), float(self.engine.score - previous), terminated, truncated, info
+        return self._clip(obs), float(engine.score - previous), terminated, truncated, info
 
     def close(self) -> None:
         self.engine.close()

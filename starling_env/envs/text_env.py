@@ -19,6 +19,7 @@ DEFAULT_MAX_STEPS = 100  # the one default step limit of an episode (every regis
 MAX_OBSERVATION_CHARS = 1 << 15
 MAX_ACTION_CHARS = 760  # commands are cleaned to at most 190 characters; the space leaves room for what users send
 CHARSET = string.printable  # game text is printable ASCII (newlines included)
+_NOTHING: AbstractContextManager[None] = nullcontext()  # a context that does nothing (reusable)
 
 # The info contract. Every env fills BASE_INFO on every reset and step, ``admissible_commands`` unless made with
 # ``admissible=False``, and each ``extra_info`` name it was made with; an env offers a subset of EXTRA_INFO.
@@ -124,7 +125,7 @@ class TextGameEnv(gym.Env):
     def _reading_info(self) -> AbstractContextManager[Any]:
         """Wraps the reading of admissible commands and extras (an engine whose reads could change the episode
         overrides it)."""
-        return nullcontext()
+        return _NOTHING
 
     def _info(self) -> dict[str, Any]:
         info = self._base_info()
