@@ -293,8 +293,8 @@ class NativeEngine:
             best, positions = {}, range(len(choices))
         added = False  # a command joined ``best`` in the incremental case (updates and removals keep its order)
         for position in positions:
-            command, candidates = choices[position]
-            for pre, i in candidates:
+            command, common, candidates = choices[position]
+            for pre, i in candidates if state & common == common else ():
                 if state & pre == pre:
                     added = added or (incremental and command not in best)
                     best[command] = i

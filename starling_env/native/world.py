@@ -11,8 +11,10 @@ player's room. One :class:`World` per game and process, shared by every engine t
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path
 
 from textworld.generator.game import Game
@@ -111,21 +113,26 @@ class World:
                 mask |= self.pre[i]
             self.relevant[room] = mask
         # Per room ("" for none), the commands its actions (and those possible anywhere) can list, sorted, each with
-        # its actions in the order the reference prefers them: most preconditions, then the first in text order.
-        self.choices: dict[str, list[tuple[str, tuple[tuple[int, int], ...]]]] = {}
+        # the facts all its actions need (0 for one action: a quick no when they do not hold) and its actions in the
+        # order the reference prefers them: most preconditions, then the first in text order.
+        self.choices: dict[str, list[tuple[str, int, tuple[tuple[int, int], ...]]]] = {}
         for room in ("", *self.by_room):
             by_command: dict[str, list[int]] = {}
             for i in (*self.by_room.get(room, ()), *self.anywhere):
                 by_command.setdefault(self.commands[i], []).append(i)
             self.choices[room] = [
-                (c, tuple((self.pre[i], i) for i in sorted(indices, key=lambda i: (-self.n_pre[i], i))))
+                (
+                    c,
+                    reduce(operator.and_, (self.pre[i] for i in indices)) if len(indices) > 1 else 0,
+                    tuple((self.pre[i], i) for i in sorted(indices, key=lambda i: (-self.n_pre[i], i))),
+                )
                 for c, indices in sorted(by_command.items())
             ]
         # Per room, per fact (bit position): the positions in choices[room] of the commands whose actions read it.
         self.readers: dict[str, dict[int, tuple[int, ...]]] = {}
         for room, choices in self.choices.items():
             readers: dict[int, list[int]] = {}
-            for position, (_, candidates) in enumerate(choices):
+            for position, (_, _, candidates) in enumerate(choices):
                 read = 0
                 for pre, _ in candidates:
                     read |= pre
