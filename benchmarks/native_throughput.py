@@ -8,8 +8,10 @@ admissible commands, so one seed gives one walk), prints the steps/s, in this on
 their ratios (targets: native env >= 50,000 steps/s per core and >= 30x the Inform 7 env), the memory
 one more native env of an open game costs (target < 5 MB), and the time of ``get_state`` / ``set_state``
 (target < 5 us). The native memo (admissible commands and texts per state) starts empty for each figure:
-they include its misses. Each figure of a game is the best of ``--repeats`` runs (each from empty memos): on a
-shared machine, other work only ever slows a run down, by as much as 1.5x here from one minute to the next.
+they include its misses. The games are played in ``--repeats`` passes, one after the other in one process, and
+each figure is that of its best pass: on a shared machine other work only ever slows a pass down (by as much as
+1.5x here from one minute to the next), while a pass still pays its share of the process's garbage collection
+(best-of-N per game would pick the runs that a full collection happened to miss).
 Last line: a JSON object of the figures.
 
 ``--per-verb`` adds where a cold step's time goes: per first word of the command, its share of the steps and of the
@@ -27,7 +29,6 @@ import os
 import random
 import time
 import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 
 from env_throughput import starling  # this folder is on sys.path when a script of it runs
@@ -54,11 +55,6 @@ def cold(game: Path) -> None:
 def env_rate(game: Path, engine: str, steps: int, seed: int) -> float:
     cold(game)
     return starling(game, steps, seed, engine)
-
-
-def best(repeats: int, rate: Callable[..., float], *args: object) -> float:
-    """The highest of ``repeats`` runs of ``rate(*args)``: each starts from empty memos."""
-    return max(rate(*args) for _ in range(repeats))
 
 
 def cold_engine(game: Path, seed: int) -> tuple[NativeEngine, random.Random]:
@@ -162,7 +158,7 @@ def main() -> None:
     parser.add_argument("--games", type=int, default=10, help="shipped games, spread over the versions")
     parser.add_argument("--steps", type=int, default=20_000, help="native steps per game")
     parser.add_argument("--inform7-steps", type=int, default=1_000, help="Inform 7 steps per game")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per figure and game; the best one counts")
+    parser.add_argument("--repeats", type=int, default=3, help="passes over the games; the best one counts")
     parser.add_argument("--per-verb", action="store_true", help="also time a cold walk per verb")
     args = parser.parse_args()
     games = sample_games(args.games)
@@ -172,21 +168,21 @@ def main() -> None:
         started = time.perf_counter()
         load_world(game)
         load_s.append(time.perf_counter() - started)
-    rows = []
-    for i, game in enumerate(games):
-        inform7 = best(args.repeats, env_rate, game, "inform7", args.inform7_steps, i)
-        native_env = best(args.repeats, env_rate, game, "native", args.steps, i)
-        native_engine = best(args.repeats, engine_rate, game, args.steps, i)
-        rows.append((game.name, inform7, native_env, native_engine))
+    passes = []  # per pass over the games, per game: (inform7 env, native env, native engine) steps/s
+    for _ in range(args.repeats):
+        passes.append([(env_rate(g, "inform7", args.inform7_steps, i), env_rate(g, "native", args.steps, i),
+                        engine_rate(g, args.steps, i)) for i, g in enumerate(games)])  # fmt: skip
+    n = len(games)
+    # A pass's figure averages its games' rates as time per step (the harmonic mean: every game weighs the same
+    # number of steps); each figure is that of its best pass.
+    means = [[n / sum(1 / rates[k] for rates in rows) for rows in passes] for k in range(3)]
+    inform7, native_env, native_engine = (max(m) for m in means)
+    rows = passes[means[1].index(native_env)]
+    for game, (game_inform7, game_env, game_engine) in zip(games, rows, strict=True):
         print(
-            f"{game.parent.name}/{game.name:<42} inform7 env {inform7:7.0f}  native env {native_env:8.0f}  "
-            f"native engine {native_engine:8.0f} steps/s  ({native_env / inform7:5.1f}x)"
+            f"{game.parent.name}/{game.name:<42} inform7 env {game_inform7:7.0f}  native env {game_env:8.0f}  "
+            f"native engine {game_engine:8.0f} steps/s  ({game_env / game_inform7:5.1f}x)"
         )
-    n = len(rows)
-    # Per-game rates averaged as time per step (the harmonic mean): every game weighs the same number of steps.
-    inform7 = n / sum(1 / r[1] for r in rows)
-    native_env = n / sum(1 / r[2] for r in rows)
-    native_engine = n / sum(1 / r[3] for r in rows)
     memory = memory_per_env(games[0])
     get_us, set_us = state_times(games[0])
     print(f"inform7 env   : {inform7:9.0f} steps/s")

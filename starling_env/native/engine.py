@@ -178,7 +178,7 @@ class NativeEngine:
         after_action = state
         decode = world.decode
         order = self.order  # Inform lists things most recently moved first: the order changes when things move
-        if (before ^ after_action) & world.holding:
+        if (before ^ after_action) & world.things_held:
             order = self._reorder(order, before, after_action)
         ticks = []
         lost_index = None
@@ -200,7 +200,7 @@ class NativeEngine:
         before_order, self.order = self.order, order
         previous = after_action
         for _, bits in ticks:  # rule by rule: what the later of two rules moved is listed first
-            if (previous ^ bits) & world.holding:
+            if (previous ^ bits) & world.things_held:
                 self.order = self._reorder(self.order, previous, bits)
             previous = bits
         self.lost = lost_index is not None or self.lost

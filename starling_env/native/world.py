@@ -140,6 +140,7 @@ class World:
                     readers.setdefault(bit, []).append(position)
             self.readers[room] = {bit: tuple(positions) for bit, positions in readers.items()}
         self.holding = self.mask(f for f in self.facts if f[0] in ("in", "on", "at", "worn"))  # where things are
+        self.things_held = self.holding & ~self.mask(f for f in self.facts if f[:2] == ("at", "P"))  # the player aside
         self.local = self._local_masks(initial={fact_of(p) for p in initial})
         self.player_rooms = {self.bit[("at", "P", r)]: r for r in self.by_room if ("at", "P", r) in self.bit}
         self.player_at = sum(self.player_rooms)  # the bits of the player's places: one of them is set
