@@ -3,7 +3,9 @@ step by step, behind the same Gymnasium contract."""
 
 from __future__ import annotations
 
+import gc
 import json
+import random
 import shutil
 import subprocess
 
@@ -16,6 +18,7 @@ from starling_env.collection import load_manifest, shipped_collection, shipped_c
 from starling_env.envs import StarlingEnv, make_vec
 from starling_env.native.diff import describe_diff, engine_diff
 from starling_env.native.engine import NativeEngine
+from starling_env.native.types import RECENT_STATES
 
 from .conftest import CLI
 
@@ -101,6 +104,29 @@ def test_a_native_vector_env_steps():
         assert len(rewards) == 2 and all(infos["admissible_commands"])
     finally:
         envs.close()
+
+
+def test_the_memos_hold_nothing_the_cyclic_garbage_collector_walks():
+    """The admissible, text and order memos keep only what the collector stops tracking (with lists or tuples of
+    dicts in them, its full collections took a third of a cold walk), and the memos keyed by a state's facts keep
+    few states."""
+    engine = NativeEngine(SAMPLE[2] / "game.z8")  # a two-skill game: many commands and moves
+    engine.reset()
+    rng = random.Random(0)
+    for _ in range(400):
+        engine.step(rng.choice(engine.admissible_commands()))
+        if engine.won or engine.lost:
+            engine.reset()
+    gc.collect()
+    gc.collect()  # a tuple inside a tuple may be untracked one collection after it
+    tables = engine._t
+    for name, memo in (("admissible", tables.admissible), ("texts", tables.texts), ("orders", tables.orders)):
+        assert memo, f"the walk filled no {name} memo"
+        tracked = [key for key, value in memo.items() if gc.is_tracked(key) or gc.is_tracked(value)]
+        assert not tracked, f"{name}: {len(tracked)} entries the collector still walks, e.g. {tracked[0]!r}"
+    assert engine.admissible_commands() == sorted(engine.admissible_commands())
+    for memo in (engine.world._decoded, tables.describer._indexed, tables.narrator.inference._scopes):
+        assert len(memo) <= RECENT_STATES
 
 
 def test_an_unknown_engine_or_a_game_without_its_spec_is_a_clear_error(tmp_path):
