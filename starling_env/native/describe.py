@@ -31,8 +31,9 @@ PORTABLE = frozenset({"o", "wr", "k", "f", "pc"})  # the kinds Inform lets the p
 CONTAINERS = frozenset({"c", "pc", "pt"})
 HOLDING = frozenset({"in", "on", "at"})  # with "worn": the facts that place a thing in Inform's object tree
 HERE = "$here"  # the player's room, in a compiled condition
-# Where things are: the player's room, per holder the things in or on it, per thing its holder. Tuples, not
-# lists: memoised trees of atoms are left alone by the cyclic garbage collector (see native/engine.py).
+# Where things are: the player's room, per holder the things in or on it, per thing its holder. A tree holds dicts,
+# which the cyclic garbage collector tracks, so its memo keeps only RECENT_STATES trees; its lists are tuples, which
+# let a full collection stop tracking the dicts of the trees that live that long.
 Tree = tuple[str, dict[str, tuple[str, ...]], dict[str, str]]
 Condition = tuple[tuple[str, ...], ...]  # facts that must all hold
 Texts = tuple[tuple[Condition, str], ...]  # (condition, text): the first whose condition holds is printed

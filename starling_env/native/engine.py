@@ -7,9 +7,10 @@ the game's reply; the action's bits are applied; the world's every-turn rules ru
 score; the narrator (:mod:`.narrate`) tells the turn. Admissible commands and texts are memoised per
 state, shared by the engines of a process that play the same game.
 
-The memos hold only tuples, strings, ints and dicts of those (and the decoded facts' frozensets): CPython's
-cyclic garbage collector stops tracking such tuples and dicts at their first collection, so a full collection
-does not walk the memos. With lists in them (as first written), full collections took a third of a cold walk.
+The memos here hold only strings, ints, tuples of those and dicts of those: CPython's cyclic garbage collector
+never tracks such dicts and stops tracking such tuples at their first collection, so its full collections do
+not walk the memos. With lists in them (as first written), full collections took a third of a cold walk. The
+memos keyed by a state's facts (frozensets, always tracked) keep only ``RECENT_STATES`` states (see types.py).
 """
 
 from __future__ import annotations
