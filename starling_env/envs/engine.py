@@ -27,6 +27,7 @@ from textworld.envs.wrappers.tw_inform7 import (
 from textworld.generator.game import Game, GameProgression, QuestProgression
 from textworld.generator.inform7 import Inform7Game
 
+from ..game_cache import cached
 from ..game_json import load_game
 from ..native.describe import objective_text
 from ..story_file import check_story_file
@@ -233,7 +234,7 @@ class Engine:
     ):
         self.z8 = Path(z8)
         game_json = self.z8.with_suffix(".json").read_bytes()
-        self.game = load_game(game_json)
+        self.game = cached("game", game_json, lambda: load_game(game_json))
         self.inform7 = Inform7Game(self.game)
         # Inform event prefixes of the actions the logic models ("taking the "): an unmatched one is a desync.
         templates = self.game.kb.inform7_events.values()

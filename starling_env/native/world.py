@@ -22,6 +22,7 @@ from textworld.generator.inform7 import Inform7Game
 from textworld.logic import Proposition, Variable
 
 from ..builder.logic import TICK_RULE
+from ..game_cache import cached
 from ..game_json import load_game
 from ..spec import GameSpec
 from .types import RECENT_STATES, Fact, Facts, bit_positions, remember
@@ -354,10 +355,11 @@ def load_world(game_dir: str | Path) -> World:
         raise FileNotFoundError(
             f"{game_dir} has no spec.json: the native engine plays a game from its spec (`starling build` writes one)"
         )
-    key = hashlib.blake2b(game_json + spec_file.read_bytes(), digest_size=16).hexdigest()
+    spec = spec_file.read_bytes()
+    key = hashlib.blake2b(game_json + spec, digest_size=16).hexdigest()
     world = _worlds.pop(key, None)
-    if world is None:
-        world = World(load_game(game_json), GameSpec.load(spec_file))
+    if world is None:  # built once per user (the disk cache), then kept in the process
+        world = cached("native-world", game_json + spec, lambda: World(load_game(game_json), GameSpec.load(spec_file)))
     _worlds[key] = world
     while len(_worlds) > MAX_WORLDS:
         _worlds.popitem(last=False)
