@@ -407,7 +407,8 @@ class DRRNAgent(Learner):
             self.target_states = Encodings(self.state_texts, self.target.encode_states, hidden)
             self.target_commands = Encodings(self.command_texts, self.target.encode_commands, hidden)
         self.forget_encodings()
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.lr)
+        # fused: Adam's update of every weight in one kernel (the same maths; its Python loop took 3 ms an update)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.config.lr, fused=True)
         self.rng = random.Random(seed)
         self.updates = self.env_steps = 0
         self.warm_started = not networks
@@ -510,7 +511,7 @@ class DRRNAgent(Learner):
         loss = nn.functional.smooth_l1_loss(q, targets)
         self.optimizer.zero_grad()
         loss.backward()
-        nn.utils.clip_grad_norm_(self.net.parameters(), 5.0)
+        nn.utils.clip_grad_norm_(self.net.parameters(), 5.0, foreach=True)
         self.optimizer.step()
         self.forget_encodings(target=False)
         self.updates += 1
