@@ -270,16 +270,44 @@ def test_finished_units_are_skipped_on_rerun(fake_run, monkeypatch):
     assert not (out / "pretrain").exists()  # not needed: every pre-trained arm is done
 
 
-def test_a_pretrained_arm_needs_the_pretrained_checkpoint(tmp_path, monkeypatch):
-    from starling_env.lab.transfer import pretrain_unit
+class Trained(Exception):
+    """Raised by a stand-in for ``train_stage``: which folder the run trained first."""
 
-    config = TransferConfig(targets=(Target(TWC_EASY),), pretrain_steps=100, steps=100, episodes=1)
+
+@pytest.mark.parametrize("stage", ["pretrain", "target"])
+def test_a_finished_stage_whose_policy_is_gone_is_trained_again(tmp_path, monkeypatch, stage):
+    # Committed results keep no checkpoints: in a fresh checkout a pre-training that pre-trained arms still need, or a
+    # target training whose evaluation was cut short, is trained again from the start (the seed gives the same run).
+    from starling_env.lab.transfer import pretrain_unit, run
+
+    config = TransferConfig(targets=(Target(TWC_EASY),), pretrain_steps=100, steps=100, episodes=1, device="cpu")
     pretrain = pretrain_unit(tmp_path, 0, config)
     pretrain.claim()
-    pretrain.finish({})  # finished, but its checkpoint was deleted (as in the committed results)
-    monkeypatch.setattr("starling_env.lab.transfer.run.check_targets", lambda *args: None)
-    with pytest.raises(TransferError, match="trained policy is gone .no checkpoint.pt"):
+    (pretrain.folder / "learning_curve.csv").write_text("step\n100\n")
+    pretrain.finish({})
+    expected = pretrain.folder
+    if stage == "target":
+        fake_unit(tmp_path, Target(TWC_EASY), 0, "pretrained", [1.0], {100: 1.0}, config)  # no pre-training needed
+        unit = target_unit(tmp_path, Target(TWC_EASY), 0, "scratch", config)
+        unit.claim()
+        expected = unit.folder / "train"
+        expected.mkdir()
+        (expected / "learning_curve.csv").write_text("step\n100\n")
+        (expected / "done.json").write_text("{}")
+        (unit.folder / "eval").mkdir()
+        (unit.folder / "eval" / "episodes.jsonl").write_text("{}\n")  # cut short
+
+    def train(make_env, folder, *args, **kwargs):
+        assert not (folder / "learning_curve.csv").exists() and not (folder / "done.json").exists()
+        assert not (folder.parent / "eval").exists() or stage == "pretrain", "episodes of the lost policy dropped"
+        raise Trained(folder)
+
+    monkeypatch.setattr(run, "check_targets", lambda *args: None)
+    monkeypatch.setattr(run, "train_stage", train)
+    with pytest.raises(Trained) as trained:
         run_transfer(config, tmp_path)
+    assert trained.value.args[0] == expected
+    assert (pretrain.folder / "spec.json").exists()
 
 
 # -- the command line --------------------------------------------------------------------------------
@@ -440,4 +468,24 @@ def test_transfer_end_to_end_and_rerun_is_a_no_op(twc, tmp_path):
     assert again.exit_code == 0, again.output
     assert time.perf_counter() - started < 15  # nothing trained or played
     assert stamps == {p: p.stat().st_mtime_ns for p in stamps}
+    assert json.loads((out / "transfer.json").read_text()) == results
+
+    # A fresh checkout of the results (no checkpoints) with the scratch arm's evaluation cut short: the run trains
+    # the pre-training and that arm again, to the same learning curves (the seed decides).
+    def learned(curve: Path) -> list[list[str]]:  # a learning curve less its timing column (steps_per_s)
+        rows = [line.split(",") for line in curve.read_text().splitlines()]
+        timing = rows[0].index("steps_per_s")
+        return [row[:timing] + row[timing + 1 :] for row in rows]
+
+    curves = {p: learned(p) for p in out.rglob("learning_curve.csv")}
+    for checkpoint in out.rglob("checkpoint.pt"):
+        checkpoint.unlink()
+    scratch = out / "TWC-easy-v0" / "seed0" / "scratch"
+    (scratch / "done.json").unlink()
+    episodes = scratch / "eval" / "episodes.jsonl"
+    episodes.write_text(episodes.read_text().splitlines()[0] + "\n")
+    (out / "TWC-easy-v0" / "seed0" / "pretrained" / "done.json").unlink()
+    third = CliRunner().invoke(app, args)
+    assert third.exit_code == 0, third.output
+    assert {p: learned(p) for p in curves} == curves
     assert json.loads((out / "transfer.json").read_text()) == results

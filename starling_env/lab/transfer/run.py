@@ -7,6 +7,7 @@ through the one :class:`~starling_agents.Learner` contract (``train``, ``warm_st
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -79,6 +80,22 @@ def train_stage(
     return {"env_steps": learner.env_steps, "final_metrics": metrics, "wall_s": round(time.perf_counter() - started, 1)}
 
 
+def policy_kept(folder: Path, config: LearnerSettings) -> bool:
+    """Whether the policy a finished training stage wrote is still in ``folder`` (results keep no checkpoints)."""
+    try:
+        learner_class(config.agent)(seed=0, checkpoint=folder, **config.learner_options())
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def start_over(folder: Path) -> None:
+    """Empty a training stage's folder but for its settings (``spec.json``), to train it again from the start."""
+    for path in folder.iterdir() if folder.exists() else ():
+        if path.name != "spec.json":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
 def _status(metrics: dict) -> str:
     shown = [("score", "mean_score", "{:.2f}"), ("eps", "epsilon", "{:.2f}"), ("", "steps_per_s", "{:.1f} steps/s")]
     return " ".join(f"{name} {fmt.format(metrics[key])}".strip() for name, key, fmt in shown if key in metrics)
@@ -140,6 +157,8 @@ def run_transfer(config: TransferConfig, out: Path, progress: UnitProgress | Non
     for seed in seeds:
         pre = pretrains[seed]
         needed = any(not units[(t.slug, seed, "pretrained")].done for t in config.targets)
+        if needed and pre.done and not policy_kept(pre.folder, config):  # a fresh checkout of committed results
+            start_over(pre.folder)  # the same seed trains the same policy again
         if not pre.done and needed:
             pre.claim()
             progress.unit(f"pre-train seed {seed} on STARLING-100 {PRETRAIN_SPLIT}", config.pretrain_steps)
@@ -154,6 +173,9 @@ def run_transfer(config: TransferConfig, out: Path, progress: UnitProgress | Non
                 train_folder, eval_folder = unit.folder / "train", unit.folder / "eval"
                 label = f"{target.slug} seed {seed} {arm}"
                 result: dict[str, Any] = {}
+                if (train_folder / "done.json").exists() and not policy_kept(train_folder, config):
+                    start_over(train_folder)  # trained, not evaluated, and the policy lost: trained again
+                    shutil.rmtree(eval_folder, ignore_errors=True)  # episodes of a policy now gone
                 if (train_folder / "done.json").exists():
                     result["train"] = json.loads((train_folder / "done.json").read_text())
                 else:
