@@ -1,4 +1,4 @@
-"""A per-user disk cache of loaded games: what a game's files take 0.3-0.5 s to become, read back in about 10 ms.
+"""A per-user disk cache of loaded games: what a game's files take 0.2-0.4 s to become, read back in about 10 ms.
 
 A training run moves to a new game every episode and an evaluation opens every game of a split, each in fresh
 processes: a game's first load in a process used to parse its logic with TatSu (``game_json``) and, for the
@@ -7,7 +7,7 @@ once, under a key made of the game's own bytes and a fingerprint of the code tha
 of ``starling_env``, the TextWorld version and Python's), so a changed game or a changed builder never reads a
 stale entry.
 
-``$STARLING_GAME_CACHE`` is the folder (default ``~/.cache/starling/games``, about 0.3 MB a game); ``off`` turns
+``$STARLING_GAME_CACHE`` is the folder (default ``~/.cache/starling/games``, about 0.75 MB a game); ``off`` turns
 the cache off. An entry is written atomically; one that cannot be read (cut short, or from an incompatible build)
 is rebuilt and replaced. Pickle runs code when it reads: never point the cache at files from elsewhere.
 
