@@ -124,7 +124,7 @@ COMMANDS: dict[str, How] = {
     "starling show <game-id>": How("placeholder", (("<game-id>", "boil-water-e4b0ab7"),)),
     "starling card --collection games --write": How("as written", creates="games/README.md"),
     # -- agents and training
-    "starling train --agent drrn --split train --steps 20000 --envs 2 --out runs/drrn": shrunk(
+    "starling train --agent drrn --split train --steps 20000 --engine native --out runs/drrn": shrunk(
         ("--steps 20000", "--steps 30"), creates="runs/drrn/checkpoint.pt"
     ),
     "starling train --agent ppo --env starling/boil-water-e4b0ab7-v1 --steps 5000 --out runs/ppo": shrunk(
