@@ -68,14 +68,8 @@ def train_stage(
     """Train a fresh learner (from ``start_from``'s policy weights, if given) into ``folder``, resuming it."""
     started = time.perf_counter()
     learner: Learner = learner_class(config.agent)(seed=seed, **config.learner_options())
-    if start_from is not None:
-        try:
-            learner.warm_start(start_from)
-        except FileNotFoundError as exc:
-            raise TransferError(
-                f"{start_from} is finished but its trained policy is gone ({exc}; results keep no checkpoints): "
-                f"rerun into another --out"
-            ) from exc
+    if start_from is not None:  # run_transfer trains a pre-training again when its policy is gone
+        learner.warm_start(start_from)
     metrics = learner.train(make_env, folder, steps=steps, envs=config.envs, seed=seed, progress=on_step)
     return {"env_steps": learner.env_steps, "final_metrics": metrics, "wall_s": round(time.perf_counter() - started, 1)}
 
@@ -91,7 +85,7 @@ def policy_kept(folder: Path, config: LearnerSettings) -> bool:
 
 def start_over(folder: Path) -> None:
     """Empty a training stage's folder but for its settings (``spec.json``), to train it again from the start."""
-    for path in folder.iterdir() if folder.exists() else ():
+    for path in folder.iterdir():
         if path.name != "spec.json":
             shutil.rmtree(path) if path.is_dir() else path.unlink()
 
