@@ -2,10 +2,14 @@
 
 The state is the observation, the room description and the inventory, each encoded by its own GRU
 over hashed word ids (an offline tokenizer: no vocabulary files, stable across processes); each
-candidate command has its own GRU. Training: epsilon-greedy play in parallel environments (one
-batched forward pass for every env's candidates), experience replay with a fixed share of each
-batch drawn from transitions that earned reward, double-Q targets from a periodically copied target
-network, Huber loss. Runs on CUDA when available. Checkpoints, TensorBoard and a CSV learning curve.
+candidate command has its own GRU. ``encoder="bow"`` reads each text as a bag of words instead, as He et
+al. did: the mean of its word embeddings through a linear layer and a ReLU (several times faster to train;
+what it learns is compared with the GRU's in ``results/generalisation-30k-bow``).
+
+Training: epsilon-greedy play in parallel environments (one batched forward pass for every env's
+candidates), experience replay with a fixed share of each batch drawn from transitions that earned reward,
+double-Q targets from a periodically copied target network, Huber loss. Runs on CUDA when available.
+Checkpoints (which also fix the network's shape when one is loaded), TensorBoard and a CSV learning curve.
 The schedule (epsilon decay, learning-curve rows, checkpoints) is set in shares of the training budget
 (``train``'s ``steps``), so one config serves a run of any length.
 
@@ -44,6 +48,8 @@ STATE_PARTS = ("observation", "description", "inventory")
 CHECKPOINT = "checkpoint.pt"  # in a training folder
 VERSION = 2  # of the checkpoint: version 1 (no "version" key) has the same weights and loads too
 COMMAND_TOKENS = 8  # words of a command that are read
+ENCODERS = ("gru", "bow")
+ARCHITECTURE = ("vocab", "embedding", "hidden", "max_tokens", "encoder")  # settings a checkpoint's weights fix
 
 
 @dataclass
@@ -57,6 +63,7 @@ class DRRNConfig:
     hidden: int = 128
     vocab: int = 4096
     max_tokens: int = 64
+    encoder: str = "gru"  # of each text: "gru" (as in Jericho's DRRN) or "bow" (a bag of words, as He et al.'s)
     update_ratio: float = 0.25  # gradient updates per env step (summed over envs): 0.25 = one every 4 steps
     skip_noops: bool = True  # drop look / inventory / examine from the candidates (they change nothing)
     replay_size: int = 100_000
@@ -184,13 +191,22 @@ class TreeGRU(torch.autograd.Function):
 
 
 class DRRN(nn.Module):
-    """Q(state, command): one GRU reads the three state texts, another the command; an MLP scores the pair."""
+    """Q(state, command): one encoder reads the three state texts, another the command; an MLP scores the pair.
 
-    def __init__(self, vocab: int, embedding: int, hidden: int):
+    ``encoder``: ``gru`` (a GRU's last state) or ``bow`` (the mean of the text's word embeddings, through a linear
+    layer and a ReLU).
+    """
+
+    def __init__(self, vocab: int, embedding: int, hidden: int, encoder: str = "gru"):
         super().__init__()
         self.embedding = nn.Embedding(vocab, embedding, padding_idx=0)
-        self.state_gru = nn.GRU(embedding, hidden, batch_first=True)
-        self.action_gru = nn.GRU(embedding, hidden, batch_first=True)
+        self.bow = encoder == "bow"
+        if self.bow:
+            self.state_bow = nn.Linear(embedding, hidden)
+            self.action_bow = nn.Linear(embedding, hidden)
+        else:
+            self.state_gru = nn.GRU(embedding, hidden, batch_first=True)
+            self.action_gru = nn.GRU(embedding, hidden, batch_first=True)
         self.scorer = nn.Sequential(nn.Linear(hidden * (len(STATE_PARTS) + 1), hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
     def encode(self, gru: nn.GRU, tokens: np.ndarray, lengths: np.ndarray, tree: bool | None = None) -> torch.Tensor:
@@ -218,10 +234,20 @@ class DRRN(nn.Module):
         packed = pack_padded_sequence(embedded, torch.as_tensor(lengths), batch_first=True, enforce_sorted=False)
         return gru(packed)[1][-1]
 
+    def encode_bag(self, linear: nn.Linear, tokens: np.ndarray, lengths: np.ndarray) -> torch.Tensor:
+        """The bag-of-words encoding of each text (padding words embed to 0)."""
+        device = self.embedding.weight.device
+        summed = self.embedding(torch.as_tensor(tokens, device=device)).sum(1)
+        return torch.relu(linear(summed / torch.as_tensor(lengths, device=device, dtype=summed.dtype)[:, None]))
+
     def encode_states(self, tokens: np.ndarray, lengths: np.ndarray) -> torch.Tensor:
+        if self.bow:
+            return self.encode_bag(self.state_bow, tokens, lengths)
         return self.encode(self.state_gru, tokens, lengths)
 
     def encode_commands(self, tokens: np.ndarray, lengths: np.ndarray) -> torch.Tensor:
+        if self.bow:
+            return self.encode_bag(self.action_bow, tokens, lengths)
         return self.encode(self.action_gru, tokens, lengths)
 
     def score(
@@ -380,7 +406,14 @@ class DRRNAgent(Learner):
         unknown = set(overrides) - _CONFIG_FIELDS
         if unknown:
             raise ValueError(f"unknown drrn options {sorted(unknown)}; valid: {sorted(_CONFIG_FIELDS)}")
+        path = None if checkpoint is None else Path(checkpoint)
+        if path is not None and path.is_dir():
+            path = path / CHECKPOINT
+        if config is None and path is not None and path.is_file():  # the network's shape is the checkpoint's
+            overrides = {**_architecture(_read_checkpoint(path, torch.device("cpu"))), **overrides}
         self.config = config or DRRNConfig(**overrides)
+        if self.config.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, not {self.config.encoder!r}")
         if self.config.update_ratio <= 0:
             raise ValueError(f"update_ratio must be above 0, not {self.config.update_ratio}")
         self.device = resolve_device(self.config.device)
@@ -389,17 +422,17 @@ class DRRNAgent(Learner):
         self.command_texts = Texts(self.config.vocab, COMMAND_TOKENS)
         self._lists: dict[tuple[str, ...], np.ndarray] = {}  # candidate lists -> their command ids
         self.initialise(seed)
-        if checkpoint is not None:
-            path = Path(checkpoint)
-            self.load(path / CHECKPOINT if path.is_dir() else path)
+        if path is not None:
+            self.load(path)
 
     def initialise(self, seed: int, networks: bool = True) -> None:
         """Fresh networks (unless ``networks`` is False), optimizer, counters and exploration, seeded by ``seed``."""
         self.seed = seed
         if networks:
             torch.manual_seed(seed)
-            self.net = DRRN(self.config.vocab, self.config.embedding, self.config.hidden).to(self.device)
-            self.target = DRRN(self.config.vocab, self.config.embedding, self.config.hidden).to(self.device)
+            c = self.config
+            self.net = DRRN(c.vocab, c.embedding, c.hidden, c.encoder).to(self.device)
+            self.target = DRRN(c.vocab, c.embedding, c.hidden, c.encoder).to(self.device)
             self.target.load_state_dict(self.net.state_dict())
             hidden = self.config.hidden
             self.online_states = Encodings(self.state_texts, self.net.encode_states, hidden)
@@ -659,7 +692,7 @@ class DRRNAgent(Learner):
         tmp.replace(path)
 
     def load(self, path: Path) -> None:
-        state = _read_checkpoint(path, self.device)
+        state = self._read_own(path)
         self.net.load_state_dict(state["net"])
         self.target.load_state_dict(state["target"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -672,10 +705,27 @@ class DRRNAgent(Learner):
         path = Path(trained) / CHECKPOINT
         if not path.is_file():
             raise FileNotFoundError(f"no {CHECKPOINT} in {trained}")
-        weights = _read_checkpoint(path, self.device)["net"]
+        weights = self._read_own(path)["net"]
         self.net.load_state_dict(weights)
         self.target.load_state_dict(weights)
         self.initialise(self.seed, networks=False)
+
+    def _read_own(self, path: Path) -> dict[str, Any]:
+        """A checkpoint of a network of this agent's shape (a clear error for another's)."""
+        state = _read_checkpoint(path, self.device)
+        ours = {key: getattr(self.config, key) for key in ARCHITECTURE}
+        theirs = _architecture(state)
+        differ = [key for key in ARCHITECTURE if theirs[key] != ours[key]]
+        if differ:
+            said = ", ".join(f"{key}={theirs[key]!r} (this agent: {ours[key]!r})" for key in differ)
+            raise ValueError(f"{path} holds a DRRN with {said}: drop those options or set them to the checkpoint's")
+        return state
+
+
+def _architecture(state: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`ARCHITECTURE` settings a checkpoint was trained with (the defaults' where it recorded none)."""
+    recorded, default = state.get("config", {}), DRRNConfig()
+    return {key: recorded.get(key, getattr(default, key)) for key in ARCHITECTURE}
 
 
 def _states(encodings: Encodings, states: np.ndarray, device: torch.device) -> torch.Tensor:

@@ -13,7 +13,9 @@ gets). Every run is made ``--repeats`` times in whole rounds and each figure is 
 speed drifts by up to 1.5x within minutes, and one run of each, made minutes apart, put the ratio anywhere from 2x
 to 3.9x. Last line: a JSON object of the figures.
 
-The fast learner also runs with 1 worker on the other engine (``native`` when ``--engine`` is ``inform7``).
+The fast learner also runs with 1 worker on the other engine (``native`` when ``--engine`` is ``inform7``), and
+with its bag-of-words encoder (``encoder=bow``, a different network: what it learns is compared with the GRU's in
+``results/generalisation-30k-bow``).
 
     python benchmarks/train_throughput.py [--steps 800] [--threads 1] [--engine inform7] [--repeats 2]
 """
@@ -89,11 +91,13 @@ class Clock:
         agent.update = timed
 
 
-def run(module: ModuleType, device: str, workers: int, steps: int, threads: int, engine: str) -> dict[str, float]:
-    """One training run of ``module``'s DRRN; its figures."""
+def run(
+    module: ModuleType, device: str, workers: int, steps: int, threads: int, engine: str, encoder: str = "gru"
+) -> dict[str, float]:
+    """One training run of ``module``'s DRRN (version 2's with ``encoder``); its figures."""
     settings: dict[str, Any] = {"learning_starts": 64, "log_every": 1.0, "checkpoint_every": 1.0, "device": device}
     if module is fast:
-        settings.update(threads=threads, update_ratio=0.25)
+        settings.update(threads=threads, update_ratio=0.25, encoder=encoder)
     else:
         settings.update(update_every=4)
     agent = module.DRRNAgent(module.DRRNConfig(**settings))
@@ -149,9 +153,10 @@ def main() -> None:
     parser.add_argument("--run", help=argparse.SUPPRESS)  # VERSION:DEVICE:WORKERS, one run in this process
     args = parser.parse_args()
     if args.run:
-        version, device, workers = args.run.split(":")
-        module = fast if version == "v2" else reference
-        print(json.dumps(run(module, device, int(workers), args.steps, args.threads, args.engine)))
+        version, device, workers = args.run.split(":")  # version: v1, v2 or v2-bow (its bag-of-words encoder)
+        module = reference if version == "v1" else fast
+        encoder = "bow" if version == "v2-bow" else "gru"
+        print(json.dumps(run(module, device, int(workers), args.steps, args.threads, args.engine, encoder)))
         return
     figures: dict[str, Any] = {"steps": args.steps, "threads": args.threads, "engine": args.engine}
 
@@ -167,6 +172,7 @@ def main() -> None:
     for device in ["cpu"] + (["cuda"] if torch.cuda.is_available() else []):
         runs += [(f"{device}_{w}_workers", f"v2 {device} {w} worker(s)", "v2", device, w, None) for w in (1, 2)]
     runs.append((f"cpu_1_workers_{other}", f"v2 cpu 1 worker, {other}", "v2", "cpu", 1, other))
+    runs.append(("bow_cpu_1_workers", "v2 bag of words cpu 1 worker", "v2-bow", "cpu", 1, None))
     for _ in range(args.repeats):  # whole rounds, so that a slow spell of the machine hits every run alike
         for name, label, version, device, workers, engine in runs:
             figure = in_a_fresh_process(version, device, workers, args, engine)
@@ -177,17 +183,18 @@ def main() -> None:
     for name, label, *_ in runs:
         show(label, figures[name])
     old = figures["reference_cpu_1_workers"]
-    new = figures["cpu_1_workers"]
-    assert new["updates"] == old["updates"], "the same gradient updates per env step"
-    figures["speedup"] = {
-        "steps_per_s": round(new["steps_per_s"] / old["steps_per_s"], 2),
-        "updates_per_s": round(new["updates_per_s"] / old["updates_per_s"], 2),
-        "learner": round(old["learner_ms_per_step"] / new["learner_ms_per_step"], 2),
-    }
-    print(
-        "v2 / v1, cpu, 1 worker: {steps_per_s}x env steps/s, {updates_per_s}x updates/s, {learner}x learner time "
-        "per env step".format(**figures["speedup"])
-    )
+    for key, name, label in (("speedup", "cpu_1_workers", "v2"), ("speedup_bow", "bow_cpu_1_workers", "v2 bow")):
+        new = figures[name]
+        assert new["updates"] == old["updates"], "the same gradient updates per env step"
+        figures[key] = {
+            "steps_per_s": round(new["steps_per_s"] / old["steps_per_s"], 2),
+            "updates_per_s": round(new["updates_per_s"] / old["updates_per_s"], 2),
+            "learner": round(old["learner_ms_per_step"] / new["learner_ms_per_step"], 2),
+        }
+        print(
+            f"{label} / v1, cpu, 1 worker: {{steps_per_s}}x env steps/s, {{updates_per_s}}x updates/s, "
+            "{learner}x learner time per env step".format(**figures[key])
+        )
     print(json.dumps(figures))
 
 

@@ -220,6 +220,41 @@ def test_the_fast_learner_reaches_version_1s_greedy_score_on_the_one_room_game(t
     assert sum(scores) / len(scores) >= REFERENCE_SCORES[seed]
 
 
+@needs_game
+@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow)])
+def test_the_bag_of_words_encoder_reaches_version_1s_greedy_score_on_the_one_room_game(tmp_path, seed):
+    config = DRRNConfig(epsilon_decay=800 / 1200, learning_starts=100, device="cpu", encoder="bow")
+    agent = DRRNAgent(config, seed=seed)
+    agent.train(lambda: gym.make(GAME, extra_info=list(agent.extra_info), max_episode_steps=30), tmp_path, steps=1200)
+    assert not hasattr(agent.net, "state_gru")
+    env = gym.make(GAME, extra_info=list(agent.extra_info), max_episode_steps=30)
+    scores = [run_episode(agent, env, seed=episode).normalized_score for episode in range(5)]
+    assert sum(scores) / len(scores) >= REFERENCE_SCORES[seed]
+
+
+@needs_game
+def test_a_checkpoint_fixes_the_networks_shape(tmp_path):
+    trained = DRRNAgent(device="cpu", encoder="bow", hidden=24, embedding=8, seed=3)
+    trained.save(tmp_path / "checkpoint.pt")
+    loaded = DRRNAgent(checkpoint=tmp_path, device="cpu", lr=1e-4)  # its shape from the checkpoint
+    assert (loaded.config.encoder, loaded.config.hidden, loaded.config.embedding) == ("bow", 24, 8)
+    assert loaded.config.lr == 1e-4
+    env = gym.make(GAME, extra_info=list(DRRNAgent.extra_info), max_episode_steps=10)
+    obs, info = env.reset(seed=0)
+    commands = trained.candidates(info["admissible_commands"])
+
+    def q(learner: DRRNAgent) -> torch.Tensor:
+        return learner._online_q(learner.state_ids(obs, info)[None], [learner.command_ids(commands)])
+
+    torch.testing.assert_close(q(loaded), q(trained), rtol=0, atol=0)
+    with pytest.raises(ValueError, match=r"hidden=24 \(this agent: 128\), encoder='bow' \(this agent: 'gru'\)"):
+        DRRNAgent(checkpoint=tmp_path, device="cpu", encoder="gru", hidden=128)
+    with pytest.raises(ValueError, match="encoder='bow'"):  # resuming a run into a folder of another network
+        DRRNAgent(device="cpu", seed=3).train(lambda: env, tmp_path, steps=1)
+    with pytest.raises(ValueError, match="encoder must be one of"):
+        DRRNAgent(device="cpu", encoder="lstm")
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU")
 @needs_game
 def test_drrn_trains_and_acts_on_the_gpu(tmp_path):
