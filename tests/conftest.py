@@ -9,10 +9,12 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "game_seeds"
@@ -32,18 +34,36 @@ def as_text(data: dict) -> str:
     return json.dumps(data)
 
 
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder ``build`` fills once per test run: under pytest-xdist, the first worker to ask builds it and the
+    others wait for it and share it (read-only use only), instead of each building its own."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    folder, built = root / name, root / f"{name}.built"
+    with FileLock(f"{folder}.lock"):
+        if not built.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # what a failed build in another worker left
+            folder.mkdir()
+            build(folder)
+            built.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def seed_collection(tmp_path_factory) -> Path:
     """Every seed example built, verified and published by the real CLI (the README's main job)."""
-    out = tmp_path_factory.mktemp("seed_games")
-    result = subprocess.run(
-        [*CLI, "build", str(SEEDS), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return out
+
+    def build(out: Path) -> None:
+        result = subprocess.run(
+            [*CLI, "build", str(SEEDS), "--out", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    return built_once(tmp_path_factory, "seed_games", build)
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +121,12 @@ def user_install(tmp_path_factory) -> UserInstall:
     plain path line in a ``.pth`` file: only ``.pth`` files in the venv's own site dir are executed, so the
     dev venv's editable finder is not, and ``starling_env`` is imported from the installed copy only.
     """
-    base = tmp_path_factory.mktemp("user_install")
+    base = built_once(tmp_path_factory, "user_install", install)
+    return UserInstall(base / "venv", base / "checkout")
+
+
+def install(base: Path) -> None:
+    """:func:`user_install`'s venv (``base/venv``), from a copy of the working tree (``base/checkout``)."""
     venv, source = base / "venv", copy_working_tree(base / "checkout")
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
@@ -123,7 +148,6 @@ def user_install(tmp_path_factory) -> UserInstall:
         check=True,
     ).stdout.split()
     assert all(Path(path).is_relative_to(site) for path in where), where
-    return UserInstall(venv, source)
 
 
 def third_party_data(name: str) -> Path:

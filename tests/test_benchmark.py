@@ -132,6 +132,7 @@ def regenerate(games, tmp_path: Path) -> dict[str, str]:
     return {g.id: g.content_hash for g in load_manifest(tmp_path).games}
 
 
+@pytest.mark.slow  # 75 s; the newest benchmark's sample is regenerated in the default run (test_benchmark_v2.py)
 def test_regenerating_a_sample_reproduces_the_content_hashes(tmp_path):
     games = sample()
     assert len(games) >= 10 and len({s for g in games for s in g.skills}) >= 10
