@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import math
-import subprocess
 
 import gymnasium as gym
 import numpy as np
@@ -14,8 +13,6 @@ from starling_agents import load_agent, run_episode
 from starling_agents.llm_rl import LLMRLAgent, build_random_model
 
 import starling_env  # noqa: F401  (registers the benchmark ids)
-
-from .conftest import CLI
 
 ENV_ID = "starling/boil-water-e4b0ab7-v1"  # one room, 4 points
 MAX_STEPS = 8
@@ -91,47 +88,20 @@ def test_bad_options_are_clear_errors(tiny_model, tmp_path):
         load_agent("llm-rl", model=str(tmp_path / "nowhere"))
 
 
-def test_cli_init_train_resume_and_evaluate(tmp_path):
-    def starling(*args: str) -> str:
-        result = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=600)
-        assert result.returncode == 0, result.stderr + result.stdout
-        return result.stdout
+def test_train_resumes_in_a_new_agent_and_the_checkpoint_evaluates(tiny_model, tmp_path):
+    """What `starling train` twice into one --out, then `starling evaluate --checkpoint`, do (the README's commands run
+    them through the CLI, in test_readme.py)."""
 
-    starling("init-model", str(tmp_path / "model"), "--width", "32")
-    train = [
-        "train",
-        "--agent",
-        "llm-rl",
-        "--model",
-        str(tmp_path / "model"),
-        "--env",
-        ENV_ID,
-        "--max-steps",
-        "8",
-        "--out",
-        str(tmp_path / "run"),
-        "--option",
-        "rollout_steps=32",
-    ]
-    starling(*train, "--steps", "32")
-    starling(*train, "--steps", "64")  # resumes: 32 more steps, not 64
+    def make() -> gym.Env:
+        return gym.make(ENV_ID, max_episode_steps=MAX_STEPS)
+
+    LLMRLAgent(model=tiny_model, rollout_steps=32).train(make, tmp_path / "run", steps=32)
+    resumed = LLMRLAgent(model=tiny_model, rollout_steps=32)
+    resumed.train(make, tmp_path / "run", steps=64)  # resumes: 32 more steps, not 64
+    assert resumed.env_steps == 64
     steps = [int(row["step"]) for row in csv.DictReader(open(tmp_path / "run" / "learning_curve.csv"))]
     assert steps == [32, 64]
-    out = starling(
-        "evaluate",
-        "--agent",
-        "llm-rl",
-        "--checkpoint",
-        str(tmp_path / "run"),
-        "--env",
-        ENV_ID,
-        "--episodes",
-        "1",
-        "--workers",
-        "1",
-        "--max-steps",
-        "8",
-        "--out",
-        str(tmp_path / "eval"),
-    )
-    assert "overall" in out and (tmp_path / "eval" / "episodes.jsonl").read_text().count("\n") == 1
+    loaded = load_agent("llm-rl", checkpoint=str(tmp_path / "run"))
+    obs, info = make().reset(seed=0)
+    assert loaded.act(obs, info) == resumed.act(obs, info)
+    assert run_episode(loaded, make(), seed=0).steps > 0
