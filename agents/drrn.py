@@ -409,8 +409,9 @@ class DRRNAgent(Learner):
         path = None if checkpoint is None else Path(checkpoint)
         if path is not None and path.is_dir():
             path = path / CHECKPOINT
-        if config is None and path is not None and path.is_file():  # the network's shape is the checkpoint's
-            overrides = {**_architecture(_read_checkpoint(path, torch.device("cpu"))), **overrides}
+        state = _read_checkpoint(path, torch.device("cpu")) if path is not None and path.is_file() else None
+        if config is None and state is not None:  # the network's shape is the checkpoint's
+            overrides = {**_architecture(state), **overrides}
         self.config = config or DRRNConfig(**overrides)
         if self.config.encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}, not {self.config.encoder!r}")
@@ -423,7 +424,7 @@ class DRRNAgent(Learner):
         self._lists: dict[tuple[str, ...], np.ndarray] = {}  # candidate lists -> their command ids
         self.initialise(seed)
         if path is not None:
-            self.load(path)
+            self.load(path, state)
 
     def initialise(self, seed: int, networks: bool = True) -> None:
         """Fresh networks (unless ``networks`` is False), optimizer, counters and exploration, seeded by ``seed``."""
@@ -691,8 +692,9 @@ class DRRNAgent(Learner):
         )
         tmp.replace(path)
 
-    def load(self, path: Path) -> None:
-        state = self._read_own(path)
+    def load(self, path: Path, state: dict[str, Any] | None = None) -> None:
+        """The networks, optimizer and counters of the checkpoint at ``path`` (``state``: its contents, if read)."""
+        state = self._own(path, state if state is not None else _read_checkpoint(path, self.device))
         self.net.load_state_dict(state["net"])
         self.target.load_state_dict(state["target"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -705,14 +707,13 @@ class DRRNAgent(Learner):
         path = Path(trained) / CHECKPOINT
         if not path.is_file():
             raise FileNotFoundError(f"no {CHECKPOINT} in {trained}")
-        weights = self._read_own(path)["net"]
+        weights = self._own(path, _read_checkpoint(path, self.device))["net"]
         self.net.load_state_dict(weights)
         self.target.load_state_dict(weights)
         self.initialise(self.seed, networks=False)
 
-    def _read_own(self, path: Path) -> dict[str, Any]:
-        """A checkpoint of a network of this agent's shape (a clear error for another's)."""
-        state = _read_checkpoint(path, self.device)
+    def _own(self, path: Path, state: dict[str, Any]) -> dict[str, Any]:
+        """``state``, the checkpoint at ``path``, if it holds a network of this agent's shape (else a clear error)."""
         ours = {key: getattr(self.config, key) for key in ARCHITECTURE}
         theirs = _architecture(state)
         differ = [key for key in ARCHITECTURE if theirs[key] != ours[key]]
