@@ -18,8 +18,7 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from starling_env.lab import stats
-from starling_env.lab.generalisation import EVAL_SPLITS
-from starling_env.records import read_records
+from starling_env.lab.generalisation import EVAL_SPLITS, finished_seeds, split_records
 
 HERE = Path(__file__).parent
 ARMS = {"gru": HERE.parent / "generalisation-30k", "bow": HERE}
@@ -27,17 +26,12 @@ ARMS = {"gru": HERE.parent / "generalisation-30k", "bow": HERE}
 
 def matrix(folder: Path, split: str) -> tuple[list[int], list[str], np.ndarray]:
     """Seeds x games normalised scores of one experiment on one split."""
-    by_seed = {
-        int(seed.name[4:]): list(read_records(seed / f"eval-{split}" / "episodes.jsonl"))
-        for seed in sorted(folder.glob("seed*"))
-        if (seed / "done.json").exists()
-    }
-    return stats.score_matrix(by_seed)
+    return stats.score_matrix(split_records(finished_seeds(folder), split))
 
 
 def training(folder: Path) -> dict[str, float]:
     """Mean over seeds of the last learning-curve row's score, of env steps/s and of training wall time."""
-    done = [json.loads(p.read_text())["train"] for p in sorted(folder.glob("seed*/done.json"))]
+    done = [result["train"] for _, result, _ in finished_seeds(folder)]
     return {
         "final_training_score": round(float(np.mean([d["final_metrics"]["mean_score"] for d in done])), 4),
         "env_steps_per_s": round(float(np.mean([d["final_metrics"]["steps_per_s"] for d in done])), 1),

@@ -31,7 +31,7 @@ import numpy as np
 from ..collection import load_manifest, shipped_collection
 from ..envs.text_env import DEFAULT_MAX_STEPS
 from ..files import append_jsonl, write_atomic
-from ..records import read_records
+from ..records import EpisodeRecord, read_records
 from . import stats
 from .evaluate import EvalConfig, evaluate, split_env_ids
 from .transfer.results import read_curve
@@ -238,23 +238,35 @@ def record_run(out: Path, command: str, event: str, wall_s: float | None = None)
 
 
 # -- results -------------------------------------------------------------------------------------
-def collect(out: Path) -> dict[str, Any]:
-    """The statistics over every finished seed under ``out`` (see the module doc)."""
+def finished_seeds(out: Path) -> list[tuple[dict[str, Any], dict[str, Any], Path]]:
+    """Each finished seed under ``out``, in seed order: its spec, its results (``done.json``) and its folder."""
     finished = []
     for done in sorted(out.glob("seed*/done.json"), key=lambda p: int(p.parent.name[4:])):
         spec = json.loads((done.parent / "spec.json").read_text())
         if spec.get("stage") == "generalisation":
             finished.append((spec, json.loads(done.read_text()), done.parent))
+    return finished
+
+
+def split_records(
+    finished: list[tuple[dict[str, Any], dict[str, Any], Path]], split: str
+) -> dict[int, list[EpisodeRecord]]:
+    """The evaluation episodes of each of ``finished``'s seeds (:func:`finished_seeds`) on ``split``."""
+    return {
+        spec["seed"]: list(read_records(folder / f"eval-{split}" / "episodes.jsonl")) for spec, _, folder in finished
+    }
+
+
+def collect(out: Path) -> dict[str, Any]:
+    """The statistics over every finished seed under ``out`` (see the module doc)."""
+    finished = finished_seeds(out)
     settings = sorted({json.dumps({k: v for k, v in s.items() if k != "seed"}, sort_keys=True) for s, _, _ in finished})
     if len(settings) > 1:
         raise GeneralisationError(f"{out} holds seeds of different settings: {settings}")
     splits: dict[str, Any] = {}
     per_seed_means: dict[str, dict[int, float]] = {}
     for split in EVAL_SPLITS:
-        by_seed = {
-            spec["seed"]: list(read_records(folder / f"eval-{split}" / "episodes.jsonl"))
-            for spec, _, folder in finished
-        }
+        by_seed = split_records(finished, split)
         if not by_seed:
             continue
         seeds, games, matrix = stats.score_matrix(by_seed)
